@@ -1,0 +1,214 @@
+/**
+ * The resolved lab model: a topology file after parsing, validation and IPAM.
+ *
+ * Everything downstream (plan, DNS records, checks) reads this shape and nothing else. It is pure
+ * data: JSON-serialisable, deterministic for a given file, and free of kernel state.
+ *
+ * @module
+ */
+
+/** Where a value came from in the topology file (1-based line and column). */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** Network drivers nslab builds. */
+export type Driver = "bridge" | "host" | "none" | "overlay" | "macvlan";
+
+/** Transport protocols a port can be published on. */
+export type Protocol = "tcp" | "udp" | "sctp";
+
+/** A simulated machine: a namespace `<lab>-<host>` with `eth0` on the underlay. */
+export interface Host {
+  name: string;
+  /** Namespace name, `<lab>-<host>`. */
+  netns: string;
+  /** Underlay address, e.g. `10.77.0.11`. */
+  address: string;
+  /** MAC of the host's `eth0` on the underlay (deterministic). */
+  mac: string;
+  /** Interface name of the host's cable end inside the underlay namespace. */
+  underlayIfname: string;
+}
+
+/** The L2 segment joining the hosts ("the physical network"), in namespace `<lab>-underlay`. */
+export interface Underlay {
+  netns: string;
+  /** e.g. `10.77.0.0/24`. */
+  subnet: string;
+  prefix: number;
+  /** Bridge inside the underlay namespace. */
+  bridge: string;
+  /** The optional uplink from the machine's root namespace; null with `--no-uplink`. */
+  uplink: Uplink | null;
+}
+
+/** One veth from the root namespace into the underlay bridge, carrying the lab name. */
+export interface Uplink {
+  /** Root-namespace side, e.g. `nsl-shop` (≤ 15 bytes). */
+  rootIfname: string;
+  /** Underlay-namespace side. */
+  underlayIfname: string;
+  /** Address of the root side on the underlay subnet, e.g. `10.77.0.254`. */
+  address: string;
+}
+
+/** One network, as declared plus IPAM results. */
+export interface Network {
+  name: string;
+  driver: Driver;
+  /** bridge/macvlan: each host has its own L2 domain; overlay: one across hosts. */
+  scope: "local" | "global";
+  internal: boolean;
+  /** false for host/none. */
+  hasSubnet: boolean;
+  /** e.g. `172.20.0.0/24`; empty for host/none. */
+  subnet: string;
+  prefix: number;
+  /** Gateway address (bridge: on the host's bridge; overlay: none is used, still reserved). */
+  gateway: string;
+  /** Allocation range inside the subnet (defaults to the subnet). */
+  ipRange: string;
+  /** true for Docker's `default` network (docker0). */
+  isDefault: boolean;
+  /** Bridge device name on each host (bridge and overlay drivers), e.g. `docker0`, `br-front`. */
+  bridge: string;
+  mtu: number;
+  enableIpv6: boolean;
+  encrypted: boolean;
+  /** Verbatim driver_opts from the file. */
+  driverOpts: Record<string, string>;
+  /** Overlay: VXLAN id, UDP port, device name. */
+  vxlan: { vni: number; port: number; device: string } | null;
+  /** macvlan: parent link (on each host), 802.1Q id when the parent is `eth0.<vid>`, mode. */
+  macvlan:
+    | {
+      parent: string;
+      vlan: number | null;
+      mode: "bridge" | "private" | "vepa" | "passthru";
+      hostShim: boolean;
+    }
+    | null;
+  /** Hosts on which this network exists (has members, or is `default`). */
+  hosts: string[];
+  pos: SourcePos;
+}
+
+/** A published port after syntax expansion (one entry per port of a range). */
+export interface PublishedPort {
+  /** `0.0.0.0` when not bound to an address. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+  /** Long-form `name`, used for SRV records. */
+  name: string | null;
+  /** true when the file gave no host port and nslab chose one from Docker's range. */
+  random: boolean;
+}
+
+/** An exposed (not published) container port. */
+export interface ExposedPort {
+  port: number;
+  protocol: Protocol;
+}
+
+/** A container's attachment to one network. */
+export interface Endpoint {
+  network: string;
+  /** Interface name inside the container, `eth0`, `eth1`, … in network order. */
+  ifname: string;
+  /** Host-side name of the veth (bridge/overlay) — empty for macvlan. */
+  hostIfname: string;
+  address: string;
+  prefix: number;
+  mac: string;
+  /** Gateway this endpoint may route through ("" when the network has none, or is internal). */
+  gateway: string;
+  aliases: string[];
+  mtu: number;
+}
+
+/** How a container gets its network stack. */
+export type NetworkMode =
+  | { kind: "own" }
+  | { kind: "host" }
+  | { kind: "none" }
+  | { kind: "container"; of: string };
+
+/** A container (one replica of a service, or a single container). */
+export interface Container {
+  /** Unique name: `web`, or `api-1`, `api-2` for replicas. */
+  name: string;
+  /** Service name from the file (equals `name` when not replicated). */
+  service: string;
+  /** 1-based replica number, or null when the service has one container and no `deploy`. */
+  replica: number | null;
+  host: string;
+  /** Namespace holding this container's network stack (host's for `host`, X's for `container:X`). */
+  netns: string;
+  mode: NetworkMode;
+  hostname: string;
+  endpoints: Endpoint[];
+  ports: PublishedPort[];
+  expose: ExposedPort[];
+  command: string[] | null;
+  environment: Record<string, string>;
+  runtime: "netns" | "docker";
+  image: string | null;
+  restart: "no" | "always" | "on-failure" | "unless-stopped";
+  /** Index of the endpoint carrying the default route, or -1. */
+  defaultEndpoint: number;
+  pos: SourcePos;
+}
+
+/** Expected outcome of an explicit check. */
+export type CheckExpect =
+  | { kind: "open" }
+  | { kind: "closed" }
+  | { kind: "unreachable" }
+  | { kind: "answeredBy"; container: string }
+  | { kind: "addresses"; addresses: string[] }
+  | { kind: "nxdomain" };
+
+/** An explicit check from the file's `checks:`. */
+export type CheckSpec =
+  | {
+    kind: "reach";
+    from: string; // container name, host name, or "outside"
+    /** `name:port`, `ip:port`, `name` (ICMP) */
+    to: string;
+    protocol: Protocol | "icmp";
+    expect: CheckExpect;
+    pos: SourcePos;
+  }
+  | {
+    kind: "dns";
+    from: string;
+    name: string;
+    type: "A" | "AAAA" | "PTR" | "SRV";
+    expect: CheckExpect;
+    pos: SourcePos;
+  };
+
+/** A non-fatal finding, reported once (ignored Compose keys, discarded ports, …). */
+export interface Warning {
+  pos: SourcePos;
+  message: string;
+}
+
+/** The whole resolved lab. */
+export interface Model {
+  /** Lab name: namespaces are `<lab>-…`. */
+  lab: string;
+  file: string;
+  underlay: Underlay;
+  hosts: Host[];
+  networks: Network[];
+  containers: Container[];
+  checks: CheckSpec[];
+  dns: { upstream: string[]; ttl: number };
+  warnings: Warning[];
+}

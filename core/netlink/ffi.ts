@@ -1,0 +1,121 @@
+/**
+ * The only `Deno.dlopen` in nslab: the few libc calls the kernel layer needs.
+ *
+ * Everything here is synchronous and runs on the calling (main) thread, which matters for
+ * `setns`/`unshare`: they change the namespace of the calling thread only, and Deno creates
+ * sockets on the main thread, so "enter, create socket, leave" works.
+ *
+ * @module
+ */
+
+const symbols = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  unshare: { parameters: ["i32"], result: "i32" },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
+
+/** libc, opened on first use. */
+export function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  if (lib === null) lib = Deno.dlopen("libc.so.6", symbols);
+  return lib.symbols;
+}
+
+/** The calling thread's errno. */
+export function errno(): number {
+  const p = libc().__errno_location();
+  if (p === null) return 0;
+  return new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** Errno names for the values nslab meets (Linux x86_64/aarch64 numbering). */
+export const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  24: "EMFILE",
+  28: "ENOSPC",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  101: "ENETUNREACH",
+  105: "ENOBUFS",
+};
+
+/** The symbolic name of an errno value, e.g. `EEXIST`. */
+export function errnoName(code: number): string {
+  return ERRNO_NAMES[code] ?? `errno ${code}`;
+}
+
+/** libc's text for an errno value. */
+export function strerror(code: number): string {
+  const p = libc().strerror(code);
+  return p === null ? `errno ${code}` : new Deno.UnsafePointerView(p).getCString();
+}
+
+/** A NUL-terminated C string buffer. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const buf = new Uint8Array(bytes.length + 1);
+  buf.set(bytes);
+  return buf;
+}
+
+/** A failed system call, with its errno. */
+export class SyscallError extends Error {
+  readonly errno: number;
+  readonly call: string;
+  constructor(call: string, code: number, what: string) {
+    super(`${call}(${what}) failed: ${errnoName(code)} (${strerror(code)})`);
+    this.name = "SyscallError";
+    this.errno = code;
+    this.call = call;
+  }
+}
+
+/** Throws a {@link SyscallError} when a libc call returned a negative value. */
+export function check(call: string, rc: number | bigint, what = ""): number {
+  const n = Number(rc);
+  if (n < 0) throw new SyscallError(call, errno(), what);
+  return n;
+}
+
+// Flags and constants (Linux).
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0o2000000;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWNS = 0x00020000;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_SHARED = 1 << 20;
+export const MS_SLAVE = 1 << 19;
+export const MS_PRIVATE = 1 << 18;
+export const MNT_DETACH = 2;

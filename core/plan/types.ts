@@ -1,0 +1,157 @@
+/**
+ * The plan: every kernel object a lab will have, per namespace, as plain data.
+ *
+ * `plan` prints it, `apply` executes it in order and journals it, `down` reverses it. The plan is
+ * a pure function of the {@link Model}: same file → byte-identical plan.
+ *
+ * @module
+ */
+
+import type { Protocol } from "../model/types.ts";
+
+/** Name of a namespace; `""` means the machine's root namespace. */
+export type NsName = string;
+
+/** A link to create. Links are created in the order given, within their namespace. */
+export type LinkPlan =
+  | {
+    kind: "bridge";
+    name: string;
+    mtu?: number;
+    mac?: string;
+  }
+  | {
+    /** Created in `ns` with its peer created directly in `peer.ns`. */
+    kind: "veth";
+    name: string;
+    mtu?: number;
+    mac?: string;
+    /** Bridge (in this namespace) to enslave this end to. */
+    master?: string;
+    peer: { name: string; ns: NsName; mac?: string; mtu?: number; master?: string };
+  }
+  | {
+    kind: "vxlan";
+    name: string;
+    vni: number;
+    /** Local VTEP address. */
+    local: string;
+    /** UDP destination port. */
+    port: number;
+    /** Underlay device the tunnel rides on. */
+    dev: string;
+    learning: false;
+    mtu: number;
+    master?: string;
+  }
+  | {
+    /** Created on `parent` (in this namespace) and moved at creation into `targetNs`. */
+    kind: "macvlan";
+    name: string;
+    parent: string;
+    mode: "bridge" | "private" | "vepa" | "passthru";
+    targetNs: NsName;
+    mac?: string;
+    mtu?: number;
+  }
+  | {
+    kind: "vlan";
+    name: string;
+    parent: string;
+    id: number;
+  };
+
+/** An address to add (`ip addr add ADDRESS/PREFIX dev DEV`). */
+export interface AddrPlan {
+  dev: string;
+  address: string;
+  prefix: number;
+}
+
+/** A route (`ip route replace DST [via GW] dev DEV`). `dst` is `default` or a CIDR. */
+export interface RoutePlan {
+  dst: string;
+  via?: string;
+  dev: string;
+}
+
+/** A permanent neighbour entry (`ip neigh replace IP lladdr MAC dev DEV nud permanent`). */
+export interface NeighPlan {
+  dev: string;
+  address: string;
+  mac: string;
+}
+
+/** A bridge FDB entry on a VXLAN device (`bridge fdb append MAC dev DEV dst DST self permanent`). */
+export interface FdbPlan {
+  dev: string;
+  mac: string;
+  dst: string;
+}
+
+/** Desired state of one namespace. */
+export interface NamespacePlan {
+  name: NsName;
+  role: "underlay" | "host" | "container";
+  /** Owner: host name for hosts, container name for containers, "" for the underlay. */
+  owner: string;
+  /** sysctls relative to /proc/sys, e.g. `net/ipv4/ip_forward` → `1`. Set right after creation. */
+  sysctls: Record<string, string>;
+  links: LinkPlan[];
+  /** Links brought up after creation (always includes `lo`). */
+  up: string[];
+  addrs: AddrPlan[];
+  routes: RoutePlan[];
+  neighs: NeighPlan[];
+  fdb: FdbPlan[];
+}
+
+/** One host's firewall, applied with one `iptables-restore --noflush`. */
+export interface FirewallPlan {
+  netns: NsName;
+  /** iptables-restore input (all tables), Docker's chain layout. */
+  rules: string;
+}
+
+/** An IPsec ESP transport-mode SA/policy pair between two VTEPs (generated, never applied here). */
+export interface XfrmPlan {
+  netns: NsName;
+  network: string;
+  src: string;
+  dst: string;
+  spi: number;
+  proto: "esp";
+  mode: "transport";
+  aead: "rfc4106(gcm(aes))";
+  /** Selector: the VXLAN UDP port. */
+  port: number;
+}
+
+/** What the supervisor must listen on / run for one container. */
+export interface ProcessPlan {
+  container: string;
+  netns: NsName;
+  /** Null: nslab's responder answers on `listen`. */
+  command: string[] | null;
+  environment: Record<string, string>;
+  hostname: string;
+  restart: "no" | "always" | "on-failure" | "unless-stopped";
+  /** Ports the responder (or the command) listens on. */
+  listen: { port: number; protocol: Protocol }[];
+  /** Where DNS must be served (127.0.0.11:53 in this namespace); false for none/host. */
+  dns: boolean;
+  /** Files for `/etc/netns/<netns>/` (resolv.conf, hosts). */
+  files: Record<string, string>;
+}
+
+/** The full plan of a lab. */
+export interface Plan {
+  lab: string;
+  /** Objects in the root namespace (only the uplink veth, whose peer goes to the underlay). */
+  root: { links: LinkPlan[]; addrs: AddrPlan[]; routes: RoutePlan[]; up: string[] };
+  /** In creation order: underlay, hosts, containers (a container's namespace after its host's). */
+  namespaces: NamespacePlan[];
+  firewall: FirewallPlan[];
+  xfrm: XfrmPlan[];
+  processes: ProcessPlan[];
+}
