@@ -41,6 +41,8 @@ export type LinkPlan =
     /** Underlay device the tunnel rides on. */
     dev: string;
     learning: false;
+    /** Answer ARP for known peers from the device's neighbour table (Docker's overlay does). */
+    proxy: boolean;
     mtu: number;
     master?: string;
   }
@@ -73,6 +75,8 @@ export interface RoutePlan {
   dst: string;
   via?: string;
   dev: string;
+  /** Preferred source address (`src`), e.g. for routes through a macvlan shim. */
+  src?: string;
 }
 
 /** A permanent neighbour entry (`ip neigh replace IP lladdr MAC dev DEV nud permanent`). */
