@@ -1,0 +1,27 @@
+/** `nslab check`: implied + explicit checks from inside the namespaces; exit 1 on any failure. */
+import type { Model } from "../../core/model/types.ts";
+import { runChecks } from "../../core/checks/run.ts";
+import { formatJson, formatJunit, formatTable } from "../../core/checks/report.ts";
+import { useColor } from "../../core/progress.ts";
+import { type LabOptions, runningModel } from "../common.ts";
+
+export interface CheckOptions {
+  format?: "table" | "json" | "junit";
+  only?: string[];
+}
+
+/** Runs the checks of a running lab and prints the report; returns the exit code. */
+export async function runCheckReport(model: Model, opts: CheckOptions): Promise<number> {
+  const report = await runChecks(model, { only: opts.only });
+  const text = opts.format === "json"
+    ? formatJson(report)
+    : opts.format === "junit"
+    ? formatJunit(report)
+    : formatTable(report, { color: useColor() });
+  console.log(text);
+  return report.results.every((r) => r.pass) ? 0 : 1;
+}
+
+export async function checkCommand(opts: LabOptions & CheckOptions): Promise<number> {
+  return await runCheckReport(await runningModel(opts), opts);
+}

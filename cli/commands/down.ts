@@ -1,0 +1,19 @@
+/** `nslab down`: remove everything a lab made, even after a crash; idempotent. */
+import { downLab } from "../../core/lab.ts";
+import { listLabs } from "../../core/teardown.ts";
+import { listStateDirs } from "../../core/state.ts";
+import { labName, type LabOptions } from "../common.ts";
+
+export async function downCommand(opts: LabOptions & { all?: boolean }): Promise<number> {
+  const labs = opts.all
+    ? [...new Set([...listLabs().map((l) => l.lab), ...listStateDirs()])].sort()
+    : [await labName(opts)];
+  let failed = 0;
+  for (const lab of labs) {
+    const report = await downLab(lab);
+    for (const e of report.errors) console.error(`down ${lab}: ${e.message}`);
+    if (report.errors.length) failed++;
+    else console.error(`Lab "${lab}" removed`);
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,55 @@
+/** `nslab up`: build the lab, start its supervisor, wait until ready. */
+import { downLab, upLab } from "../../core/lab.ts";
+import { consoleProgress } from "../../core/progress.ts";
+import { formatDiagnostic } from "../../core/errors.ts";
+import { formatSummary } from "./ps.ts";
+import { runCheckReport } from "./check.ts";
+import { type LabOptions, load } from "../common.ts";
+
+export interface UpOptions extends LabOptions {
+  attach?: boolean;
+  check?: boolean;
+  progress?: "auto" | "plain" | "quiet";
+  down?: boolean;
+  format?: "table" | "json" | "junit";
+}
+
+/** Brings the lab up; with `down` (the `demo` verb) runs the checks and tears it down again. */
+export async function upCommand(opts: UpOptions, fallback?: string): Promise<number> {
+  const started = performance.now();
+  const { model, file, digest } = await load(opts, fallback);
+  for (const w of model.warnings) {
+    console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
+  }
+  const progress = consoleProgress(opts.progress ?? "auto");
+  const { state, unchanged } = await upLab(model, {
+    file,
+    digest,
+    supervisor: { kind: "detached" },
+    progress,
+  });
+  if (unchanged) console.error(`Lab "${model.lab}" is already up from ${file}; nothing to do.`);
+  console.log(formatSummary(state.model));
+  console.error(`Lab "${model.lab}" up in ${((performance.now() - started) / 1000).toFixed(2)}s`);
+  let code = 0;
+  try {
+    if (opts.check || opts.down) {
+      code = await runCheckReport(state.model, { format: opts.format ?? "table" });
+    }
+    if (opts.attach) {
+      console.error("Attached: press Ctrl-C to tear the lab down.");
+      await new Promise<void>((resolve) => {
+        Deno.addSignalListener("SIGINT", () => resolve());
+        Deno.addSignalListener("SIGTERM", () => resolve());
+      });
+    }
+  } finally {
+    if (opts.attach || opts.down) {
+      const report = await downLab(model.lab);
+      for (const e of report.errors) console.error(`down: ${e.message}`);
+      console.error(`Lab "${model.lab}" removed`);
+      if (report.errors.length) code = 1;
+    }
+  }
+  return code;
+}

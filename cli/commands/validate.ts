@@ -1,0 +1,16 @@
+/** `nslab validate`: parse + validate, print the resolved model summary. */
+import { summarize } from "../../core/model/load.ts";
+import { formatDiagnostic } from "../../core/errors.ts";
+import { checkKernelFeatures } from "../../core/features.ts";
+import { type LabOptions, load } from "../common.ts";
+
+export async function validateCommand(opts: LabOptions): Promise<number> {
+  const { model, file } = await load(opts);
+  checkKernelFeatures(model);
+  for (const w of model.warnings) {
+    console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
+  }
+  console.log(summarize(model));
+  console.log(`${file}: valid`);
+  return 0;
+}

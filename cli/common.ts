@@ -1,0 +1,78 @@
+/**
+ * Shared helpers of the CLI verbs: finding and loading the topology, naming the lab.
+ *
+ * @module
+ */
+
+import { findTopologyFile, loadTopology } from "../core/model/load.ts";
+import type { Model } from "../core/model/types.ts";
+import { digest, listStateDirs, readState } from "../core/state.ts";
+import { UsageError } from "../core/errors.ts";
+
+/** Options every lab-addressing verb accepts. */
+export interface LabOptions {
+  file?: string;
+  projectName?: string;
+  uplink?: boolean;
+}
+
+/** The bundled default lab (the seed document as one topology). */
+export const SEED_FILE = new URL("../topologies/seed.yaml", import.meta.url).pathname;
+
+/** A loaded topology: its file, text digest and resolved model. */
+export interface Loaded {
+  file: string;
+  digest: string;
+  model: Model;
+}
+
+/** Locates the topology file: `-f`, else nslab.yaml/compose.yaml/… in the current folder. */
+export function topologyPath(opts: LabOptions, fallback?: string): string {
+  if (opts.file) return opts.file;
+  const found = findTopologyFile(Deno.cwd());
+  if (found) return found;
+  if (fallback) return fallback;
+  throw new UsageError(
+    "No topology file: none of nslab.yaml, compose.yaml, compose.yml, docker-compose.yml, " +
+      "docker-compose.yaml is in this folder; pass one with -f FILE (try -f topologies/seed.yaml)",
+  );
+}
+
+/** Reads, validates and resolves the topology (exit code 2 on any error, nothing touched). */
+export async function load(opts: LabOptions, fallback?: string): Promise<Loaded> {
+  const file = topologyPath(opts, fallback);
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (e) {
+    throw new UsageError(`Cannot read topology file ${file}: ${(e as Error).message}`);
+  }
+  const { model } = loadTopology({ file, text }, {
+    project: opts.projectName,
+    uplink: opts.uplink,
+  });
+  return { file, digest: await digest(text), model };
+}
+
+/** The lab a verb addresses: `-p NAME`, else the lab of the topology file. */
+export async function labName(opts: LabOptions): Promise<string> {
+  if (opts.projectName) return opts.projectName;
+  if (opts.file || findTopologyFile(Deno.cwd())) return (await load(opts)).model.lab;
+  const running = listStateDirs();
+  if (running.length === 1) return running[0];
+  throw new UsageError(
+    running.length === 0
+      ? "No lab named: pass -p NAME or -f FILE (no lab is running)"
+      : `Which lab? Several are running (${running.join(", ")}): pass -p NAME`,
+  );
+}
+
+/** The model of a running lab (from its state), or a clear error. */
+export async function runningModel(opts: LabOptions): Promise<Model> {
+  const lab = await labName(opts);
+  const state = readState(lab);
+  if (!state) {
+    throw new UsageError(`Lab "${lab}" is not up: start it with "nslab up -p ${lab} -f FILE"`);
+  }
+  return state.model;
+}

@@ -1,0 +1,192 @@
+/**
+ * The `nslab` command line. Parses arguments and calls the verbs; the only place that calls
+ * `Deno.exit`. Exit codes: 0 success, 1 checks failed or runtime failure, 2 usage or topology errors.
+ *
+ * @module
+ */
+
+import { Command, CommanderError, Option } from "commander";
+import { NslabError } from "../core/errors.ts";
+import { validateCommand } from "./commands/validate.ts";
+import { planCommand } from "./commands/plan.ts";
+import { upCommand } from "./commands/up.ts";
+import { downCommand } from "./commands/down.ts";
+import { lsCommand, psCommand } from "./commands/ps.ts";
+import { checkCommand } from "./commands/check.ts";
+import { execCommand, inspectCommand, logsCommand } from "./commands/exec.ts";
+import { doctorCommand, schemaCommand } from "./commands/misc.ts";
+import { SEED_FILE } from "./common.ts";
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+
+function labOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "-f, --file <file>",
+      "topology file (default: nslab.yaml, compose.yaml, … in this folder)",
+    )
+    .option("-p, --project-name <name>", "lab name (overrides the file's name:)");
+}
+
+/** Builds the program; `run` receives each verb's promise of an exit code. */
+export function buildProgram(run: (p: Promise<number> | number) => void): Command {
+  const program = new Command("nslab")
+    .description("Compose-like network labs on the Linux kernel, proven from inside the namespaces")
+    .version("0.1.0")
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(run nslab --help for the list of verbs)")
+    .exitOverride();
+
+  labOptions(
+    program.command("validate").description(
+      "parse and validate a topology, print the resolved model",
+    ),
+  )
+    .addHelpText("after", examples(["nslab validate -f topologies/seed.yaml"]))
+    .action((o) => run(validateCommand(o)));
+
+  labOptions(
+    program.command("plan").description("print every kernel object and rule `up` would create"),
+  )
+    .option("--json", "machine-readable plan")
+    .addHelpText(
+      "after",
+      examples([
+        "nslab plan -f topologies/seed.yaml",
+        "nslab plan --json | jq '.namespaces[].name'",
+      ]),
+    )
+    .action((o) => run(planCommand(o)));
+
+  const progress = new Option("--progress <mode>", "progress output").choices([
+    "auto",
+    "plain",
+    "quiet",
+  ]).default("auto");
+  const format = new Option("--format <format>", "report format").choices([
+    "table",
+    "json",
+    "junit",
+  ]).default("table");
+
+  labOptions(
+    program.command("up").description("build the lab, start its supervisor, wait until ready"),
+  )
+    .option("--attach", "stay in the foreground and tear down on Ctrl-C")
+    .option("--check", "run all checks once the lab is up")
+    .option("--no-uplink", "no uplink veth from the machine's root namespace")
+    .addOption(progress)
+    .addOption(format)
+    .addHelpText(
+      "after",
+      examples([
+        "nslab up -f topologies/seed.yaml",
+        "nslab up -p lab2 --check",
+        "nslab up --attach",
+      ]),
+    )
+    .action((o) => run(upCommand(o)));
+
+  labOptions(
+    program.command("demo").description(
+      "the main job: up, run every check, print the report, down",
+    ),
+  )
+    .option("--no-uplink", "no uplink veth from the machine's root namespace")
+    .addOption(progress)
+    .addOption(format)
+    .addHelpText(
+      "after",
+      examples([
+        "nslab demo                      # the bundled seed lab",
+        "nslab demo -f my-lab.yaml",
+      ]),
+    )
+    .action((o) => run(upCommand({ ...o, down: true }, SEED_FILE)));
+
+  labOptions(
+    program.command("down").description(
+      "remove everything a lab made (idempotent, works after a crash)",
+    ),
+  )
+    .option("--all", "every nslab lab on this machine")
+    .addHelpText("after", examples(["nslab down -p shop", "nslab down --all"]))
+    .action((o) => run(downCommand(o)));
+
+  labOptions(
+    program.command("ps").description("containers of a lab with addresses, networks and ports"),
+  )
+    .option("--json", "JSON output")
+    .action((o) => run(psCommand(o)));
+
+  program.command("ls").description("all labs on this machine").option("--json", "JSON output")
+    .action((o) => run(lsCommand(o)));
+
+  labOptions(
+    program.command("check").description("run implied and explicit checks; exit 1 on any failure"),
+  )
+    .addOption(format)
+    .option("--only <what...>", "dns, reach, ports, isolation, iface, or container names")
+    .addHelpText(
+      "after",
+      examples([
+        "nslab check",
+        "nslab check --only dns web",
+        "nslab check --format junit > report.xml",
+      ]),
+    )
+    .action((o) => run(checkCommand(o)));
+
+  labOptions(program.command("exec").description("run a command inside a container's sandbox"))
+    .argument("<name>", "container")
+    .argument("[command...]", "command and arguments (after --)")
+    .passThroughOptions()
+    .addHelpText(
+      "after",
+      examples(["nslab exec web -- ip addr", "nslab exec web -- getent hosts api"]),
+    )
+    .action((name, cmd, o) => run(execCommand(o, name, cmd)));
+
+  labOptions(program.command("logs").description("output of a container's command")).argument(
+    "<name>",
+  )
+    .action((name, o) => run(logsCommand(o, name)));
+
+  labOptions(
+    program.command("inspect").description(
+      "a container as JSON: networks, IPs, MACs, ports, namespace",
+    ),
+  )
+    .argument("<name>")
+    .action((name, o) => run(inspectCommand(o, name)));
+
+  program.command("schema").description("JSON Schema of the topology format (for editors)")
+    .action(() => run(schemaCommand()));
+
+  program.command("doctor").description("list everything nslab-owned on this machine (leak report)")
+    .action(() => run(doctorCommand()));
+
+  return program;
+}
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  if (e instanceof NslabError) {
+    console.error(e.message);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  console.error(`nslab: ${err?.message ?? String(e)}`);
+  if (Deno.env.get("NSLAB_DEBUG")) console.error(err?.stack);
+  return 1;
+}
+
+if (import.meta.main) {
+  let pending: Promise<number> | number = 0;
+  try {
+    buildProgram((p) => (pending = p)).parse(Deno.args, { from: "user" });
+    Deno.exit(await pending);
+  } catch (e) {
+    Deno.exit(report(e));
+  }
+}

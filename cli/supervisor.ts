@@ -1,0 +1,39 @@
+/**
+ * Entry point of a lab's detached supervisor: `deno run -A cli/supervisor.ts <lab>`.
+ * Started by `nslab up`; stopped by `nslab down` (SIGTERM). SIGHUP reloads the lab's state
+ * (after `nslab network connect|disconnect`).
+ *
+ * @module
+ */
+
+import { readState, stateDir } from "../core/state.ts";
+import { Supervisor } from "../core/runtime/supervisor.ts";
+import { markReady } from "../core/lab.ts";
+
+const lab = Deno.args[0] ?? "";
+const state = readState(lab);
+if (!state) {
+  console.error(`nslab supervisor: lab "${lab}" has no state in ${stateDir(lab)}`);
+  Deno.exit(1);
+}
+// Recorded so that teardown can kill this process even when nslab itself crashed.
+Deno.writeTextFileSync(`${stateDir(lab)}/pids`, `${Deno.pid}\n`, { append: true, mode: 0o600 });
+const supervisor = new Supervisor(state.model);
+await supervisor.start(state.plan);
+markReady(lab);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await supervisor.stop();
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGHUP", async () => {
+  const next = readState(lab);
+  if (next) await supervisor.reload(next.model, next.plan);
+});
+// Keep the event loop alive even for a lab with no listeners.
+setInterval(() => {}, 1 << 30);

@@ -1,0 +1,169 @@
+/**
+ * Model → Plan: every kernel object of a lab, per namespace, in creation order. Pure and
+ * deterministic: the same model always gives a deep-equal plan.
+ *
+ * @module
+ */
+
+import type { Container, Driver, Host, Model } from "../model/types.ts";
+import type { NamespacePlan, Plan, ProcessPlan, XfrmPlan } from "./types.ts";
+import type { NetworkDriver } from "../drivers/driver.ts";
+import { bridgeDriver } from "../drivers/bridge.ts";
+import { overlayDriver } from "../drivers/overlay.ts";
+import { macvlanDriver } from "../drivers/macvlan.ts";
+import { hostRuleset, hostSysctls } from "../firewall/rules.ts";
+
+const noop: NetworkDriver = { host() {}, endpoint() {} };
+
+/** The driver for each network kind (host and none make no objects of their own). */
+export const DRIVERS: Record<Driver, NetworkDriver> = {
+  bridge: bridgeDriver,
+  overlay: overlayDriver,
+  macvlan: macvlanDriver,
+  host: noop,
+  none: noop,
+};
+
+function emptyNs(name: string, role: NamespacePlan["role"], owner: string): NamespacePlan {
+  return {
+    name,
+    role,
+    owner,
+    sysctls: {},
+    links: [],
+    up: ["lo"],
+    addrs: [],
+    routes: [],
+    neighs: [],
+    fdb: [],
+  };
+}
+
+/** Containers that get a namespace of their own (everything but `host` and `container:X`). */
+export function ownsNamespace(c: Container): boolean {
+  return c.mode.kind === "own" || c.mode.kind === "none";
+}
+
+/** `/etc/resolv.conf` of a container that uses the embedded DNS. */
+export function resolvConf(): string {
+  return "# written by nslab: the lab's embedded DNS\nnameserver 127.0.0.11\noptions ndots:0\n";
+}
+
+/** `/etc/hosts` of a container: loopback plus its own addresses under its hostname. */
+export function hostsFile(c: Container): string {
+  const lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+  const names = [...new Set([c.hostname, c.name])].join(" ");
+  for (const ep of c.endpoints) lines.push(`${ep.address}\t${names}`);
+  return lines.join("\n") + "\n";
+}
+
+function processPlan(model: Model, c: Container): ProcessPlan {
+  const hostNs = model.hosts.find((h) => h.name === c.host)!.netns;
+  const listen = new Map<string, { port: number; protocol: "tcp" | "udp" | "sctp" }>();
+  for (const p of c.ports) {
+    listen.set(`${p.containerPort}/${p.protocol}`, { port: p.containerPort, protocol: p.protocol });
+  }
+  for (const e of c.expose) {
+    listen.set(`${e.port}/${e.protocol}`, { port: e.port, protocol: e.protocol });
+  }
+  const usesDns = c.mode.kind === "own" && c.endpoints.length > 0;
+  const files: Record<string, string> = {};
+  if (usesDns) {
+    files["resolv.conf"] = resolvConf();
+    files["hosts"] = hostsFile(c);
+  }
+  return {
+    container: c.name,
+    netns: c.mode.kind === "host" ? hostNs : c.netns,
+    command: c.command,
+    environment: c.environment,
+    hostname: c.hostname,
+    restart: c.restart,
+    listen: [...listen.values()].sort((a, b) =>
+      a.port - b.port || a.protocol.localeCompare(b.protocol)
+    ),
+    dns: usesDns,
+    files,
+  };
+}
+
+function hostPlan(model: Model, host: Host, xfrm: XfrmPlan[]): NamespacePlan {
+  const ns = emptyNs(host.netns, "host", host.name);
+  Object.assign(ns.sysctls, hostSysctls(model, host.name));
+  ns.links.push({
+    kind: "veth",
+    name: "eth0",
+    mac: host.mac,
+    peer: { name: host.underlayIfname, ns: model.underlay.netns, master: model.underlay.bridge },
+  });
+  ns.up.push("eth0");
+  ns.addrs.push({ dev: "eth0", address: host.address, prefix: model.underlay.prefix });
+  for (const network of model.networks) {
+    if (!network.hosts.includes(host.name)) continue;
+    DRIVERS[network.driver].host({ model, network, host, hostNs: ns, xfrm });
+  }
+  return ns;
+}
+
+/**
+ * Builds the plan of a lab.
+ *
+ * @example
+ * ```ts
+ * const plan = buildPlan(model);
+ * console.log(plan.namespaces.map((n) => n.name));
+ * ```
+ */
+export function buildPlan(model: Model): Plan {
+  const { underlay } = model;
+  const root: Plan["root"] = { links: [], addrs: [], routes: [], up: [] };
+  const underlayNs = emptyNs(underlay.netns, "underlay", "");
+  underlayNs.links.push({ kind: "bridge", name: underlay.bridge });
+  underlayNs.up.push(underlay.bridge);
+  if (underlay.uplink) {
+    const u = underlay.uplink;
+    root.links.push({
+      kind: "veth",
+      name: u.rootIfname,
+      peer: { name: u.underlayIfname, ns: underlay.netns, master: underlay.bridge },
+    });
+    root.up.push(u.rootIfname);
+    root.addrs.push({ dev: u.rootIfname, address: u.address, prefix: underlay.prefix });
+    underlayNs.up.push(u.underlayIfname);
+  }
+  for (const h of model.hosts) underlayNs.up.push(h.underlayIfname);
+
+  const xfrm: XfrmPlan[] = [];
+  const hosts = new Map(model.hosts.map((h) => [h.name, hostPlan(model, h, xfrm)]));
+  const containers: NamespacePlan[] = [];
+  for (const c of model.containers) {
+    if (!ownsNamespace(c)) continue;
+    const ns = emptyNs(c.netns, "container", c.name);
+    const host = model.hosts.find((h) => h.name === c.host)!;
+    const hostNs = hosts.get(c.host)!;
+    for (const ep of c.endpoints) {
+      const network = model.networks.find((n) => n.name === ep.network)!;
+      DRIVERS[network.driver].endpoint({
+        model,
+        network,
+        host,
+        container: c,
+        endpoint: ep,
+        hostNs,
+        containerNs: ns,
+      });
+    }
+    const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
+    if (def && def.gateway) ns.routes.push({ dst: "default", via: def.gateway, dev: def.ifname });
+    containers.push(ns);
+  }
+
+  return {
+    lab: model.lab,
+    root,
+    namespaces: [underlayNs, ...hosts.values(), ...containers],
+    firewall: model.hosts.map((h) => ({ netns: h.netns, rules: hostRuleset(model, h.name) })),
+    xfrm,
+    processes: model.containers.map((c) => processPlan(model, c)),
+  };
+}

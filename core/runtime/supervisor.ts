@@ -1,0 +1,65 @@
+/**
+ * The supervisor of a running lab: one process (or, in the library, one object) that owns the
+ * embedded DNS listeners, the responders and the container processes of a lab.
+ *
+ * @module
+ */
+
+import type { Model } from "../model/types.ts";
+import type { Plan, ProcessPlan } from "../plan/types.ts";
+import { buildRecords } from "../dns/records.ts";
+import { DnsServer } from "../dns/server.ts";
+import { type Responder, startResponder } from "./responder.ts";
+import { ProcessManager } from "./process.ts";
+
+/** Everything a lab runs in user space. */
+export class Supervisor {
+  readonly lab: string;
+  #dns: DnsServer;
+  #responders = new Map<string, Responder>();
+  #processes: ProcessManager;
+  #dnsNamespaces = new Set<string>();
+
+  constructor(model: Model) {
+    this.lab = model.lab;
+    this.#dns = new DnsServer(buildRecords(model, { ttl: model.dns.ttl }));
+    this.#processes = new ProcessManager(model.lab);
+  }
+
+  /** Starts DNS listeners, responders and commands for every process of the plan. */
+  async start(plan: Plan): Promise<void> {
+    for (const p of plan.processes) await this.#startOne(p);
+  }
+
+  async #startOne(p: ProcessPlan): Promise<void> {
+    if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
+      await this.#dns.listen(p.netns, p.container);
+      this.#dnsNamespaces.add(p.netns);
+    }
+    if (p.command) {
+      await this.#processes.start(p);
+    } else if (p.listen.length > 0) {
+      this.#responders.set(p.container, await startResponder(p.netns, p.container, p.listen));
+    }
+  }
+
+  /** Applies a changed model (e.g. after `network connect`): DNS answers change at once. */
+  async reload(model: Model, plan: Plan): Promise<void> {
+    this.#dns.setTable(buildRecords(model, { ttl: model.dns.ttl }));
+    for (const p of plan.processes) {
+      if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
+        await this.#dns.listen(p.netns, p.container);
+        this.#dnsNamespaces.add(p.netns);
+      }
+    }
+  }
+
+  /** Stops everything the supervisor started. */
+  async stop(): Promise<void> {
+    for (const r of this.#responders.values()) r.close();
+    this.#responders.clear();
+    await this.#processes.stopAll();
+    this.#dns.close();
+    this.#dnsNamespaces.clear();
+  }
+}

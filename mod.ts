@@ -1,0 +1,22 @@
+/**
+ * nslab: Compose-like network labs built on the Linux kernel for real — namespaces, veth pairs,
+ * bridges, VXLAN, macvlan, iptables NAT and an embedded DNS at 127.0.0.11 — and checked from
+ * inside the namespaces.
+ *
+ * @example
+ * ```ts
+ * import { Lab } from "./mod.ts";
+ * await using lab = await Lab.up("topologies/bridge.yaml", { name: "t1" });
+ * const report = await lab.check();
+ * console.log(report.results.filter((r) => !r.pass));
+ * ```
+ *
+ * @module
+ */
+
+export { type ExecResult, Lab, type LabUpOptions } from "./core/fixture.ts";
+export { loadTopology, loadTopologyObject, type TopologyInput } from "./core/model/load.ts";
+export { buildPlan } from "./core/plan/plan.ts";
+export type * from "./core/model/types.ts";
+export type * from "./core/plan/types.ts";
+export { NslabError, TopologyError } from "./core/errors.ts";

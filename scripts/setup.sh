@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what nslab needs on a Debian machine, idempotently: the kernel tools (iproute2,
+# iptables), the real clients tests use (dig, ping, curl, socat, getent), and Deno from npm into
+# .deno/ of this checkout. Prints what it installs; silent when everything is there.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DENO_VERSION="2.9.6"
+
+need=()
+for pair in ip:iproute2 iptables-restore:iptables dig:dnsutils ping:iputils-ping curl:curl \
+  socat:socat nsenter:util-linux busybox:busybox-static dnsmasq:dnsmasq-base ps:procps; do
+  bin="${pair%%:*}"; pkg="${pair##*:}"
+  command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+deno_bin="$here/.deno/node_modules/deno/deno"
+if ! "$deno_bin" --version 2>/dev/null | grep -q "^deno $DENO_VERSION"; then
+  echo "setup: installing deno $DENO_VERSION from npm into .deno/" >&2
+  mkdir -p "$here/.deno"
+  npm install --silent --no-audit --no-fund --prefix "$here/.deno" "deno@$DENO_VERSION" >/dev/null
+  # The npm package ships the binary; its postinstall only re-links it.
+  [ -x "$deno_bin" ] || node "$here/.deno/node_modules/deno/install.cjs" >/dev/null
+fi
+echo "$deno_bin"
