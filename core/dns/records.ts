@@ -1,0 +1,401 @@
+/**
+ * The embedded DNS's records: a pure table built from the model, and a pure {@link lookup} that
+ * answers one question for one requesting container (aardvark-dns style: the table knows every
+ * name; the requester decides which of them it may see).
+ *
+ * Docker's semantics (see `docker-networking-facts.md` §5): names are the container name, the
+ * service name (every replica), the hostname and the network aliases, each also as
+ * `<name>.<network>`; PTR for every container address; SRV for named published ports; TTL 600.
+ * A requester sees only the containers it shares a network with, and their addresses on the shared
+ * networks. Docker's `default` network gives no names (Docker disables resolution there).
+ *
+ * @module
+ */
+
+import type { Container, Model } from "../model/types.ts";
+
+/** DNS record types the table knows by name, with their wire numbers. */
+export const QTYPES = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
+} as const;
+
+/** TTL of every answer unless the topology sets `dns.ttl` (Docker's `respTTL`). */
+export const DEFAULT_TTL = 600;
+
+/** Response codes {@link lookup} can decide on (the server adds FORMERR itself). */
+export type Rcode = "NOERROR" | "NXDOMAIN" | "REFUSED" | "SERVFAIL" | "NOTIMP";
+
+/** SRV data: where a named port of a service is served. */
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  /** Container name (no trailing dot). */
+  target: string;
+}
+
+/** One resource record of an answer. `name` is lower case, without the trailing dot. */
+export type Answer =
+  | { type: "A"; name: string; ttl: number; address: string }
+  | { type: "PTR"; name: string; ttl: number; target: string }
+  | { type: "SRV"; name: string; ttl: number; srv: SrvData };
+
+/** What the server should send back for one question. */
+export interface LookupResult {
+  rcode: Rcode;
+  /** Answer section, in a stable order (the server rotates A records per query). */
+  answers: Answer[];
+  /** Additional section: A records of SRV targets. Absent when empty. */
+  additional?: Answer[];
+  /** true: the name is outside the lab and the requester may ask the upstream servers. */
+  forward: boolean;
+}
+
+/** Records of one network: names → addresses, reverse names → names, SRV names → targets. */
+export interface NetworkRecords {
+  network: string;
+  internal: boolean;
+  /** Lower-case name → addresses on this network, in container order, no duplicates. */
+  a: Map<string, string[]>;
+  /** `d.c.b.a.in-addr.arpa` → container name. */
+  ptr: Map<string, string>;
+  /** `_<port name>._<proto>.<service>` → SRV data, in container order. */
+  srv: Map<string, SrvData[]>;
+  /** The network's subnet as [base, mask] (for "is this reverse name inside the lab"). */
+  subnet: [number, number] | null;
+}
+
+/** What one requesting container may see. */
+export interface RequesterView {
+  /** Networks (by name) whose records the requester sees, in endpoint order. */
+  networks: string[];
+  /** true when at least one of them is not internal (a way out exists). */
+  canForward: boolean;
+}
+
+/** Every record of a lab, plus who may see what. Build with {@link buildRecords}. */
+export interface RecordTable {
+  ttl: number;
+  /** Upstream servers (`ip` or `ip:port`) for names outside the lab; empty: never forward. */
+  upstream: string[];
+  /** Network name → its records (only networks that provide names). */
+  networks: Map<string, NetworkRecords>;
+  /** Container name → its view; containers absent here (none/host mode) are REFUSED. */
+  requesters: Map<string, RequesterView>;
+  /** Every name of the lab on any network (lower case), for "known elsewhere → NXDOMAIN". */
+  labNames: Set<string>;
+}
+
+/** Options of {@link buildRecords}. */
+export interface BuildRecordsOptions {
+  /** TTL of every answer (default {@link DEFAULT_TTL}, or `model.dns.ttl` when positive). */
+  ttl?: number;
+  /** Serve names on Docker's `default` network too (Docker does not; default false). */
+  defaultNetworkDns?: boolean;
+}
+
+/** `172.20.0.10` → `10.0.20.172.in-addr.arpa`. */
+export function reverseName(address: string): string {
+  return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
+}
+
+function ipv4ToInt(address: string): number | null {
+  const parts = address.split(".");
+  if (parts.length !== 4) return null;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+function parseSubnet(subnet: string): [number, number] | null {
+  const [base, bits] = subnet.split("/");
+  const b = ipv4ToInt(base ?? "");
+  const p = Number(bits);
+  if (b === null || !Number.isInteger(p) || p < 0 || p > 32) return null;
+  const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+  return [(b & mask) >>> 0, mask];
+}
+
+/** The address a reverse name stands for (`10.0.20.172.in-addr.arpa` → 172.20.0.10), or null. */
+function reverseToAddress(name: string): number | null {
+  const suffix = ".in-addr.arpa";
+  if (!name.endsWith(suffix)) return null;
+  const labels = name.slice(0, -suffix.length).split(".");
+  if (labels.length !== 4) return null;
+  return ipv4ToInt(labels.reverse().join("."));
+}
+
+/** Normalises a query name: lower case, no trailing dot. */
+export function normalizeName(qname: string): string {
+  const n = qname.toLowerCase();
+  return n.endsWith(".") ? n.slice(0, -1) : n;
+}
+
+function pushUnique<T>(map: Map<string, T[]>, key: string, value: T, same: (a: T) => boolean) {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else if (!list.some(same)) list.push(value);
+}
+
+/** The container whose network stack `c` uses (itself, or X for `container:X`), or null. */
+function stackOwner(model: Model, c: Container): Container | null {
+  let cur: Container | undefined = c;
+  for (let depth = 0; cur !== undefined && depth < 8; depth++) {
+    if (cur.mode.kind !== "container") return cur;
+    const of: string = cur.mode.of;
+    cur = model.containers.find((x) => x.name === of) ??
+      model.containers.find((x) => x.service === of);
+  }
+  return null;
+}
+
+/**
+ * Builds the record table of a lab. Pure: the same model gives an equal table.
+ *
+ * @example
+ * ```ts
+ * const table = buildRecords(model, { ttl: model.dns.ttl });
+ * lookup(table, "web", "api", "A"); // every api replica on a network web shares
+ * ```
+ */
+export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): RecordTable {
+  const ttl = opts.ttl ?? (model.dns.ttl > 0 ? model.dns.ttl : DEFAULT_TTL);
+  const networks = new Map<string, NetworkRecords>();
+  const labNames = new Set<string>();
+  for (const n of model.networks) {
+    if (!n.hasSubnet || n.driver === "host" || n.driver === "none") continue;
+    if (n.isDefault && !opts.defaultNetworkDns) continue;
+    networks.set(n.name, {
+      network: n.name,
+      internal: n.internal,
+      a: new Map(),
+      ptr: new Map(),
+      srv: new Map(),
+      subnet: parseSubnet(n.subnet),
+    });
+  }
+  for (const c of model.containers) {
+    if (c.mode.kind !== "own") continue;
+    for (const ep of c.endpoints) {
+      const recs = networks.get(ep.network);
+      if (recs === undefined || ep.address === "") continue;
+      const names = new Set(
+        [c.name, c.service, c.hostname, ...ep.aliases].filter((x) => x !== "").map(normalizeName),
+      );
+      for (const name of names) {
+        pushUnique(recs.a, name, ep.address, (x) => x === ep.address);
+        labNames.add(name);
+      }
+      const rev = reverseName(ep.address);
+      if (!recs.ptr.has(rev)) recs.ptr.set(rev, normalizeName(c.name));
+      for (const p of c.ports) {
+        if (p.name === null || p.name === "") continue;
+        const key = normalizeName(`_${p.name}._${p.protocol}.${c.service}`);
+        const data = {
+          priority: 0,
+          weight: 0,
+          port: p.containerPort,
+          target: normalizeName(c.name),
+        };
+        pushUnique(recs.srv, key, data, (x) => x.target === data.target && x.port === data.port);
+        labNames.add(key);
+      }
+    }
+  }
+  const requesters = new Map<string, RequesterView>();
+  for (const c of model.containers) {
+    if (c.mode.kind === "none" || c.mode.kind === "host") continue;
+    const owner = stackOwner(model, c);
+    if (owner === null || owner.mode.kind !== "own") continue;
+    const nets = [...new Set(owner.endpoints.map((e) => e.network))];
+    const all = nets.map((n) => model.networks.find((x) => x.name === n)).filter((x) =>
+      x !== undefined
+    );
+    requesters.set(c.name, {
+      networks: nets.filter((n) => networks.has(n)),
+      canForward: all.some((n) => !n.internal && n.driver !== "none"),
+    });
+  }
+  return { ttl, upstream: [...model.dns.upstream], networks, requesters, labNames };
+}
+
+function typeNumber(qtype: number | string): number | null {
+  if (typeof qtype === "number") {
+    return Number.isInteger(qtype) && qtype >= 0 && qtype <= 0xffff ? qtype : null;
+  }
+  const t = qtype.toUpperCase();
+  if (t in QTYPES) return QTYPES[t as keyof typeof QTYPES];
+  const m = /^TYPE(\d{1,5})$/.exec(t);
+  return m ? typeNumber(Number(m[1])) : null;
+}
+
+/** Records of `name` on the given networks; `found` tells whether the name exists there at all. */
+function collect(
+  table: RecordTable,
+  networks: string[],
+  name: string,
+  qtype: number,
+): { found: boolean; answers: Answer[]; additional: Answer[] } {
+  const answers: Answer[] = [];
+  const additional: Answer[] = [];
+  let found = false;
+  const ttl = table.ttl;
+  const wantA = qtype === QTYPES.A || qtype === QTYPES.ANY;
+  const wantPtr = qtype === QTYPES.PTR || qtype === QTYPES.ANY;
+  const wantSrv = qtype === QTYPES.SRV || qtype === QTYPES.ANY;
+  const seenA = new Set<string>();
+  const srvTargets = new Set<string>();
+  for (const n of networks) {
+    const recs = table.networks.get(n);
+    if (recs === undefined) continue;
+    const addrs = recs.a.get(name);
+    if (addrs !== undefined) {
+      found = true;
+      if (wantA) {
+        for (const address of addrs) {
+          if (seenA.has(address)) continue;
+          seenA.add(address);
+          answers.push({ type: "A", name, ttl, address });
+        }
+      }
+    }
+    const target = recs.ptr.get(name);
+    if (target !== undefined) {
+      found = true;
+      if (wantPtr && !answers.some((a) => a.type === "PTR" && a.target === target)) {
+        answers.push({ type: "PTR", name, ttl, target });
+      }
+    }
+    const srvs = recs.srv.get(name);
+    if (srvs !== undefined) {
+      found = true;
+      if (wantSrv) {
+        for (const srv of srvs) {
+          if (
+            answers.some((a) =>
+              a.type === "SRV" && a.srv.target === srv.target && a.srv.port === srv.port
+            )
+          ) continue;
+          answers.push({ type: "SRV", name, ttl, srv });
+          srvTargets.add(srv.target);
+        }
+      }
+    }
+  }
+  // Glue: the addresses of SRV targets the requester may see, on the same networks.
+  for (const target of srvTargets) {
+    const seen = new Set<string>();
+    for (const n of networks) {
+      for (const address of table.networks.get(n)?.a.get(target) ?? []) {
+        if (seen.has(address)) continue;
+        seen.add(address);
+        additional.push({ type: "A", name: target, ttl, address });
+      }
+    }
+  }
+  return { found, answers, additional };
+}
+
+/** true when `name` belongs to the lab (on any network), so it must never be forwarded. */
+function inLab(table: RecordTable, name: string): boolean {
+  if (table.labNames.has(name)) return true;
+  for (const key of table.networks.keys()) {
+    const n = key.toLowerCase();
+    if (name === n || name.endsWith(`.${n}`)) return true;
+  }
+  const addr = reverseToAddress(name);
+  if (addr !== null) {
+    for (const recs of table.networks.values()) {
+      if (recs.subnet !== null && ((addr & recs.subnet[1]) >>> 0) === recs.subnet[0]) return true;
+    }
+  }
+  return false;
+}
+
+function result(rcode: Rcode, answers: Answer[] = [], additional: Answer[] = []): LookupResult {
+  return additional.length > 0
+    ? { rcode, answers, additional, forward: false }
+    : { rcode, answers, forward: false };
+}
+
+/**
+ * Answers one question for one requesting container. Pure: answers come in a stable order
+ * (use {@link rotate} for round robin).
+ *
+ * - Names are case-insensitive and may end with a dot.
+ * - A known name with no record of the asked type (AAAA, MX, TXT, …) is an empty NOERROR.
+ * - `<name>.<network>` resolves `<name>` on that network only (when the requester is on it).
+ * - A lab name the requester cannot see is NXDOMAIN; a name outside the lab is forwarded when the
+ *   table has upstream servers and the requester has a non-internal network, else NXDOMAIN.
+ * - Requesters with no DNS (`none`, `host`, unknown) are REFUSED; zone transfers are NOTIMP.
+ *
+ * @example
+ * ```ts
+ * lookup(table, "web", "API.", "A").answers.map((a) => a.type === "A" && a.address);
+ * ```
+ */
+export function lookup(
+  table: RecordTable,
+  requester: string,
+  qname: string,
+  qtype: number | string,
+): LookupResult {
+  const view = table.requesters.get(requester);
+  if (view === undefined) return result("REFUSED");
+  const type = typeNumber(qtype);
+  if (type === null || type === QTYPES.AXFR || type === QTYPES.IXFR || type === QTYPES.OPT) {
+    return result("NOTIMP");
+  }
+  const name = normalizeName(qname);
+  const direct = collect(table, view.networks, name, type);
+  if (direct.found) return result("NOERROR", direct.answers, direct.additional);
+  const dot = name.lastIndexOf(".");
+  if (dot > 0) {
+    const network = name.slice(dot + 1);
+    const short = name.slice(0, dot);
+    const match = view.networks.find((n) => n.toLowerCase() === network);
+    if (match !== undefined) {
+      const scoped = collect(table, [match], short, type);
+      if (scoped.found) return result("NOERROR", scoped.answers, scoped.additional);
+    }
+  }
+  if (inLab(table, name)) return result("NXDOMAIN");
+  if (table.upstream.length > 0 && view.canForward) {
+    return { rcode: "NOERROR", answers: [], forward: true };
+  }
+  return result("NXDOMAIN");
+}
+
+/**
+ * Round robin: the A records of `answers` rotated left by `turn` (other records keep their
+ * place). `rotate(a, 0)` is `a`; successive turns give every address first in turn.
+ */
+export function rotate(answers: Answer[], turn: number): Answer[] {
+  const idx: number[] = [];
+  answers.forEach((a, i) => {
+    if (a.type === "A") idx.push(i);
+  });
+  if (idx.length < 2) return answers;
+  const shift = ((turn % idx.length) + idx.length) % idx.length;
+  if (shift === 0) return answers;
+  const out = answers.slice();
+  for (let k = 0; k < idx.length; k++) out[idx[k]] = answers[idx[(k + shift) % idx.length]];
+  return out;
+}
