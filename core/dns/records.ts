@@ -373,7 +373,10 @@ export function lookup(
     const match = view.networks.find((n) => n.toLowerCase() === network);
     if (match !== undefined) {
       const scoped = collect(table, [match], short, type);
-      if (scoped.found) return result("NOERROR", scoped.answers, scoped.additional);
+      if (scoped.found) {
+        const renamed = scoped.answers.map((a) => ({ ...a, name }));
+        return result("NOERROR", renamed, scoped.additional);
+      }
     }
   }
   if (inLab(table, name)) return result("NXDOMAIN");

@@ -53,6 +53,8 @@ Deno.test("resolves <name>.<network> on that network only", () => {
   assertEquals(addrs("api-2", "api-1.front"), ["172.20.0.11"]);
   assertEquals(addrs("api-1", "api.back"), ["172.21.0.11", "172.21.0.12"]);
   assertEquals(addrs("db", "backend.back"), ["172.21.0.11", "172.21.0.12"]);
+  // The answer carries the name that was asked.
+  assertEquals(lookup(table, "api-2", "API-1.back.", "A").answers[0].name, "api-1.back");
   // web is not on back: NXDOMAIN, not forwarded even with upstream servers.
   assertEquals(lookup(fwdTable, "web", "api-1.back", "A"), {
     rcode: "NXDOMAIN",
