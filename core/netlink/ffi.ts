@@ -23,6 +23,16 @@ const symbols = {
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  /**
+   * `poll(fds, nfds, timeout_ms)` on a worker thread (returns a Promise), so the main thread keeps
+   * running while it waits; errno is not readable afterwards (it belongs to the worker).
+   */
+  poll_async: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const;
 
 let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
@@ -65,6 +75,9 @@ export const ERRNO_NAMES: Record<number, string> = {
   99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
   105: "ENOBUFS",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
 };
 
 /** The symbolic name of an errno value, e.g. `EEXIST`. */
@@ -119,3 +132,13 @@ export const MS_SHARED = 1 << 20;
 export const MS_SLAVE = 1 << 19;
 export const MS_PRIVATE = 1 << 18;
 export const MNT_DETACH = 2;
+export const AF_INET = 2;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const IPPROTO_ICMP = 1;
+export const SOL_RAW = 255;
+/** Raw ICMP socket option: bit mask of ICMP types NOT delivered to the socket. */
+export const ICMP_FILTER = 1;
+export const MSG_DONTWAIT = 0x40;
+export const POLLIN = 1;
