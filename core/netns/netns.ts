@@ -54,6 +54,14 @@ function original(): number {
   return originalFd;
 }
 
+/**
+ * fd of the namespace nslab started in (the machine's root namespace, `""` in plans). Kept open
+ * for the life of the process; pass it as `IFLA_NET_NS_FD` to put a link there.
+ */
+export function originalNetnsFd(): number {
+  return original();
+}
+
 const fds = new Map<string, number>();
 
 /** An fd for the pinned namespace `name`, cached until {@link deleteNetns}/{@link closeNetns}. */
@@ -96,6 +104,19 @@ export function withNetns<T>(name: string, fn: () => T): T {
     return fn();
   } finally {
     check("setns", libc().setns(back, CLONE_NEWNET), "original namespace");
+  }
+}
+
+/**
+ * Like {@link withNetns}, but does not keep the namespace's fd cached afterwards (unless it was
+ * cached before), so probing other labs' namespaces never holds them alive.
+ */
+export function withNetnsTransient<T>(name: string, fn: () => T): T {
+  const cached = fds.has(name);
+  try {
+    return withNetns(name, fn);
+  } finally {
+    if (!cached) closeNetns(name);
   }
 }
 
