@@ -364,8 +364,8 @@ function implyDns(ctx: Ctx): void {
     // PTR for every peer address s reaches; SRV for named ports of services s sees.
     const srv = new Map<string, { targets: Set<string>; port: number; owners: string[] }>();
     for (const t of ctx.boxes) {
-      if (t === s || t.mode.kind !== "own") continue;
-      const shared = ctx.sharedEndpoints(s, t);
+      if (t.mode.kind !== "own") continue;
+      const shared = t === s ? [] : ctx.sharedEndpoints(s, t);
       if (shared.some((x) => x.link !== "shared")) continue;
       for (const { ep } of shared) {
         if ((ctx.addressUse.get(ep.address) ?? 0) > 1) continue;
@@ -383,7 +383,7 @@ function implyDns(ctx: Ctx): void {
           target: `PTR ${ep.address} → ${t.name}`,
         });
       }
-      if (shared.length === 0) continue;
+      if (shared.length === 0 && t !== s) continue; // a replica sees its own service's SRV too
       for (const p of t.ports) {
         if (p.name === null || p.protocol === "sctp") continue;
         const srvName = `_${p.name}._${p.protocol}.${t.service}`;

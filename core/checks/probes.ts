@@ -1,0 +1,283 @@
+/**
+ * Probes: each runs inside its source namespace, from this one process, with its own deadline.
+ * Sockets are created on the main thread inside the namespace ({@link withNetns}) and used from
+ * outside it, so thousands run concurrently without a process per probe.
+ *
+ * - `tcp`: connect; with `responder`, send a line and read the name that answers.
+ * - `udp`: one datagram; the reply names the container.
+ * - `icmp`: echo request through {@link IcmpProber} (a raw socket per namespace).
+ * - `dns`: a query to the embedded DNS at 127.0.0.11:53.
+ * - `iface`: the namespace's interfaces, read from `/proc/thread-self/net/dev` while inside it.
+ *
+ * @module
+ */
+
+import dnsPacket from "dns-packet";
+import { withNetns } from "../netns/netns.ts";
+import { IcmpProber, sendFailure } from "./icmp.ts";
+import type { Observed, Probe } from "./types.ts";
+
+/** Options of {@link runProbes}. */
+export interface ProbeOptions {
+  /** Deadline of each probe, from its start (default 1000 ms). */
+  timeoutMs?: number;
+  /** Probes in flight at once (default 4096). */
+  concurrency?: number;
+}
+
+/** The line a TCP probe sends; the responder answers any first line with its name. */
+export const PROBE_LINE = "nslab-probe\n";
+
+/** Maps a socket error (Deno's message carries `os error N`) to an observation. */
+export function classifyError(e: unknown): Observed {
+  if (e instanceof Deno.errors.ConnectionRefused) return { kind: "refused" };
+  if (e instanceof Deno.errors.TimedOut) return { kind: "timeout" };
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /os error (\d+)/.exec(message);
+  if (m) {
+    const code = Number(m[1]);
+    if (code === 111) return { kind: "refused" };
+    if (code === 110) return { kind: "timeout" };
+    if (code === 104) return { kind: "wrong-answer", detail: "connection reset" };
+    const o = sendFailure(code);
+    if (o.kind === "unreachable") return o;
+  }
+  if (e instanceof Deno.errors.NotFound && /netns|No such file/.test(message)) {
+    return { kind: "error", message };
+  }
+  return { kind: "error", message };
+}
+
+/** Resolves with `null` after `ms`, cancellable. */
+function deadline(ms: number): { promise: Promise<null>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, ms));
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** TCP connect (and, with `responder`, the responder's line protocol). */
+export async function probeTcp(
+  p: Extract<Probe, { kind: "tcp" }>,
+  timeoutMs: number,
+): Promise<Observed> {
+  const start = performance.now();
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await withNetns(p.netns, () =>
+      Deno.connect({
+        hostname: p.address,
+        port: p.port,
+        signal: ac.signal,
+        autoSelectFamily: false,
+      }));
+  } catch (e) {
+    return ac.signal.aborted ? { kind: "timeout" } : classifyError(e);
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    if (!p.responder) return { kind: "open" };
+    const left = deadline(timeoutMs - (performance.now() - start));
+    try {
+      const write = conn.write(new TextEncoder().encode(PROBE_LINE)).then(() => true, () => false);
+      const buf = new Uint8Array(512);
+      let text = "";
+      const dec = new TextDecoder();
+      while (!text.includes("\n") && text.length < 512) {
+        const n = await Promise.race([
+          conn.read(buf),
+          left.promise.then(() => "deadline" as const),
+        ]);
+        if (n === "deadline") {
+          return { kind: "wrong-answer", detail: "connected, but no answer before the deadline" };
+        }
+        if (n === null) break;
+        text += dec.decode(buf.subarray(0, n), { stream: true });
+      }
+      await write;
+      const line = text.split("\n", 1)[0].trim();
+      if (!text.includes("\n") || line === "") {
+        return {
+          kind: "wrong-answer",
+          detail: text === ""
+            ? "connected, closed without an answer"
+            : `garbled: ${JSON.stringify(text)}`,
+        };
+      }
+      return { kind: "answered", by: line };
+    } catch (e) {
+      const o = classifyError(e);
+      return o.kind === "error" ? { kind: "wrong-answer", detail: o.message } : o;
+    } finally {
+      left.cancel();
+    }
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** Sends one datagram from a fresh socket inside `netns` and waits for one reply. */
+async function datagram(
+  netns: string,
+  address: string,
+  port: number,
+  payload: Uint8Array,
+  timeoutMs: number,
+  accept: (data: Uint8Array) => boolean,
+): Promise<Uint8Array | Observed> {
+  let sock: Deno.DatagramConn;
+  try {
+    sock = withNetns(
+      netns,
+      () => Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" }),
+    );
+  } catch (e) {
+    return classifyError(e);
+  }
+  const left = deadline(timeoutMs);
+  try {
+    await sock.send(payload, { transport: "udp", hostname: address, port });
+    while (true) {
+      const got = await Promise.race([sock.receive(), left.promise]);
+      if (got === null) return { kind: "timeout" };
+      if (accept(got[0])) return got[0];
+    }
+  } catch (e) {
+    return classifyError(e);
+  } finally {
+    left.cancel();
+    try {
+      sock.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** UDP datagram; the reply is the responder's name. */
+export async function probeUdp(
+  p: Extract<Probe, { kind: "udp" }>,
+  timeoutMs: number,
+): Promise<Observed> {
+  const got = await datagram(
+    p.netns,
+    p.address,
+    p.port,
+    new TextEncoder().encode(PROBE_LINE),
+    timeoutMs,
+    () => true,
+  );
+  if (!(got instanceof Uint8Array)) return got;
+  const line = new TextDecoder().decode(got).split("\n", 1)[0].trim();
+  return line === ""
+    ? { kind: "wrong-answer", detail: "empty datagram" }
+    : { kind: "answered", by: line };
+}
+
+/** Formats a decoded answer record for comparison: address, name, or `target:port`. */
+function answerText(a: { type: string; data: unknown }): string {
+  if (a.type === "SRV") {
+    const d = a.data as { target: string; port: number };
+    return `${d.target}:${d.port}`;
+  }
+  return String(a.data);
+}
+
+/** One query to the embedded DNS (127.0.0.11:53 unless `server` says otherwise). */
+export async function probeDns(
+  p: Extract<Probe, { kind: "dns" }>,
+  timeoutMs: number,
+): Promise<Observed> {
+  const id = Math.floor(Math.random() * 0x10000);
+  const query = dnsPacket.encode({
+    type: "query",
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: p.type, name: p.name }],
+  });
+  const [host, port] = (p.server ?? "127.0.0.11:53").split(":");
+  const got = await datagram(p.netns, host, Number(port), query, timeoutMs, (d) => {
+    return d.length >= 2 && ((d[0] << 8) | d[1]) === id;
+  });
+  if (!(got instanceof Uint8Array)) return got;
+  try {
+    const res = dnsPacket.decode(got as unknown as Parameters<typeof dnsPacket.decode>[0]);
+    const answers = (res.answers ?? [])
+      .filter((a: { type: string }) => a.type === p.type)
+      .map(answerText);
+    return { kind: "dns", rcode: String(res.rcode ?? "NOERROR"), answers };
+  } catch (e) {
+    return { kind: "wrong-answer", detail: `undecodable DNS response: ${(e as Error).message}` };
+  }
+}
+
+/** Interface names from `/proc/net/dev` text. */
+export function parseNetDev(text: string): string[] {
+  return text.split("\n").slice(2).map((l) => l.split(":")[0].trim()).filter((n) => n !== "")
+    .sort();
+}
+
+/** The namespace's interfaces (read while the main thread is inside it). */
+export function probeIface(p: Extract<Probe, { kind: "iface" }>): Observed {
+  try {
+    const text = withNetns(p.netns, () => Deno.readTextFileSync("/proc/thread-self/net/dev"));
+    return { kind: "interfaces", names: parseNetDev(text) };
+  } catch (e) {
+    return { kind: "error", message: (e as Error).message };
+  }
+}
+
+/** Runs one probe. */
+export function runProbe(p: Probe, timeoutMs: number, icmp: IcmpProber): Promise<Observed> {
+  switch (p.kind) {
+    case "tcp":
+      return probeTcp(p, timeoutMs);
+    case "udp":
+      return probeUdp(p, timeoutMs);
+    case "icmp":
+      return icmp.ping(p.netns, p.address, timeoutMs);
+    case "dns":
+      return probeDns(p, timeoutMs);
+    case "iface":
+      return Promise.resolve(probeIface(p));
+    case "invalid":
+      return Promise.resolve({ kind: "error", message: p.reason });
+  }
+}
+
+/**
+ * Runs all probes, at most `concurrency` at a time, each with its own deadline; results in input
+ * order. Never throws for a single failed probe: failures are observations.
+ *
+ * @example
+ * ```ts
+ * const [o] = await runProbes([{ kind: "icmp", netns: "shop-web", address: "172.20.0.3" }]);
+ * ```
+ */
+export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promise<Observed[]> {
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const concurrency = Math.max(1, opts.concurrency ?? 4096);
+  const out: Observed[] = new Array(probes.length);
+  const icmp = new IcmpProber();
+  let next = 0;
+  const worker = async () => {
+    while (next < probes.length) {
+      const i = next++;
+      try {
+        out[i] = await runProbe(probes[i], timeoutMs, icmp);
+      } catch (e) {
+        out[i] = { kind: "error", message: (e as Error).message };
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, probes.length) }, worker));
+  } finally {
+    icmp.close();
+  }
+  return out;
+}

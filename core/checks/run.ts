@@ -1,0 +1,107 @@
+/**
+ * `nslab check`: derive the expectations of a running lab, probe them all concurrently from inside
+ * the namespaces, and judge each one.
+ *
+ * @module
+ */
+
+import type { Model } from "../model/types.ts";
+import { UsageError } from "../errors.ts";
+import { deriveWithNotes, probeKey } from "./expectations.ts";
+import { judge } from "./judge.ts";
+import { runProbes } from "./probes.ts";
+import type { CheckKind, CheckReport, CheckResult, Expectation, Probe } from "./types.ts";
+
+/** Options of {@link runChecks}. */
+export interface CheckOptions {
+  /** Kinds (`dns`, `reach`, `ports`, `isolation`, `iface`) and/or container names. */
+  only?: string[];
+  /** Deadline of each probe (default 1000 ms). */
+  timeoutMs?: number;
+  /** Probes in flight at once (default 4096). */
+  concurrency?: number;
+}
+
+const KIND_WORDS: Record<string, CheckKind> = {
+  dns: "dns",
+  reach: "reach",
+  ports: "port",
+  port: "port",
+  isolation: "isolation",
+  iface: "iface",
+  ifaces: "iface",
+};
+
+/**
+ * Keeps the expectations `only` selects: kinds and containers; both given → both must match.
+ * Throws a {@link UsageError} for a word that is neither.
+ */
+export function selectExpectations(
+  model: Model,
+  exps: Expectation[],
+  only: string[] | undefined,
+): Expectation[] {
+  const words = (only ?? []).flatMap((w) => w.split(",")).map((w) => w.trim()).filter(Boolean);
+  if (words.length === 0) return exps;
+  const kinds = new Set<CheckKind>();
+  const names = new Set<string>();
+  const known = new Set([
+    ...model.containers.map((c) => c.name),
+    ...model.containers.map((c) => c.service),
+    ...model.hosts.map((h) => h.name),
+  ]);
+  for (const w of words) {
+    if (KIND_WORDS[w]) kinds.add(KIND_WORDS[w]);
+    else if (known.has(w)) names.add(w);
+    else {
+      throw new UsageError(
+        `Unknown --only value "${w}": it is neither a check kind nor a container of lab ` +
+          `"${model.lab}"; use dns, reach, ports, isolation, iface or one of: ` +
+          `${[...known].slice(0, 8).join(", ")}${known.size > 8 ? ", …" : ""}`,
+      );
+    }
+  }
+  const services = new Map(model.containers.map((c) => [c.name, c.service]));
+  return exps.filter((e) => {
+    if (kinds.size && !kinds.has(e.kind)) return false;
+    if (!names.size) return true;
+    const involved = [e.source, ...e.containers];
+    return involved.some((n) => names.has(n) || names.has(services.get(n) ?? ""));
+  });
+}
+
+/**
+ * Runs the implied and explicit checks of a running lab.
+ *
+ * @example
+ * ```ts
+ * const report = await runChecks(model, { only: ["dns"] });
+ * console.log(formatTable(report, { color: false }));
+ * ```
+ */
+export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<CheckReport> {
+  const start = performance.now();
+  const derived = deriveWithNotes(model);
+  const exps = selectExpectations(model, derived.expectations, opts.only);
+  // Two expectations that probe the same thing share one probe.
+  const unique = new Map<string, Probe>();
+  for (const e of exps) unique.set(probeKey(e.probe), e.probe);
+  const keys = [...unique.keys()];
+  const observed = await runProbes([...unique.values()], {
+    timeoutMs: opts.timeoutMs,
+    concurrency: opts.concurrency,
+  });
+  const byKey = new Map(keys.map((k, i) => [k, observed[i]]));
+  const results: CheckResult[] = exps.map((e) => {
+    const o = byKey.get(probeKey(e.probe))!;
+    const v = judge(e, o);
+    return { expectation: e, observed: o, pass: v.pass, hint: v.hint };
+  });
+  return {
+    lab: model.lab,
+    results,
+    probes: keys.length,
+    elapsedMs: performance.now() - start,
+    notes: derived.notes,
+  };
+}
