@@ -15,11 +15,10 @@ import { labStateDir, readJournal } from "./apply.ts";
 import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./netlink/ffi.ts";
-import { deleteNetns, listNetns } from "./netns/netns.ts";
+import { deleteNetns } from "./netns/netns.ts";
 import {
   labOfTag,
   labTag,
-  loAlias,
   netnsInode,
   pidsInNetns,
   scanNetns,
@@ -135,21 +134,21 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   const journaledRoot = new Set(
     journal.flatMap((e) => (e.t === "link" && e.ns === "" ? [e.name] : [])),
   );
-  const present = new Set(listNetns());
-  const namespaces = new Set<string>();
-  for (const name of journaledNs) {
-    if (!present.has(name)) continue;
-    const alias = loAlias(name);
-    // Untagged or unreadable: killed between creation and tagging. Another lab's tag: not ours.
-    if (alias === null || alias === "" || alias === tag) namespaces.add(name);
-  }
   let scanned: { name: string; alias: string | null }[] = [];
   try {
     scanned = scanNetns();
   } catch (e) {
     fail("Cannot list namespaces", e);
   }
+  const present = new Map(scanned.map((n) => [n.name, n.alias]));
+  const namespaces = new Set<string>();
   for (const n of scanned) if (n.alias === tag) namespaces.add(n.name);
+  for (const name of journaledNs) {
+    if (!present.has(name)) continue;
+    const alias = present.get(name);
+    // Untagged or unreadable: killed between creation and tagging. Another lab's tag: not ours.
+    if (alias === null || alias === "" || alias === tag) namespaces.add(name);
+  }
 
   // 2. Processes: listed ones (checked, pids get reused) and any living in the lab's namespaces.
   const inodes = new Set<number>();

@@ -57,8 +57,8 @@ function setIntOpt(fd: number, level: number, name: number, value: number): numb
   return libc().setsockopt(fd, level, name, b, 4);
 }
 
-/** Opens a NETLINK_ROUTE socket in the calling thread's namespace. */
-function openSocket(): number {
+/** Opens a NETLINK_ROUTE socket in the calling thread's namespace (`probe`: default buffers). */
+function openSocket(probe = false): number {
   const c = libc();
   const fd = check(
     "socket",
@@ -68,10 +68,10 @@ function openSocket(): number {
   try {
     check("setsockopt", setIntOpt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1), "NETLINK_EXT_ACK");
     check("setsockopt", setIntOpt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1), "NETLINK_CAP_ACK");
-    if (setIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20) !== 0) {
+    if (!probe && setIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20) !== 0) {
       setIntOpt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
     }
-    if (setIntOpt(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20) !== 0) {
+    if (!probe && setIntOpt(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1 << 20) !== 0) {
       setIntOpt(fd, SOL_SOCKET, SO_SNDBUF, 1 << 20);
     }
     const tv = new Uint8Array(16);
@@ -120,10 +120,13 @@ export class NetlinkHandle implements Requester {
   /** Sees every datagram sent and received, as raw bytes (tracing, golden-byte capture). */
   tap: ((dir: "send" | "recv", bytes: Uint8Array) => void) | null = null;
 
-  /** Opens a socket inside `ns` (`""` = the current/root namespace). */
-  constructor(ns: string) {
+  /**
+   * Opens a socket inside `ns` (`""` = the current/root namespace). `probe`: for a request or two
+   * (default socket buffers, fewer syscalls), e.g. reading another namespace's tag.
+   */
+  constructor(ns: string, opts: { probe?: boolean } = {}) {
     this.ns = ns;
-    this.#fd = withNetns(ns, openSocket);
+    this.#fd = withNetns(ns, () => openSocket(opts.probe));
   }
 
   /** true until {@link close}. */

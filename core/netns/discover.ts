@@ -28,7 +28,7 @@ export function labOfTag(alias: string): string | null {
 export function loAlias(name: string): string | null {
   let h: NetlinkHandle | null = null;
   try {
-    h = withNetnsTransient(name, () => new NetlinkHandle(""));
+    h = withNetnsTransient(name, () => new NetlinkHandle("", { probe: true }));
     return linkGet(h, 1)?.alias ?? "";
   } catch {
     return null;
