@@ -374,7 +374,13 @@ export class DnsServer {
           clearTimeout(idle);
           let out = this.answer(frame, l.requester, "tcp", l.forwarder);
           if (out instanceof Promise) out = await out;
-          if (out !== null) await writeAll(conn, framed(out));
+          if (out !== null) {
+            try {
+              await writeAll(conn, framed(out));
+            } catch {
+              return; // the peer went away (reset, broken pipe, closed on idle)
+            }
+          }
           idle = setTimeout(closeIdle, this.#opts.tcpIdleTimeoutMs);
         }
         if (start === end) start = end = 0;
