@@ -215,6 +215,8 @@ Deno.test("embedded DNS answers real dig and getent inside namespaces", async (t
   await t.step("names outside the lab are forwarded to the upstream", async () => {
     const d = await dig(web, "www.example.org");
     assertEquals([d.status, d.answers], ["NOERROR", ["www.example.org. 600 A 198.51.100.7"]]);
+    const tcp = await dig(web, "+tcp", "www.example.org");
+    assertEquals(tcp.answers, ["www.example.org. 600 A 198.51.100.7"], "forwarded over TCP too");
     const missing = await dig(web, "nothing.example.org");
     assertEquals(missing.status, "NXDOMAIN", "the upstream's NXDOMAIN passes through");
     // Lab names are never forwarded, even when hidden from the requester.
