@@ -295,6 +295,11 @@ Deno.test("embedded DNS answers real dig and getent inside namespaces", async (t
       error = String(e);
     }
     assert(error.includes("already serves"), error);
+    // Two concurrent listens for the same container end in one working listener.
+    await dns.unlisten(web);
+    await Promise.all([dns.listen(web, "web"), dns.listen(web, "web")]);
+    assertEquals(dns.namespaces().filter((n) => n === web), [web]);
+    assertEquals(await data(web, "proxy"), ["172.20.0.30"]);
   });
 
   assertEquals(dns.stats.internalErrors, 0);

@@ -104,6 +104,8 @@ export class DnsServer {
   #opts: Required<DnsServerOptions>;
   #listeners = new Map<string, Listener>();
   #turns = new Map<string, number>();
+  /** Listeners between bind and start (concurrent listen() calls wait for them). */
+  #starting = new Map<string, Promise<void>>();
   /** Counters since construction. */
   readonly stats: DnsStats = newStats();
 
@@ -141,6 +143,10 @@ export class DnsServer {
    * Like Docker's resolver in the container's namespace (which Docker reaches through a DNAT).
    */
   listen(netns: string, requester: string): Promise<void> {
+    const starting = this.#starting.get(netns);
+    if (starting !== undefined) {
+      return starting.catch(() => {}).then(() => this.listen(netns, requester));
+    }
     const existing = this.#listeners.get(netns);
     if (existing !== undefined) {
       if (existing.requester === requester) return Promise.resolve();
@@ -167,9 +173,11 @@ export class DnsServer {
     } catch (e) {
       return Promise.reject(listenError(netns, address, port, e));
     }
-    return this.#checkReachable(netns, udp, tcp).then(() =>
-      this.#start(netns, requester, udp, tcp)
-    );
+    const promise = this.#checkReachable(netns, udp, tcp)
+      .then(() => this.#start(netns, requester, udp, tcp))
+      .finally(() => this.#starting.delete(netns));
+    this.#starting.set(netns, promise);
+    return promise;
   }
 
   /**
