@@ -27,6 +27,11 @@ import { withNetns } from "../netns/netns.ts";
 import type { Observed } from "./types.ts";
 
 const ECHO_REPLY = 0;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+/** Receive buffer of each raw socket (root may exceed net.core.rmem_max). */
+const RCVBUF_BYTES = 8 * 1024 * 1024;
 const DEST_UNREACH = 3;
 const ECHO_REQUEST = 8;
 const TIME_EXCEEDED = 11;
@@ -163,6 +168,11 @@ export class IcmpProber {
         ~((1 << ECHO_REPLY) | (1 << DEST_UNREACH) | (1 << TIME_EXCEEDED)) >>> 0,
       ]);
       c.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(mask.buffer), 4);
+      // Thousands of replies arrive in one burst: a small receive buffer would drop them.
+      const size = new Int32Array([RCVBUF_BYTES]);
+      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, new Uint8Array(size.buffer), 4) !== 0) {
+        c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(size.buffer), 4);
+      }
       p = new Pinger(netns, fd);
       this.#pingers.set(netns, p);
     }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import dnsPacket from "dns-packet";
 import { withNetns } from "../netns/netns.ts";
 import { IcmpProber, sendFailure } from "./icmp.ts";
@@ -21,7 +22,7 @@ import type { Observed, Probe } from "./types.ts";
 export interface ProbeOptions {
   /** Deadline of each probe, from its start (default 1000 ms). */
   timeoutMs?: number;
-  /** Probes in flight at once (default 4096). */
+  /** Probes in flight at once (default 256). */
   concurrency?: number;
 }
 
@@ -41,9 +42,6 @@ export function classifyError(e: unknown): Observed {
     if (code === 104) return { kind: "wrong-answer", detail: "connection reset" };
     const o = sendFailure(code);
     if (o.kind === "unreachable") return o;
-  }
-  if (e instanceof Deno.errors.NotFound && /netns|No such file/.test(message)) {
-    return { kind: "error", message };
   }
   return { kind: "error", message };
 }
@@ -205,7 +203,7 @@ export async function probeDns(
   });
   if (!(got instanceof Uint8Array)) return got;
   try {
-    const res = dnsPacket.decode(got as unknown as Parameters<typeof dnsPacket.decode>[0]);
+    const res = dnsPacket.decode(Buffer.from(got.buffer, got.byteOffset, got.byteLength));
     const answers = (res.answers ?? [])
       .filter((a: { type: string }) => a.type === p.type)
       .map(answerText);
@@ -260,7 +258,7 @@ export function runProbe(p: Probe, timeoutMs: number, icmp: IcmpProber): Promise
  */
 export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promise<Observed[]> {
   const timeoutMs = opts.timeoutMs ?? 1000;
-  const concurrency = Math.max(1, opts.concurrency ?? 4096);
+  const concurrency = Math.max(1, opts.concurrency ?? 256);
   const out: Observed[] = new Array(probes.length);
   const icmp = new IcmpProber();
   let next = 0;
