@@ -1,0 +1,259 @@
+/**
+ * Compose port syntax: `ports:` short form (`80`, `8080:80`, `8080-8081:80-81`,
+ * `127.0.0.1:8080:80`, `53:53/udp`) and long form, and `expose:` entries. Pure parsing; the
+ * choice of free host ports happens later, per host.
+ *
+ * @module
+ */
+
+import type { Protocol } from "./types.ts";
+import { parseIp } from "./ip.ts";
+
+/** First port of Docker's ephemeral range, used when no host port is given. */
+export const EPHEMERAL_FIRST = 49153;
+/** Last port of Docker's ephemeral range. */
+export const EPHEMERAL_LAST = 65535;
+
+/** One container port to publish; the host port is fixed or to be chosen from a range. */
+export interface PortRequest {
+  hostIp: string;
+  containerPort: number;
+  protocol: Protocol;
+  name: string | null;
+  /**
+   * A fixed host port, or a range to take the first free port from (`ephemeral` when the file gave
+   * no host port and the range is Docker's 49153-65535).
+   */
+  host:
+    | { kind: "fixed"; port: number }
+    | { kind: "range"; first: number; last: number; ephemeral: boolean };
+}
+
+/** A parse failure: what is wrong and how to fix it. */
+export interface PortError {
+  error: string;
+  hint: string;
+}
+
+const PROTOCOLS: readonly Protocol[] = ["tcp", "udp", "sctp"];
+const SHORT_HINT =
+  'use Compose syntax, e.g. "8080:80", "127.0.0.1:8080:80/udp" or "8080-8081:80-81"';
+
+function parseRange(text: string, what: string): { first: number; last: number } | PortError {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (!m) {
+    return { error: `invalid ${what} "${text}": not a port number or range`, hint: SHORT_HINT };
+  }
+  const first = Number(m[1]);
+  const last = m[2] === undefined ? first : Number(m[2]);
+  for (const p of [first, last]) {
+    if (p < 1 || p > 65535) {
+      return {
+        error: `invalid ${what} "${text}": port ${p} is outside 1-65535`,
+        hint: "use a port between 1 and 65535",
+      };
+    }
+  }
+  if (last < first) {
+    return {
+      error: `invalid ${what} "${text}": the range ends before it starts`,
+      hint: `write it as ${last}-${first}`,
+    };
+  }
+  return { first, last };
+}
+
+function parseProtocol(text: string): Protocol | PortError {
+  const p = text.toLowerCase();
+  if ((PROTOCOLS as readonly string[]).includes(p)) return p as Protocol;
+  return { error: `invalid proto: ${text}`, hint: "use tcp, udp or sctp" };
+}
+
+function isError<T>(x: T | PortError): x is PortError {
+  return typeof x === "object" && x !== null && "error" in x;
+}
+
+function checkHostIp(ip: string): PortError | null {
+  if (ip.includes(":") || ip.startsWith("[")) {
+    return {
+      error: `IPv6 host_ip not supported yet ("${ip}")`,
+      hint: "bind to an IPv4 address such as 127.0.0.1, or leave host_ip out",
+    };
+  }
+  if (parseIp(ip) === null) {
+    return { error: `invalid host_ip "${ip}": not an IPv4 address`, hint: "e.g. 127.0.0.1" };
+  }
+  return null;
+}
+
+function expand(
+  hostIp: string,
+  host: { first: number; last: number } | null,
+  container: { first: number; last: number },
+  protocol: Protocol,
+  name: string | null,
+  spec: string,
+): PortRequest[] | PortError {
+  const n = container.last - container.first + 1;
+  const out: PortRequest[] = [];
+  if (host === null) {
+    for (let i = 0; i < n; i++) {
+      out.push({
+        hostIp,
+        containerPort: container.first + i,
+        protocol,
+        name,
+        host: { kind: "range", first: EPHEMERAL_FIRST, last: EPHEMERAL_LAST, ephemeral: true },
+      });
+    }
+    return out;
+  }
+  const m = host.last - host.first + 1;
+  if (m === n) {
+    for (let i = 0; i < n; i++) {
+      out.push({
+        hostIp,
+        containerPort: container.first + i,
+        protocol,
+        name,
+        host: { kind: "fixed", port: host.first + i },
+      });
+    }
+    return out;
+  }
+  if (n === 1) {
+    return [{
+      hostIp,
+      containerPort: container.first,
+      protocol,
+      name,
+      host: { kind: "range", first: host.first, last: host.last, ephemeral: false },
+    }];
+  }
+  return {
+    error: `invalid ranges specified for container and host Ports in "${spec}" ` +
+      `(${m} host ports, ${n} container ports)`,
+    hint: "give both ranges the same length, e.g. 8080-8081:80-81",
+  };
+}
+
+/**
+ * Parses one `ports:` entry into one request per container port.
+ *
+ * @example
+ * ```ts
+ * parsePort("127.0.0.1:8080-8081:80-81/udp"); // two requests, host ports 8080 and 8081
+ * ```
+ */
+export function parsePort(
+  spec: string | number | {
+    target?: number;
+    published?: number | string;
+    host_ip?: string;
+    protocol?: string;
+    name?: string;
+  },
+): PortRequest[] | PortError {
+  if (typeof spec === "object") return parseLong(spec);
+  const text = String(spec).trim();
+  if (text === "") return { error: "empty port entry", hint: SHORT_HINT };
+  let rest = text;
+  let protocol: Protocol = "tcp";
+  const slash = rest.lastIndexOf("/");
+  if (slash >= 0) {
+    const p = parseProtocol(rest.slice(slash + 1));
+    if (isError(p)) return p;
+    protocol = p;
+    rest = rest.slice(0, slash);
+  }
+  if (rest.startsWith("[")) {
+    const ip = rest.slice(0, rest.indexOf("]") + 1 || rest.length);
+    return checkHostIp(ip)!;
+  }
+  const parts = rest.split(":");
+  if (parts.length > 3) {
+    return checkHostIp(parts.slice(0, -2).join(":")) ?? {
+      error: `invalid port "${text}": too many ":"`,
+      hint: SHORT_HINT,
+    };
+  }
+  let hostIp = "0.0.0.0";
+  let hostText: string | null = null;
+  if (parts.length === 3) {
+    hostIp = parts[0];
+    const bad = checkHostIp(hostIp);
+    if (bad) return bad;
+    hostText = parts[1] === "" ? null : parts[1];
+  } else if (parts.length === 2) {
+    hostText = parts[0];
+  }
+  const containerText = parts[parts.length - 1];
+  const container = parseRange(containerText, "container port");
+  if (isError(container)) return container;
+  let host: { first: number; last: number } | null = null;
+  if (hostText !== null) {
+    const h = parseRange(hostText, "host port");
+    if (isError(h)) return h;
+    host = h;
+  }
+  return expand(hostIp, host, container, protocol, null, text);
+}
+
+function parseLong(spec: {
+  target?: number;
+  published?: number | string;
+  host_ip?: string;
+  protocol?: string;
+  name?: string;
+}): PortRequest[] | PortError {
+  if (spec.target === undefined) {
+    return { error: "long-form port without target", hint: "add target: <container port>" };
+  }
+  const protocol = spec.protocol === undefined ? "tcp" : parseProtocol(spec.protocol);
+  if (isError(protocol)) return protocol;
+  const hostIp = spec.host_ip ?? "0.0.0.0";
+  const bad = spec.host_ip === undefined ? null : checkHostIp(hostIp);
+  if (bad) return bad;
+  let host: { first: number; last: number } | null = null;
+  if (spec.published !== undefined && String(spec.published) !== "") {
+    const h = parseRange(String(spec.published), "published port");
+    if (isError(h)) return h;
+    host = h;
+  }
+  const target = { first: spec.target, last: spec.target };
+  return expand(hostIp, host, target, protocol, spec.name ?? null, String(spec.target));
+}
+
+/**
+ * Parses one `expose:` entry (`8000`, `"8000/udp"`, `"8000-8002"`).
+ *
+ * @example
+ * ```ts
+ * parseExpose("53/udp"); // [{ port: 53, protocol: "udp" }]
+ * ```
+ */
+export function parseExpose(
+  spec: string | number,
+): { port: number; protocol: Protocol }[] | PortError {
+  let text = String(spec).trim();
+  let protocol: Protocol = "tcp";
+  const slash = text.lastIndexOf("/");
+  if (slash >= 0) {
+    const p = parseProtocol(text.slice(slash + 1));
+    if (isError(p)) return p;
+    protocol = p;
+    text = text.slice(0, slash);
+  }
+  const r = parseRange(text, "exposed port");
+  if (isError(r)) {
+    return { error: r.error, hint: 'e.g. expose: [8000, "53/udp", "9000-9002"]' };
+  }
+  const out: { port: number; protocol: Protocol }[] = [];
+  for (let p = r.first; p <= r.last; p++) out.push({ port: p, protocol });
+  return out;
+}
+
+/** Whether a parse result is an error. */
+export function isPortError<T>(x: T | PortError): x is PortError {
+  return isError(x);
+}
