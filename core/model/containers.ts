@@ -1,0 +1,503 @@
+/**
+ * Containers: the `containers:` (or `services:`) section expanded into one draft per container
+ * (replicas `<svc>-1..n`), with host, network mode, attachments, ports, command and environment
+ * read and checked. Addresses are assigned later, once every network has its subnet.
+ *
+ * @module
+ */
+
+import type { Diagnostics } from "./diagnostics.ts";
+import type { Positions } from "./schema.ts";
+import type { Container, ExposedPort, NetworkMode } from "./types.ts";
+import { parseIp } from "./ip.ts";
+import { MAX_CONTAINER, NAME_PATTERN, suggestion } from "./names.ts";
+import { isPortError, parseExpose, parsePort, type PortRequest } from "./ports.ts";
+import { splitWords } from "./shellwords.ts";
+import { DEFAULT_NETWORK } from "./networks.ts";
+
+/** A container's request to join one network. */
+export interface Attachment {
+  network: string;
+  aliases: string[];
+  /** Fixed address for this container (replica offset applied), or null. */
+  ipv4: number | null;
+  /** The service's ipv4_address (replica 1's address), for messages. */
+  ipv4Base: number | null;
+  mac: string | null;
+  priority: number;
+  path: (string | number)[];
+}
+
+/** One container before addresses and host ports are assigned. */
+export interface Draft {
+  name: string;
+  service: string;
+  replica: number | null;
+  replicas: number;
+  host: string;
+  /** Whether the file set `host:` (else the first host was taken). */
+  hostExplicit: boolean;
+  path: (string | number)[];
+  mode: NetworkMode;
+  /** For `container:X` / `service:X`: the name given and where. */
+  modeRef: { target: string; service: boolean } | null;
+  attachments: Attachment[];
+  ports: { req: PortRequest; path: (string | number)[] }[];
+  expose: ExposedPort[];
+  command: string[] | null;
+  environment: Record<string, string>;
+  hostname: string;
+  runtime: Container["runtime"];
+  image: string | null;
+  restart: Container["restart"];
+}
+
+interface RawAttachment {
+  aliases?: (string | undefined)[];
+  ipv4_address?: string;
+  mac_address?: string;
+  priority?: number;
+}
+
+/** A service as left by the shape check (invalid parts removed). */
+export interface RawService {
+  host?: string;
+  command?: string | (string | undefined)[];
+  environment?: Record<string, string | undefined> | (string | undefined)[];
+  hostname?: string;
+  ports?: unknown[];
+  expose?: (string | number | undefined)[];
+  networks?: (string | undefined)[] | Record<string, RawAttachment | undefined>;
+  network_mode?: string;
+  deploy?: { replicas?: number };
+  scale?: number;
+  runtime?: "netns" | "docker";
+  image?: string;
+  restart?: string;
+}
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** Everything {@link expandServices} needs to know about the rest of the file. */
+export interface ServiceContext {
+  section: "containers" | "services";
+  hosts: string[];
+  networks: string[];
+  diags: Diagnostics;
+  positions: Positions;
+}
+
+function readAttachments(
+  svc: RawService,
+  path: (string | number)[],
+  ctx: ServiceContext,
+): Omit<Attachment, "ipv4">[] {
+  const { diags, positions } = ctx;
+  const out: Omit<Attachment, "ipv4">[] = [];
+  const refs: { name: string; body: RawAttachment; path: (string | number)[] }[] = [];
+  if (Array.isArray(svc.networks)) {
+    svc.networks.forEach((n, i) => {
+      if (n !== undefined) refs.push({ name: n, body: {}, path: [...path, "networks", i] });
+    });
+  } else if (svc.networks) {
+    for (const [name, body] of Object.entries(svc.networks)) {
+      refs.push({ name, body: body ?? {}, path: [...path, "networks", name] });
+    }
+  }
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const isKey = typeof ref.path[ref.path.length - 1] === "string";
+    const refPos = isKey ? positions.keyOf(ref.path) : positions.of(ref.path);
+    if (!ctx.networks.includes(ref.name)) {
+      const known = ctx.networks.filter((n) => n !== DEFAULT_NETWORK);
+      diags.error(
+        refPos,
+        `network "${ref.name}" is not defined${suggestion(ref.name, ctx.networks)}`,
+        known.length > 0
+          ? `declare it under networks:, or use one of: ${ctx.networks.join(", ")}`
+          : `declare it under networks: (networks: { ${ref.name}: {} })`,
+      );
+      continue;
+    }
+    if (seen.has(ref.name)) {
+      diags.error(refPos, `network "${ref.name}" is listed twice`, "list each network once");
+      continue;
+    }
+    seen.add(ref.name);
+    const b = ref.body;
+    let ipv4Base: number | null = null;
+    if (b.ipv4_address !== undefined) {
+      const p = positions.of([...ref.path, "ipv4_address"]);
+      if (ref.name === DEFAULT_NETWORK) {
+        diags.error(
+          p,
+          "user-specified IP address is supported on user-defined networks only",
+          "remove ipv4_address, or attach the container to a network declared under networks:",
+        );
+      } else if (b.ipv4_address.includes(":")) {
+        diags.error(p, "ipv4_address must be an IPv4 address", "e.g. ipv4_address: 172.20.0.10");
+      } else {
+        ipv4Base = parseIp(b.ipv4_address);
+        if (ipv4Base === null) {
+          diags.error(
+            p,
+            `invalid ipv4_address "${b.ipv4_address}": not an IPv4 address`,
+            "e.g. ipv4_address: 172.20.0.10",
+          );
+        }
+      }
+    }
+    const aliases = (b.aliases ?? []).filter((a): a is string => a !== undefined);
+    if (aliases.length > 0 && ref.name === DEFAULT_NETWORK) {
+      diags.error(
+        positions.of([...ref.path, "aliases"]),
+        "network-scoped aliases are only supported for user-defined networks",
+        "remove aliases, or attach the container to a network declared under networks:",
+      );
+    }
+    aliases.forEach((a, i) => {
+      if (!HOSTNAME.test(a) || a.length > 253) {
+        diags.error(
+          positions.of([...ref.path, "aliases", i]),
+          `alias "${a}" is not a valid DNS name`,
+          "use letters, digits, '-' and '.', e.g. www",
+        );
+      }
+    });
+    let mac: string | null = null;
+    if (b.mac_address !== undefined) {
+      const p = positions.of([...ref.path, "mac_address"]);
+      if (!MAC.test(b.mac_address)) {
+        diags.error(
+          p,
+          `invalid mac_address "${b.mac_address}"`,
+          "write six hex bytes, e.g. 02:42:ac:14:00:0a",
+        );
+      } else if ((parseInt(b.mac_address.slice(0, 2), 16) & 1) === 1) {
+        diags.error(
+          p,
+          `mac_address ${b.mac_address} is a multicast address`,
+          "use a unicast MAC: the lowest bit of the first byte must be 0, e.g. 02:…",
+        );
+      } else mac = b.mac_address.toLowerCase();
+    }
+    out.push({
+      network: ref.name,
+      aliases: ref.name === DEFAULT_NETWORK ? [] : aliases,
+      ipv4Base,
+      mac,
+      priority: b.priority ?? 0,
+      path: ref.path,
+    });
+  }
+  return out.map((a, i) => ({ a, i }))
+    .sort((x, y) => y.a.priority - x.a.priority || x.i - y.i)
+    .map(({ a }) => a);
+}
+
+function readEnvironment(
+  env: RawService["environment"],
+  path: (string | number)[],
+  ctx: ServiceContext,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(env)) {
+    env.forEach((item, i) => {
+      if (item === undefined) return;
+      const eq = item.indexOf("=");
+      const key = eq < 0 ? item : item.slice(0, eq);
+      if (key === "" || /\s/.test(key)) {
+        ctx.diags.error(
+          ctx.positions.of([...path, "environment", i]),
+          `environment entry "${item}" has no valid variable name`,
+          'write it as NAME=value, e.g. "MODE=test"',
+        );
+        return;
+      }
+      if (eq >= 0) out[key] = item.slice(eq + 1);
+    });
+  } else if (env) {
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Expands every service into containers (file order, replicas in order), checking names, hosts,
+ * network references, ports and the network mode rules Docker enforces.
+ */
+export function expandServices(
+  raw: Record<string, RawService | undefined>,
+  ctx: ServiceContext,
+): Draft[] {
+  const { diags, positions } = ctx;
+  const drafts: Draft[] = [];
+  const imageIgnored: (string | number)[][] = [];
+  for (const [service, svc] of Object.entries(raw)) {
+    const path: (string | number)[] = [ctx.section, service];
+    const keyPos = positions.keyOf(path);
+    if (!NAME_PATTERN.test(service) || service.length > MAX_CONTAINER) {
+      diags.error(
+        keyPos,
+        `container name "${service}" cannot be used: names become namespace and DNS names`,
+        `use lowercase letters, digits, '_', '.' and '-', start with a letter or digit, at most ` +
+          `${MAX_CONTAINER} characters` +
+          (NAME_PATTERN.test(service.toLowerCase()) ? ` (e.g. "${service.toLowerCase()}")` : ""),
+      );
+      continue;
+    }
+    if (svc === undefined) continue;
+    let host = ctx.hosts[0];
+    if (svc.host !== undefined) {
+      if (!ctx.hosts.includes(svc.host)) {
+        diags.error(
+          positions.of([...path, "host"]),
+          `host "${svc.host}" is not defined${suggestion(svc.host, ctx.hosts)}`,
+          `use one of: ${ctx.hosts.join(", ")}, or declare it under hosts:`,
+        );
+      } else host = svc.host;
+    }
+    let mode: NetworkMode = { kind: "own" };
+    let modeRef: Draft["modeRef"] = null;
+    const nm = svc.network_mode;
+    const nmPos = positions.of([...path, "network_mode"]);
+    if (nm === "host") mode = { kind: "host" };
+    else if (nm === "none") mode = { kind: "none" };
+    else if (nm !== undefined && (nm.startsWith("container:") || nm.startsWith("service:"))) {
+      const isService = nm.startsWith("service:");
+      modeRef = { target: nm.slice(nm.indexOf(":") + 1), service: isService };
+      mode = { kind: "container", of: modeRef.target };
+    }
+    if (nm !== undefined && svc.networks !== undefined) {
+      diags.error(
+        nmPos,
+        `service "${service}" declares mutually exclusive \`network_mode\` and \`networks\``,
+        "remove one of them",
+      );
+    }
+    let attachments: Omit<Attachment, "ipv4">[] = [];
+    if (mode.kind === "own") {
+      attachments = svc.networks === undefined
+        ? [{
+          network: DEFAULT_NETWORK,
+          aliases: [],
+          ipv4Base: null,
+          mac: null,
+          priority: 0,
+          path: [...path],
+        }]
+        : readAttachments(svc, path, ctx);
+    }
+    const replicas = svc.deploy?.replicas ?? svc.scale ?? 1;
+    const replicated = svc.deploy?.replicas !== undefined || svc.scale !== undefined;
+    if (svc.deploy?.replicas !== undefined && svc.scale !== undefined) {
+      diags.error(
+        positions.keyOf([...path, "scale"]),
+        "scale and deploy.replicas are both set",
+        "keep one of them (deploy.replicas)",
+      );
+    }
+    for (const a of attachments) {
+      if (replicas > 1 && a.mac !== null) {
+        a.mac = null;
+        diags.error(
+          positions.of([...a.path, "mac_address"]),
+          `mac_address on service "${service}" with ${replicas} replicas would give every ` +
+            "replica the same MAC",
+          "remove mac_address, or use one replica",
+        );
+      }
+    }
+    // Ports.
+    const ports: Draft["ports"] = [];
+    (svc.ports ?? []).forEach((spec, i) => {
+      if (spec === undefined) return;
+      const r = parsePort(spec as Parameters<typeof parsePort>[0]);
+      if (isPortError(r)) {
+        diags.error(positions.of([...path, "ports", i]), r.error, r.hint);
+        return;
+      }
+      for (const req of r) ports.push({ req, path: [...path, "ports", i] });
+    });
+    if (svc.ports !== undefined && svc.ports.length > 0) {
+      const pp = positions.keyOf([...path, "ports"]);
+      if (mode.kind === "host") {
+        diags.warn(
+          pp,
+          `${service}: Published ports are discarded when using host network mode`,
+        );
+        ports.length = 0;
+      } else if (mode.kind === "none") {
+        diags.warn(pp, `${service}: published ports are discarded with network_mode none`);
+        ports.length = 0;
+      } else if (mode.kind === "container") {
+        diags.error(
+          pp,
+          "conflicting options: port publishing and the container type network mode",
+          `remove ports: from "${service}" and publish them on "${mode.of}", whose network it uses`,
+        );
+      }
+    }
+    const expose: ExposedPort[] = [];
+    (svc.expose ?? []).forEach((spec, i) => {
+      if (spec === undefined) return;
+      const r = parseExpose(spec);
+      if (isPortError(r)) diags.error(positions.of([...path, "expose", i]), r.error, r.hint);
+      else expose.push(...r);
+    });
+    if (mode.kind === "container" && expose.length > 0) {
+      diags.error(
+        positions.keyOf([...path, "expose"]),
+        "conflicting options: port exposing and the container type network mode",
+        `remove expose: from "${service}"`,
+      );
+    }
+    if (mode.kind === "container" && svc.hostname !== undefined) {
+      diags.error(
+        positions.keyOf([...path, "hostname"]),
+        "conflicting options: hostname and the container type network mode",
+        `remove hostname: from "${service}" (it shares "${mode.of}"'s UTS and network)`,
+      );
+    }
+    let command: string[] | null = null;
+    if (typeof svc.command === "string") {
+      const words = splitWords(svc.command);
+      if (!Array.isArray(words)) {
+        diags.error(
+          positions.of([...path, "command"]),
+          `cannot split command: ${words.error}`,
+          "close the quote, or write the command as a list",
+        );
+      } else if (words.length > 0) command = words;
+    } else if (Array.isArray(svc.command)) {
+      const words = svc.command.filter((w): w is string => w !== undefined);
+      command = words.length > 0 ? words : null;
+    }
+    if (svc.hostname !== undefined && (!HOSTNAME.test(svc.hostname) || svc.hostname.length > 64)) {
+      diags.error(
+        positions.of([...path, "hostname"]),
+        `hostname "${svc.hostname}" is not a valid host name (at most 64 characters)`,
+        "use letters, digits, '-' and '.', e.g. web-1",
+      );
+    }
+    const runtime = svc.runtime ?? "netns";
+    if (runtime === "docker" && svc.image === undefined) {
+      diags.error(
+        positions.of([...path, "runtime"]),
+        `runtime docker needs an image, and "${service}" has none`,
+        "add image: (e.g. image: alpine:3.20), or use runtime: netns",
+      );
+    }
+    if (runtime === "netns" && svc.image !== undefined) imageIgnored.push(path);
+    const restart = (svc.restart ?? "no").replace(/^on-failure:\d+$/, "on-failure") as Container[
+      "restart"
+    ];
+    const environment = readEnvironment(svc.environment, path, ctx);
+    for (let r = 1; r <= replicas; r++) {
+      const name = replicated ? `${service}-${r}` : service;
+      drafts.push({
+        name,
+        service,
+        replica: replicated ? r : null,
+        replicas,
+        host,
+        hostExplicit: svc.host !== undefined,
+        path,
+        mode: mode.kind === "container" ? { ...mode } : mode,
+        modeRef,
+        attachments: attachments.map((a) => ({
+          ...a,
+          aliases: [...a.aliases],
+          ipv4: a.ipv4Base === null ? null : a.ipv4Base + r - 1,
+        })),
+        ports: ports.map((p) => ({ req: { ...p.req }, path: p.path })),
+        expose: expose.map((e) => ({ ...e })),
+        command: command ? [...command] : null,
+        environment: { ...environment },
+        hostname: svc.hostname ?? name,
+        runtime,
+        image: svc.image ?? null,
+        restart,
+      });
+    }
+  }
+  if (imageIgnored.length > 0) {
+    diags.warn(
+      positions.keyOf([...imageIgnored[0], "image"]),
+      '"image" ignored: nslab builds only the network (runtime netns; set runtime: docker to ' +
+        "use it)" + (imageIgnored.length > 1 ? ` (${imageIgnored.length} places)` : ""),
+    );
+  }
+  return drafts;
+}
+
+/**
+ * Resolves `container:X` / `service:X` to the container whose namespace is shared (following
+ * chains, refusing cycles and unknown names), and moves the sharer to X's host.
+ */
+export function resolveContainerModes(drafts: Draft[], ctx: ServiceContext): void {
+  const byName = new Map(drafts.map((d) => [d.name, d]));
+  const firstOfService = new Map<string, Draft>();
+  for (const d of drafts) if (!firstOfService.has(d.service)) firstOfService.set(d.service, d);
+  const reported = new Set<string>();
+  for (const d of drafts) {
+    if (!d.modeRef) continue;
+    const pos = ctx.positions.of([...d.path, "network_mode"]);
+    const target = d.modeRef.service
+      ? firstOfService.get(d.modeRef.target)
+      : byName.get(d.modeRef.target) ??
+        (firstOfService.get(d.modeRef.target)?.replicas === 1
+          ? firstOfService.get(d.modeRef.target)
+          : undefined);
+    if (!target) {
+      if (reported.has(d.service)) continue;
+      reported.add(d.service);
+      const candidates = d.modeRef.service ? [...firstOfService.keys()] : [...byName.keys()];
+      ctx.diags.error(
+        pos,
+        `network_mode refers to ${d.modeRef.service ? "service" : "container"} ` +
+          `"${d.modeRef.target}", which is not defined${suggestion(d.modeRef.target, candidates)}`,
+        `use the name of a container in this file (${candidates.slice(0, 8).join(", ")})`,
+      );
+      continue;
+    }
+    // Follow chains to the namespace owner.
+    let owner = target;
+    const chain = [d.name];
+    while (owner.modeRef && owner.mode.kind === "container") {
+      if (chain.includes(owner.name)) break;
+      chain.push(owner.name);
+      const next = owner.modeRef.service
+        ? firstOfService.get(owner.modeRef.target)
+        : byName.get(owner.modeRef.target) ?? firstOfService.get(owner.modeRef.target);
+      if (!next) break;
+      owner = next;
+    }
+    if (chain.includes(owner.name) || owner.name === d.name) {
+      const cycle = [...new Set([...chain, owner.name])].sort().join(" ");
+      if (!reported.has(d.service) && !reported.has(cycle)) {
+        reported.add(d.service);
+        reported.add(cycle);
+        ctx.diags.error(
+          pos,
+          `network_mode of "${d.name}" forms a cycle (${[...chain, owner.name].join(" → ")})`,
+          "let one container of the cycle have its own network",
+        );
+      }
+      continue;
+    }
+    d.mode = owner.mode.kind === "host" ? { kind: "host" } : { kind: "container", of: owner.name };
+    if (d.host !== owner.host) {
+      if (d.hostExplicit) {
+        ctx.diags.error(
+          ctx.positions.of([...d.path, "host"]),
+          `"${d.name}" shares the network of "${owner.name}", which runs on host ${owner.host}, ` +
+            `but is placed on host ${d.host}`,
+          `remove host:, or set host: ${owner.host}`,
+        );
+      }
+      d.host = owner.host;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Loading a topology: file or object → shape check → resolution → {@link Model}, or a
+ * {@link TopologyError} carrying every problem found (file:line:col, what is wrong, how to fix).
+ * Nothing here touches the kernel; the machine's routes are read only to keep IPAM off them.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { TopologyError } from "../errors.ts";
+import type { Model } from "./types.ts";
+import type { TopologyInput } from "./input.ts";
+import { Diagnostics } from "./diagnostics.ts";
+import { fromObject, type Located, parseYaml } from "./source.ts";
+import { checkShape } from "./schema.ts";
+import { resolveModel } from "./resolve.ts";
+import { normalizeLabName } from "./names.ts";
+import { readMachineRoutes } from "./routes.ts";
+
+export type { TopologyInput } from "./input.ts";
+export { topologySchema } from "./schema.ts";
+export { summarize } from "./summary.ts";
+export { readMachineRoutes } from "./routes.ts";
+
+/** Options of {@link loadTopology} and {@link loadTopologyObject}. */
+export interface LoadOptions {
+  /** Lab name (`-p/--project-name`); wins over the file's `name:`. */
+  project?: string;
+  /**
+   * Prefixes already routed on the machine (IPAM skips pools overlapping them). Default: the
+   * machine's routes from `/proc/net/route`, minus this lab's own uplink.
+   */
+  reserved?: string[];
+  /** Create the uplink from the machine's root namespace (default true). */
+  uplink?: boolean;
+}
+
+/** File names found without `-f`, in order (Compose's plus nslab.yaml first). */
+export const TOPOLOGY_FILES = [
+  "nslab.yaml",
+  "compose.yaml",
+  "compose.yml",
+  "docker-compose.yml",
+  "docker-compose.yaml",
+];
+
+/**
+ * The topology file in `cwd`: the first of {@link TOPOLOGY_FILES} that exists, or null.
+ *
+ * @example
+ * ```ts
+ * const file = findTopologyFile(Deno.cwd()) ?? "topologies/seed.yaml";
+ * ```
+ */
+export function findTopologyFile(cwd: string): string | null {
+  for (const name of TOPOLOGY_FILES) {
+    const path = join(cwd, name);
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there: try the next name
+    }
+  }
+  return null;
+}
+
+function folderNameOf(file: string): string | null {
+  try {
+    const name = normalizeLabName(basename(dirname(resolve(file))));
+    return name === "" ? null : name;
+  } catch {
+    return null;
+  }
+}
+
+function machineReserved(opts: LoadOptions): (lab: string) => string[] {
+  if (opts.reserved) {
+    const list = opts.reserved;
+    return () => list;
+  }
+  return (lab) => readMachineRoutes().filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr);
+}
+
+function build(
+  file: string,
+  parse: (d: Diagnostics) => Located | null,
+  folderName: string | null,
+  opts: LoadOptions,
+): { model: Model } {
+  const diags = new Diagnostics();
+  try {
+    const tree = parse(diags);
+    diags.throwIfAny();
+    const { value, positions } = checkShape(tree!, diags, file);
+    const model = resolveModel(
+      value,
+      {
+        file,
+        project: opts.project,
+        reserved: machineReserved(opts),
+        uplink: opts.uplink ?? true,
+        folderName,
+      },
+      diags,
+      positions,
+    );
+    diags.throwIfAny();
+    return { model };
+  } catch (e) {
+    if (e instanceof TopologyError) throw e;
+    // A defect in nslab, not in the file: still no stack trace for the user.
+    throw new TopologyError([{
+      pos: { file, line: 1, col: 1 },
+      message: `internal error while reading the topology: ${(e as Error)?.message ?? e}`,
+      hint: "please report this with the topology file",
+    }]);
+  }
+}
+
+/**
+ * Parses, validates and resolves a topology file.
+ *
+ * @example
+ * ```ts
+ * const text = Deno.readTextFileSync("topologies/seed.yaml");
+ * const { model } = loadTopology({ file: "topologies/seed.yaml", text }, { reserved: [] });
+ * console.log(model.containers.map((c) => c.name));
+ * ```
+ */
+export function loadTopology(
+  source: { file: string; text: string },
+  opts: LoadOptions = {},
+): { model: Model } {
+  return build(
+    source.file,
+    (d) => parseYaml(source.file, source.text, d),
+    folderNameOf(source.file),
+    opts,
+  );
+}
+
+/**
+ * Validates and resolves a topology given as an object; positions in errors are
+ * `<object>:path.to.key`. The lab needs a name (`name:` or `opts.project`).
+ *
+ * @example
+ * ```ts
+ * const { model } = loadTopologyObject({ name: "t1", containers: { web: { ports: ["8080:80"] } } });
+ * ```
+ */
+export function loadTopologyObject(obj: TopologyInput, opts: LoadOptions = {}): { model: Model } {
+  return build("<object>", (d) => fromObject(obj, d), null, opts);
+}

@@ -1,0 +1,96 @@
+/**
+ * The human summary `nslab validate` prints: hosts, networks with subnet and gateway, containers
+ * with addresses and ports, and warnings — aligned columns, like `docker ps`.
+ *
+ * @module
+ */
+
+import type { Container, Model, PublishedPort } from "./types.ts";
+
+function table(rows: string[][], indent = "  "): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => widths[i] = Math.max(widths[i] ?? 0, c.length));
+  return rows.map((r) =>
+    indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()
+  );
+}
+
+/** `127.0.0.1:8080->80/tcp`, Docker's notation (`0.0.0.0:` kept, as `docker ps` does). */
+export function formatPort(p: PublishedPort): string {
+  return `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}` +
+    (p.name ? ` (${p.name})` : "");
+}
+
+function modeText(c: Container): string {
+  switch (c.mode.kind) {
+    case "host":
+      return "network_mode host (shares the host's network)";
+    case "none":
+      return "network_mode none (loopback only)";
+    case "container":
+      return `network_mode container:${c.mode.of}`;
+    case "own":
+      return c.endpoints.map((e) =>
+        `${e.ifname} ${e.network} ${e.address}/${e.prefix}` +
+        (e.aliases.length > 0 ? ` (aliases ${e.aliases.join(",")})` : "")
+      ).join(", ");
+  }
+}
+
+/**
+ * Summarises a resolved model for people.
+ *
+ * @example
+ * ```ts
+ * console.log(summarize(loadTopology({ file, text }).model));
+ * ```
+ */
+export function summarize(model: Model): string {
+  const u = model.underlay;
+  const lines: string[] = [];
+  lines.push(
+    `lab ${model.lab}: ${model.hosts.length} host(s), ${model.networks.length} network(s), ` +
+      `${model.containers.length} container(s), ${model.checks.length} explicit check(s)`,
+  );
+  lines.push(
+    `underlay ${u.subnet} (namespace ${u.netns}, bridge ${u.bridge}` +
+      (u.uplink ? `, uplink ${u.uplink.rootIfname} ${u.uplink.address})` : ", no uplink)"),
+  );
+  lines.push("", "hosts:");
+  lines.push(...table(model.hosts.map((h) => [h.name, h.address, `namespace ${h.netns}`])));
+  lines.push("", "networks:");
+  lines.push(...table(model.networks.map((n) => {
+    const extra: string[] = [];
+    if (n.internal) extra.push("internal");
+    if (n.encrypted) extra.push("encrypted");
+    if (n.vxlan) extra.push(`vni ${n.vxlan.vni} udp/${n.vxlan.port}`);
+    if (n.macvlan) {
+      extra.push(`parent ${n.macvlan.parent} ${n.macvlan.mode}`);
+      if (n.macvlan.hostShim) extra.push("host shim");
+    }
+    if (n.ipRange !== n.subnet) extra.push(`range ${n.ipRange}`);
+    return [
+      n.name,
+      n.driver,
+      n.subnet,
+      n.gateway ? `gw ${n.gateway}` : "no gateway",
+      n.bridge || "-",
+      n.hosts.length > 0 ? `on ${n.hosts.join(",")}` : "unused",
+      extra.join(", "),
+    ];
+  })));
+  lines.push("", "containers:");
+  lines.push(...table(model.containers.map((c) => [
+    c.name,
+    c.host,
+    modeText(c) || "-",
+    c.ports.map(formatPort).join(", "),
+  ])));
+  if (model.warnings.length > 0) {
+    lines.push("", "warnings:");
+    for (const w of model.warnings) {
+      lines.push(`  ${w.pos.file}:${w.pos.line}:${w.pos.col}: ${w.message}`);
+    }
+  }
+  return lines.join("\n");
+}
