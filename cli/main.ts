@@ -15,7 +15,8 @@ import { lsCommand, psCommand } from "./commands/ps.ts";
 import { checkCommand } from "./commands/check.ts";
 import { execCommand, inspectCommand, logsCommand } from "./commands/exec.ts";
 import { doctorCommand, schemaCommand } from "./commands/misc.ts";
-import { SEED_FILE } from "./common.ts";
+import { graphCommand } from "./commands/graph.ts";
+import { load, SEED_FILE } from "./common.ts";
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
@@ -35,6 +36,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .version("0.1.0")
     .showSuggestionAfterError(true)
     .showHelpAfterError("(run nslab --help for the list of verbs)")
+    .enablePositionalOptions()
     .exitOverride();
 
   labOptions(
@@ -159,6 +161,17 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   )
     .argument("<name>")
     .action((name, o) => run(inspectCommand(o, name)));
+
+  labOptions(program.command("graph").description("a picture of the topology"))
+    .addOption(
+      new Option("--format <format>", "output format").choices(["mermaid", "dot", "svg"]).default(
+        "mermaid",
+      ),
+    )
+    .addHelpText("after", examples(["nslab graph -f topologies/seed.yaml --format svg > seed.svg"]))
+    .action((o) =>
+      run(load(o).then(({ model }) => (console.log(graphCommand(model, o.format).trimEnd()), 0)))
+    );
 
   program.command("schema").description("JSON Schema of the topology format (for editors)")
     .action(() => run(schemaCommand()));

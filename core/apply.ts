@@ -25,7 +25,15 @@ import {
   type NetlinkHandle,
   type Requester,
 } from "./netlink/client.ts";
-import { linkAdd, linkDel, linkGet, linkList, type LinkRef, linkSet } from "./netlink/link.ts";
+import {
+  bridgePortSet,
+  linkAdd,
+  linkDel,
+  linkGet,
+  linkList,
+  type LinkRef,
+  linkSet,
+} from "./netlink/link.ts";
 import { addrAdd } from "./netlink/addr.ts";
 import { routeReplace } from "./netlink/route.ts";
 import { fdbAppend, neighReplace } from "./netlink/neigh.ts";
@@ -299,6 +307,11 @@ function queueConfig(
   const dev = (name: string, what: string) => ix.get(ns.name, name, what);
   for (const d of deferred.get(ns.name) ?? []) {
     linkSet(b, dev(d.name, "enslaving"), { master: dev(d.master, `the master of "${d.name}"`) });
+  }
+  for (const l of ns.links) {
+    if (l.kind === "veth" && l.hairpin) {
+      bridgePortSet(b, dev(l.name, "hairpin mode"), { hairpin: true });
+    }
   }
   for (const name of ns.up) {
     const ref: LinkRef = ix.find(ns.name, name) ?? name;

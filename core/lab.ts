@@ -74,19 +74,16 @@ function fileExists(path: string): boolean {
 /** Starts the detached supervisor process of a lab and returns its pid. */
 async function spawnSupervisor(lab: string): Promise<number> {
   const { spawn } = await import("node:child_process");
+  const { openSync, closeSync } = await import("node:fs");
   const script = new URL("../cli/supervisor.ts", import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
-  const log = Deno.openSync(`${stateDir(lab)}/supervisor.log`, {
-    create: true,
-    append: true,
-    mode: 0o600,
-  });
+  const log = openSync(`${stateDir(lab)}/supervisor.log`, "a", 0o600);
   const child = spawn(Deno.execPath(), ["run", "--allow-all", "--config", config, script, lab], {
     detached: true,
-    stdio: ["ignore", log.rid, log.rid],
+    stdio: ["ignore", log, log],
   });
   child.unref();
-  log.close();
+  closeSync(log);
   if (!child.pid) throw new NslabError(`Cannot start the supervisor of lab "${lab}"`);
   return child.pid;
 }

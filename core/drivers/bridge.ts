@@ -23,6 +23,7 @@ export const bridgeDriver: NetworkDriver = {
       name: ep.hostIfname,
       mtu: ep.mtu,
       master: network.bridge,
+      hairpin: true,
       peer: { name: ep.ifname, ns: containerNs.name, mac: ep.mac, mtu: ep.mtu },
     });
     hostNs.up.push(ep.hostIfname);

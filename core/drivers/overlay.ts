@@ -83,6 +83,7 @@ export const overlayDriver: NetworkDriver = {
       name: ep.hostIfname,
       mtu: ep.mtu,
       master: network.bridge,
+      hairpin: true,
       peer: { name: ep.ifname, ns: containerNs.name, mac: ep.mac, mtu: ep.mtu },
     });
     hostNs.up.push(ep.hostIfname);

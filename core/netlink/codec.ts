@@ -477,6 +477,19 @@ export const LINKINFO_ATTRS = table("IFLA_INFO", [
 ]);
 
 /** `IFLA_*`: link attributes. */
+/** `IFLA_BRPORT_*`: a bridge port's settings (in `IFLA_PROTINFO` of an AF_BRIDGE request). */
+export const BRPORT_ATTRS = table("IFLA_BRPORT", [
+  [1, "state", "u8"],
+  [2, "priority", "u16"],
+  [3, "cost", "u32"],
+  [4, "mode", "u8"],
+  [5, "guard", "u8"],
+  [6, "protect", "u8"],
+  [7, "fast_leave", "u8"],
+  [8, "learning", "u8"],
+  [9, "unicast_flood", "u8"],
+]);
+
 export const LINK_ATTRS = table("IFLA", [
   [1, "address", "mac"],
   [2, "broadcast", "mac"],
@@ -486,6 +499,7 @@ export const LINK_ATTRS = table("IFLA", [
   [6, "qdisc", "string"],
   [7, "stats", "bytes"],
   [10, "master", "u32"],
+  [12, "protinfo", { nested: BRPORT_ATTRS }],
   [13, "txqlen", "u32"],
   [14, "map", "bytes"],
   [16, "operstate", "u8"],

@@ -7,6 +7,7 @@
  */
 
 import {
+  AF_BRIDGE,
   AF_UNSPEC,
   IFF_LOWER_UP,
   IFF_UP,
@@ -17,6 +18,7 @@ import {
   RTM_DELLINK,
   RTM_GETLINK,
   RTM_NEWLINK,
+  RTM_SETLINK,
 } from "./constants.ts";
 import {
   type Attr,
@@ -188,6 +190,24 @@ export function linkSet(r: Requester, dev: LinkRef, change: LinkChange): void {
     0,
     { kind: "link", msg: ifinfo(index, change.up), attrs: list },
     { op: "set", object: "link", target: JSON.stringify(byName ?? `ifindex ${index}`) },
+  );
+}
+
+/**
+ * Changes a bridge port's settings; the link must already be enslaved and is addressed by ifindex
+ * (the kernel's AF_BRIDGE setlink takes no name).
+ * Equivalent to: `bridge link set dev DEV hairpin on`.
+ */
+export function bridgePortSet(r: Requester, index: number, port: { hairpin: boolean }): void {
+  r.request(
+    RTM_SETLINK,
+    0,
+    {
+      kind: "link",
+      msg: { family: AF_BRIDGE, type: 0, index, flags: 0, change: 0 },
+      attrs: attrs(LINK_ATTRS, { protinfo: { mode: port.hairpin ? 1 : 0 } }),
+    },
+    { op: "set", object: "bridge port", target: `ifindex ${index}` },
   );
 }
 

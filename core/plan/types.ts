@@ -28,6 +28,12 @@ export type LinkPlan =
     mac?: string;
     /** Bridge (in this namespace) to enslave this end to. */
     master?: string;
+    /**
+     * Hairpin mode on this bridge port, as Docker sets it without the userland proxy: a container
+     * reaching its own published port is bridged back out the port it came in on (needed when
+     * br_netfilter sends bridged traffic through iptables).
+     */
+    hairpin?: boolean;
     peer: { name: string; ns: NsName; mac?: string; mtu?: number; master?: string };
   }
   | {

@@ -80,6 +80,11 @@ export function startResponder(
   netns: string,
   name: string,
   ports: ResponderPort[],
+  /**
+   * Addresses to bind. Default: the wildcard. The supervisor passes the container's own addresses
+   * and 127.0.0.1 so that a container may publish port 53 next to the DNS at 127.0.0.11:53.
+   */
+  addresses: string[] = ["0.0.0.0"],
 ): Promise<Responder> {
   const served: ResponderPort[] = [];
   const skipped: { port: ResponderPort; reason: string }[] = [];
@@ -104,20 +109,24 @@ export function startResponder(
   try {
     for (const p of ports) {
       if (p.protocol === "tcp") {
-        const listener = withNetns(
-          netns,
-          () => Deno.listen({ hostname: "0.0.0.0", port: p.port, transport: "tcp" }),
-        );
-        closers.push(() => listener.close());
-        void acceptLoop(listener, name, conns);
+        for (const hostname of addresses) {
+          const listener = withNetns(
+            netns,
+            () => Deno.listen({ hostname, port: p.port, transport: "tcp" }),
+          );
+          closers.push(() => listener.close());
+          void acceptLoop(listener, name, conns);
+        }
         served.push(p);
       } else if (p.protocol === "udp") {
-        const sock = withNetns(
-          netns,
-          () => Deno.listenDatagram({ hostname: "0.0.0.0", port: p.port, transport: "udp" }),
-        );
-        closers.push(() => sock.close());
-        void datagramLoop(sock, name);
+        for (const hostname of addresses) {
+          const sock = withNetns(
+            netns,
+            () => Deno.listenDatagram({ hostname, port: p.port, transport: "udp" }),
+          );
+          closers.push(() => sock.close());
+          void datagramLoop(sock, name);
+        }
         served.push(p);
       } else {
         skipped.push({ port: p, reason: "sctp is not served by the responder (no SCTP in Deno)" });

@@ -19,9 +19,11 @@ export class Supervisor {
   #responders = new Map<string, Responder>();
   #processes: ProcessManager;
   #dnsNamespaces = new Set<string>();
+  #model: Model;
 
   constructor(model: Model) {
     this.lab = model.lab;
+    this.#model = model;
     this.#dns = new DnsServer(buildRecords(model, { ttl: model.dns.ttl }));
     this.#processes = new ProcessManager(model.lab);
   }
@@ -39,12 +41,26 @@ export class Supervisor {
     if (p.command) {
       await this.#processes.start(p);
     } else if (p.listen.length > 0) {
-      this.#responders.set(p.container, await startResponder(p.netns, p.container, p.listen));
+      this.#responders.set(
+        p.container,
+        await startResponder(p.netns, p.container, p.listen, this.#bindAddresses(p)),
+      );
     }
+  }
+
+  /**
+   * Where a responder binds: in a namespace with the embedded DNS, the container's own addresses
+   * and 127.0.0.1 (so port 53 can be published beside 127.0.0.11:53); elsewhere the wildcard.
+   */
+  #bindAddresses(p: ProcessPlan): string[] {
+    if (!p.dns) return ["0.0.0.0"];
+    const c = this.#model.containers.find((x) => x.name === p.container)!;
+    return ["127.0.0.1", ...c.endpoints.map((e) => e.address)];
   }
 
   /** Applies a changed model (e.g. after `network connect`): DNS answers change at once. */
   async reload(model: Model, plan: Plan): Promise<void> {
+    this.#model = model;
     this.#dns.setTable(buildRecords(model, { ttl: model.dns.ttl }));
     for (const p of plan.processes) {
       if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
