@@ -1,0 +1,66 @@
+/**
+ * Per-namespace `/etc` files: `/etc/netns/<netns>/<file>`. `ip netns exec NS …` bind-mounts each
+ * of them over `/etc/<file>` in a private mount namespace, so a container's command (started that
+ * way) sees its own `resolv.conf` and `hosts` while the machine's stay untouched.
+ *
+ * @module
+ */
+
+import { assertNetnsName } from "../netns/netns.ts";
+
+/** Where iproute2 looks for per-namespace `/etc` files. */
+export const NETNS_ETC_DIR = "/etc/netns";
+
+const SAFE_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}$/;
+
+/** Throws unless `name` is a plain file name (no `/`, no `..`, not hidden). */
+export function assertEtcFileName(name: string): void {
+  if (!SAFE_FILE.test(name) || name.includes("..")) {
+    throw new Error(
+      `Invalid /etc file name ${JSON.stringify(name)}: use a plain name such as "resolv.conf" ` +
+        `or "hosts" (letters, digits, '.', '_', '-'; no '/' or '..')`,
+    );
+  }
+}
+
+/** The directory holding the `/etc` files of `netns`. */
+export function netnsEtcDir(netns: string): string {
+  assertNetnsName(netns);
+  return `${NETNS_ETC_DIR}/${netns}`;
+}
+
+/**
+ * Writes `files` (name → content) to `/etc/netns/<netns>/`, each atomically (temporary file, then
+ * rename), mode 0644. Every name is checked before anything is written.
+ * Equivalent to: `mkdir -p /etc/netns/NS && printf … > /etc/netns/NS/resolv.conf`.
+ *
+ * @example
+ * ```ts
+ * writeNetnsFiles("shop-web", { "resolv.conf": "nameserver 127.0.0.11\noptions ndots:0\n" });
+ * ```
+ */
+export function writeNetnsFiles(netns: string, files: Record<string, string>): void {
+  const dir = netnsEtcDir(netns);
+  const names = Object.keys(files);
+  for (const name of names) assertEtcFileName(name);
+  if (names.length === 0) return;
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const name of names.sort()) {
+    const tmp = `${dir}/.${name}.tmp`;
+    Deno.writeTextFileSync(tmp, files[name], { mode: 0o644 });
+    Deno.chmodSync(tmp, 0o644);
+    Deno.renameSync(tmp, `${dir}/${name}`);
+  }
+}
+
+/**
+ * Removes `/etc/netns/<netns>/` and everything in it. A missing directory is not an error.
+ * Equivalent to: `rm -rf /etc/netns/NS`.
+ */
+export function removeNetnsFiles(netns: string): void {
+  try {
+    Deno.removeSync(netnsEtcDir(netns), { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
