@@ -48,8 +48,7 @@ const MAX_BACKOFF_MS = 5_000;
 const HEALTHY_RUN_MS = 10_000;
 
 const SAFE_CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const SAFE_HOSTNAME =
-  /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const SAFE_HOSTNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 function assertContainerName(name: string): void {
   if (!SAFE_CONTAINER.test(name) || name.includes("..")) {
@@ -101,11 +100,11 @@ function unmountAll(path: string): void {
  * Equivalent to: `touch PATH; unshare --uts=PATH hostname HOSTNAME`.
  */
 export function pinUtsNamespace(path: string, hostname: string): void {
-  if (!SAFE_HOSTNAME.test(hostname) || hostname.length > 64) {
+  if (!SAFE_HOSTNAME.test(hostname)) {
+    const what = JSON.stringify(hostname);
     throw new NslabError(
-      `Cannot set hostname ${
-        JSON.stringify(hostname)
-      }: use at most 64 letters, digits, '-' and '.'`,
+      `Cannot set hostname ${what}: use 1 to 64 letters, digits, '-', '_' and '.', ` +
+        `not starting with '-' or '.'`,
     );
   }
   unmountAll(path);
@@ -324,7 +323,7 @@ export class ProcessManager {
           `(pid ${existing.info.pid}); stop it first`,
       );
     }
-    if (existing) await existing.loop;
+    if (existing) await this.stop(p.container);
     this.prepare(p);
     const dir = ensureStateDir(this.lab);
     Deno.mkdirSync(`${dir}/logs`, { recursive: true, mode: 0o700 });

@@ -1,6 +1,13 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import type { ProcessPlan } from "../plan/types.ts";
-import { containerEnv, DEFAULT_PATH, execArgs, logPath, utsPath } from "./process.ts";
+import {
+  containerEnv,
+  DEFAULT_PATH,
+  execArgs,
+  logPath,
+  pinUtsNamespace,
+  utsPath,
+} from "./process.ts";
 
 function plan(over: Partial<ProcessPlan> = {}): ProcessPlan {
   return {
@@ -68,4 +75,10 @@ Deno.test("keeps pins and logs inside the lab's state directory", () => {
   throws(() => utsPath("shop", "../../etc"), /Invalid container name/);
   throws(() => logPath("shop", "a/b"), /Invalid container name/);
   throws(() => utsPath("../shop", "web"), /Invalid lab name/);
+});
+
+Deno.test("refuses hostnames the kernel or a reader would choke on, before touching anything", () => {
+  for (const bad of ["", "bad host", "-x", ".x", "a/b", "x".repeat(65)]) {
+    throws(() => pinUtsNamespace("/nonexistent/pin", bad), /Cannot set hostname/);
+  }
 });
