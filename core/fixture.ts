@@ -76,6 +76,15 @@ export class Lab implements AsyncDisposable {
     return new Lab(up.state.model, up.supervisor);
   }
 
+  /**
+   * The lab's in-process supervisor (DNS listeners, responders, commands) — for tests that break
+   * the lab on purpose, e.g. `await lab.supervisor.stopDns("t1-web")`.
+   */
+  get supervisor(): Supervisor {
+    if (!this.#supervisor) throw new NslabError(`Lab "${this.name}" is down`);
+    return this.#supervisor;
+  }
+
   /** The container `name`, or a clear error. */
   container(name: string): Container {
     const c = this.model.containers.find((x) => x.name === name);

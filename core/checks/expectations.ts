@@ -138,6 +138,22 @@ class Ctx {
     return a.host === b.host ? "shared" : "unknown";
   }
 
+  /**
+   * A macvlan endpoint sits on the underlay segment, so a container that shares no network with it
+   * still reaches it the way it reaches any machine there: out through its gateway and its host's
+   * NAT. Except from the target's own host, whose eth0 cannot talk to its macvlan children (unless
+   * the network has the host shim). "isolated" when `ep` is not macvlan or `s` has no way out.
+   */
+  macvlanViaUnderlay(s: Container, t: Container, ep: Endpoint): "reach" | "isolated" | "unknown" {
+    const n = this.nets.get(ep.network);
+    if (n?.driver !== "macvlan") return "isolated";
+    const def = s.defaultEndpoint >= 0 ? s.endpoints[s.defaultEndpoint] : undefined;
+    if (!def || !def.gateway) return "isolated";
+    if (this.nets.get(def.network)?.driver === "macvlan") return "unknown";
+    if (s.host !== t.host) return "reach";
+    return n.macvlan?.hostShim ? "reach" : "isolated";
+  }
+
   /** Endpoints of `t` that `s` reaches (networks both are on, linked at layer 2). */
   sharedEndpoints(s: Container, t: Container): { ep: Endpoint; link: Link }[] {
     const mine = new Set(s.endpoints.map((e) => e.network));
@@ -239,6 +255,29 @@ function implyPairs(ctx: Ctx): void {
           continue;
         }
         const r = reachProbe(s.netns, t, ep.address);
+        const viaUnderlay = ctx.macvlanViaUnderlay(s, t, ep);
+        if (viaUnderlay === "unknown") {
+          ctx.note(
+            `isolation ${s.name} → ${t.name} ${ep.address}: not checked (macvlan behind macvlan)`,
+          );
+          continue;
+        }
+        if (viaUnderlay === "reach") {
+          ctx.out.push({
+            id: `reach:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
+            kind: "reach",
+            source: s.name,
+            target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
+            protocol: r.proto,
+            probe: r.probe,
+            expect: r.open,
+            description: `${t.name} is a macvlan endpoint on the underlay: ${s.name} reaches it ` +
+              `through its gateway and ${s.host}'s NAT, like any machine on that segment`,
+            containers: [s.name, t.name],
+            explicit: false,
+          });
+          continue;
+        }
         ctx.out.push({
           id: `isolation:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
           kind: "isolation",

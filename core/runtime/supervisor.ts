@@ -70,6 +70,12 @@ export class Supervisor {
     }
   }
 
+  /** Stops the DNS listener of one namespace (fault injection: checks must see DNS fail). */
+  async stopDns(netns: string): Promise<void> {
+    await this.#dns.unlisten(netns);
+    this.#dnsNamespaces.delete(netns);
+  }
+
   /** Stops everything the supervisor started. */
   async stop(): Promise<void> {
     for (const r of this.#responders.values()) r.close();
