@@ -40,7 +40,12 @@ export class Supervisor {
     }
     if (p.command) {
       await this.#processes.start(p);
-    } else if (p.listen.length > 0) {
+      return;
+    }
+    const c = this.#model.containers.find((x) => x.name === p.container);
+    // A sandbox without a command still has its own hostname for `nslab exec`.
+    if (c && (c.mode.kind === "own" || c.mode.kind === "none")) this.#processes.prepare(p);
+    if (p.listen.length > 0) {
       this.#responders.set(
         p.container,
         await startResponder(p.netns, p.container, p.listen, this.#bindAddresses(p)),
