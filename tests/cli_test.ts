@@ -1,0 +1,127 @@
+/**
+ * The CLI as a user runs it: exit codes, located errors, a deterministic plan, and a detached lab
+ * whose `check` goes from 0 to 1 when the network is broken — and `down` that leaves nothing.
+ */
+
+import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const LAB = `cl${(Date.now() % 1e6).toString(36)}`;
+
+async function nslab(
+  args: string[],
+  cwd = ROOT,
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+}
+
+Deno.test("validate reports every error located with a fix, exit 2, and no stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(
+      file,
+      "name: bad\nnetworks:\n  front: { drivr: bridge }\ncontainers:\n  web: { networks: [frnt] }\n",
+    );
+    const r = await nslab(["validate", "-f", file]);
+    assertEquals(r.code, 2);
+    assertMatch(r.err, new RegExp(`${file}:3:\\d+: .*drivr.*driver`));
+    assertMatch(r.err, new RegExp(`${file}:5:\\d+: .*frnt.*front`));
+    assert(!r.err.includes("    at "), r.err);
+    assertEquals((await nslab(["validate", "-f", `${ROOT}topologies/seed.yaml`])).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unknown verb suggests the right one and exits 2", async () => {
+  const r = await nslab(["chek"]);
+  assertEquals(r.code, 2);
+  assertMatch(r.err, /Did you mean check\?/);
+});
+
+Deno.test("plan --json is byte-identical across runs and touches nothing", async () => {
+  const before = (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout;
+  const a = await nslab(["plan", "--json", "-f", `${ROOT}topologies/seed.yaml`, "-p", LAB]);
+  const b = await nslab(["plan", "--json", "-f", `${ROOT}topologies/seed.yaml`, "-p", LAB]);
+  assertEquals(a.code, 0);
+  assertEquals(a.out, b.out);
+  assert(JSON.parse(a.out).namespaces.length > 5);
+  const after = (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout;
+  assertEquals(after, before);
+});
+
+Deno.test({
+  name: "up, ps, check (0, then 1 once broken), check --format junit, down leaves nothing",
+  sanitizeResources: false,
+  async fn() {
+    const file = `${ROOT}topologies/bridge.yaml`;
+    try {
+      const up = await nslab(["up", "-f", file, "-p", LAB, "--no-uplink"]);
+      assertEquals(up.code, 0, up.err);
+      const again = await nslab(["up", "-f", file, "-p", LAB, "--no-uplink"]);
+      assertEquals(again.code, 0, again.err);
+      assertMatch(again.err, /already up/);
+
+      const ps = await nslab(["ps", "-p", LAB]);
+      assertEquals(ps.code, 0);
+      assertMatch(ps.out, /CONTAINER/);
+
+      const ok = await nslab(["check", "-p", LAB, "--format", "json"]);
+      assertEquals(ok.code, 0, ok.out);
+      const healthy = JSON.parse(ok.out);
+      assert(healthy.results.length > 0 && healthy.results.every((r: { pass: boolean }) => r.pass));
+
+      const junit = await nslab(["check", "-p", LAB, "--format", "junit"]);
+      assertMatch(junit.out, /^<\?xml[^]*<testsuite[^]*failures="0"/);
+
+      // Break it: remove one container's only interface.
+      const state = JSON.parse(await Deno.readTextFile(`/run/nslab/${LAB}/state.json`));
+      const victim = state.model.containers.find((c: { endpoints: unknown[] }) =>
+        c.endpoints.length > 0
+      );
+      const ep = victim.endpoints[0];
+      const host = state.model.hosts.find((h: { name: string }) => h.name === victim.host);
+      const del = await new Deno.Command("ip", {
+        args: ["-n", host.netns, "link", "del", ep.hostIfname],
+      }).output();
+      assertEquals(del.code, 0);
+      const bad = await nslab(["check", "-p", LAB, "--format", "json"]);
+      assertEquals(bad.code, 1);
+      const failed = JSON.parse(bad.out).results.filter((r: { pass: boolean }) => !r.pass);
+      assert(
+        failed.some((r: { expectation: { id: string } }) =>
+          r.expectation.id === `iface:${victim.name}`
+        ),
+      );
+    } finally {
+      const down = await nslab(["down", "-p", LAB]);
+      assertEquals(down.code, 0, down.err);
+    }
+    const left = new TextDecoder().decode(
+      (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout,
+    );
+    assert(!left.split("\n").some((l) => l.startsWith(`${LAB}-`)), left);
+    await assertRejects(() => Deno.stat(`/run/nslab/${LAB}`));
+    const again = await nslab(["down", "-p", LAB]);
+    assertEquals(again.code, 0, "down is idempotent");
+  },
+});
+
+async function assertRejects(fn: () => Promise<unknown>): Promise<void> {
+  let threw = false;
+  try {
+    await fn();
+  } catch {
+    threw = true;
+  }
+  assert(threw, "expected a rejection");
+}
