@@ -75,6 +75,12 @@ Deno.test({
       assertEquals(ps.code, 0);
       assertMatch(ps.out, /CONTAINER/);
 
+      const hostname = await nslab(["exec", "-p", LAB, "web", "--", "hostname"]);
+      assertEquals([hostname.code, hostname.out], [0, "web\n"]);
+      const resolved = await nslab(["exec", "-p", LAB, "web", "--", "getent", "hosts", "app"]);
+      assertEquals(resolved.code, 0, resolved.err);
+      assertMatch(resolved.out, /^172\.20\.0\.\d+\s+app$/m);
+
       const ok = await nslab(["check", "-p", LAB, "--format", "json"]);
       assertEquals(ok.code, 0, ok.out);
       const healthy = JSON.parse(ok.out);

@@ -17,7 +17,8 @@ async function containerOf(opts: LabOptions, name: string) {
   return { lab, state, container: c, process: p };
 }
 
-export async function execCommand(opts: LabOptions, name: string, cmd: string[]): Promise<number> {
+export async function execCommand(opts: LabOptions, name: string, argv: string[]): Promise<number> {
+  const cmd = argv[0] === "--" ? argv.slice(1) : argv;
   if (cmd.length === 0) {
     throw new UsageError("nslab exec NAME -- COMMAND [ARGS…]: the command is missing");
   }
