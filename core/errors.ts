@@ -68,7 +68,9 @@ export class ApplyError extends NslabError {
     super(
       cleanupErrors.length === 0
         ? message
-        : `${message}\nrollback also failed:\n${cleanupErrors.map((e) => `  - ${e.message}`).join("\n")}`,
+        : `${message}\nrollback also failed:\n${
+          cleanupErrors.map((e) => `  - ${e.message}`).join("\n")
+        }`,
       1,
       { cause },
     );
