@@ -16,6 +16,7 @@ import { checkCommand } from "./commands/check.ts";
 import { execCommand, inspectCommand, logsCommand } from "./commands/exec.ts";
 import { doctorCommand, schemaCommand } from "./commands/misc.ts";
 import { graphCommand } from "./commands/graph.ts";
+import { completionScript } from "./commands/completion.ts";
 import { load, SEED_FILE } from "./common.ts";
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
@@ -175,6 +176,14 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
 
   program.command("schema").description("JSON Schema of the topology format (for editors)")
     .action(() => run(schemaCommand()));
+
+  program.command("completion").description("shell completion script").argument(
+    "[shell]",
+    "bash or zsh",
+    "bash",
+  )
+    .addHelpText("after", examples(["source <(nslab completion bash)"]))
+    .action((shell) => run((console.log(completionScript(program, shell).trimEnd()), 0)));
 
   program.command("doctor").description("list everything nslab-owned on this machine (leak report)")
     .action(() => run(doctorCommand()));
