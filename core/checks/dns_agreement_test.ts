@@ -4,7 +4,8 @@
  * different model (so the checks can fail at all).
  */
 import { ok as assert } from "node:assert/strict";
-import { buildRecords, lookup } from "../dns/records.ts";
+import { lookup } from "../dns/records.ts";
+import { labRecords } from "../runtime/supervisor.ts";
 import { deriveExpectations } from "./expectations.ts";
 import { judge } from "./judge.ts";
 import { buildModel, type LabSpec } from "./_model_testkit.ts";
@@ -13,7 +14,8 @@ import type { Expectation, Observed } from "./types.ts";
 
 function observe(model: Model, e: Expectation): Observed {
   if (e.probe.kind !== "dns") throw new Error("not a dns probe");
-  const r = lookup(buildRecords(model), e.source, e.probe.name, e.probe.type);
+  // The table the supervisor really serves.
+  const r = lookup(labRecords(model), e.source, e.probe.name, e.probe.type);
   return {
     kind: "dns",
     rcode: r.rcode,

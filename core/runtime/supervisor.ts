@@ -12,6 +12,15 @@ import { DnsServer } from "../dns/server.ts";
 import { type Responder, startResponder } from "./responder.ts";
 import { ProcessManager } from "./process.ts";
 
+/**
+ * The DNS records a lab serves. Names resolve on the `default` network too: a container without
+ * `networks:` is a Compose service on the project's default network, where Compose users expect
+ * names to work (Docker's docker0 alone would not serve them).
+ */
+export function labRecords(model: Model): ReturnType<typeof buildRecords> {
+  return buildRecords(model, { ttl: model.dns.ttl, defaultNetworkDns: true });
+}
+
 /** Everything a lab runs in user space. */
 export class Supervisor {
   readonly lab: string;
@@ -24,7 +33,7 @@ export class Supervisor {
   constructor(model: Model) {
     this.lab = model.lab;
     this.#model = model;
-    this.#dns = new DnsServer(buildRecords(model, { ttl: model.dns.ttl }));
+    this.#dns = new DnsServer(labRecords(model));
     this.#processes = new ProcessManager(model.lab);
   }
 
@@ -66,7 +75,7 @@ export class Supervisor {
   /** Applies a changed model (e.g. after `network connect`): DNS answers change at once. */
   async reload(model: Model, plan: Plan): Promise<void> {
     this.#model = model;
-    this.#dns.setTable(buildRecords(model, { ttl: model.dns.ttl }));
+    this.#dns.setTable(labRecords(model));
     for (const p of plan.processes) {
       if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
         await this.#dns.listen(p.netns, p.container);
