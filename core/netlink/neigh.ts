@@ -110,6 +110,27 @@ export function fdbAppend(r: Requester, spec: FdbSpec): void {
   );
 }
 
+/**
+ * Deletes one forwarding entry (this MAC towards this VTEP) from a VXLAN device's own FDB.
+ * Equivalent to: `bridge fdb del 02:42:0a:00:00:02 dev vx0 dst 10.77.0.12 self`.
+ */
+export function fdbDel(r: Requester, spec: FdbSpec): void {
+  r.request(
+    RTM_DELNEIGH,
+    0,
+    {
+      kind: "neigh",
+      msg: { family: AF_BRIDGE, index: spec.index, state: 0, flags: NTF_SELF, type: 0 },
+      attrs: attrs(NEIGH_ATTRS, { lladdr: spec.mac, dst: spec.dst }),
+    },
+    {
+      op: "delete",
+      object: "fdb entry",
+      target: `"${spec.mac} dst ${spec.dst}" on ${on(spec.index, spec.dev)}`,
+    },
+  );
+}
+
 /** A neighbour or FDB entry as the kernel reports it. */
 export interface Neigh {
   family: number;
