@@ -131,3 +131,63 @@ async function assertRejects(fn: () => Promise<unknown>): Promise<void> {
   }
   assert(threw, "expected a rejection");
 }
+
+Deno.test({
+  name: "up --attach stays in the foreground and tears the lab down on Ctrl-C",
+  sanitizeResources: false,
+  async fn() {
+    const lab = `${LAB}a`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--config",
+        `${ROOT}deno.json`,
+        `${ROOT}cli/main.ts`,
+        "up",
+        "--attach",
+        "-f",
+        `${ROOT}topologies/bridge.yaml`,
+        "-p",
+        lab,
+        "--no-uplink",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!(await exists(`/run/nslab/${lab}/ready`))) {
+        if (Date.now() > deadline) throw new Error("the attached lab never became ready");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const ns = new TextDecoder().decode(
+        (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout,
+      );
+      assert(ns.includes(`${lab}-web`), "the lab is up while attached");
+      child.kill("SIGINT");
+      const { code } = await child.output();
+      assertEquals(code, 0);
+      assert(!(await exists(`/run/nslab/${lab}`)), "state removed after Ctrl-C");
+      const after = new TextDecoder().decode(
+        (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout,
+      );
+      assert(!after.includes(`${lab}-`), after);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await nslab(["down", "-p", lab]);
+    }
+  },
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
