@@ -28,6 +28,8 @@ export class Supervisor {
   #responders = new Map<string, Responder>();
   #processes: ProcessManager;
   #dnsNamespaces = new Set<string>();
+  /** What each responder listens on (addresses and ports), to restart it when that changes. */
+  #responderBinds = new Map<string, string>();
   #model: Model;
 
   constructor(model: Model) {
@@ -55,10 +57,12 @@ export class Supervisor {
     // A sandbox without a command still has its own hostname for `nslab exec`.
     if (c && (c.mode.kind === "own" || c.mode.kind === "none")) this.#processes.prepare(p);
     if (p.listen.length > 0) {
+      const binds = this.#bindAddresses(p);
       this.#responders.set(
         p.container,
-        await startResponder(p.netns, p.container, p.listen, this.#bindAddresses(p)),
+        await startResponder(p.netns, p.container, p.listen, binds),
       );
+      this.#responderBinds.set(p.container, JSON.stringify([binds, p.listen]));
     }
   }
 
@@ -72,7 +76,10 @@ export class Supervisor {
     return ["127.0.0.1", ...c.endpoints.map((e) => e.address)];
   }
 
-  /** Applies a changed model (e.g. after `network connect`): DNS answers change at once. */
+  /**
+   * Applies a changed model (e.g. after `network connect`): DNS answers change at once, and a
+   * responder whose container gained or lost an address listens on the new set.
+   */
   async reload(model: Model, plan: Plan): Promise<void> {
     this.#model = model;
     this.#dns.setTable(labRecords(model));
@@ -81,6 +88,16 @@ export class Supervisor {
         await this.#dns.listen(p.netns, p.container);
         this.#dnsNamespaces.add(p.netns);
       }
+      if (p.command || p.listen.length === 0) continue;
+      const binds = this.#bindAddresses(p);
+      const wanted = JSON.stringify([binds, p.listen]);
+      if (this.#responderBinds.get(p.container) === wanted) continue;
+      this.#responders.get(p.container)?.close();
+      this.#responders.set(
+        p.container,
+        await startResponder(p.netns, p.container, p.listen, binds),
+      );
+      this.#responderBinds.set(p.container, wanted);
     }
   }
 
@@ -94,6 +111,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     for (const r of this.#responders.values()) r.close();
     this.#responders.clear();
+    this.#responderBinds.clear();
     await this.#processes.stopAll();
     this.#dns.close();
     this.#dnsNamespaces.clear();
