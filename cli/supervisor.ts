@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readState, stateDir } from "../core/state.ts";
+import { type LabState, readState, stateDir, writeStateFile } from "../core/state.ts";
 import { Supervisor } from "../core/runtime/supervisor.ts";
 import { markReady } from "../core/lab.ts";
 
@@ -31,9 +31,22 @@ async function stop(): Promise<void> {
 }
 Deno.addSignalListener("SIGTERM", stop);
 Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGHUP", async () => {
-  const next = readState(lab);
-  if (next) await supervisor.reload(next.model, next.plan);
+// Reloads run one after another; each then records the state generation it serves, which is what
+// `nslab network …` waits for.
+let reloading: Promise<void> = Promise.resolve();
+Deno.addSignalListener("SIGHUP", () => {
+  reloading = reloading.then(async () => {
+    const next = readState(lab) as (LabState & { generation?: number }) | null;
+    if (!next) return;
+    const generation = next.generation ?? 0;
+    try {
+      await supervisor.reload(next.model, next.plan);
+      writeStateFile(lab, "reloaded", `${generation}\n`);
+    } catch (e) {
+      console.error(`nslab supervisor: reload failed: ${(e as Error).message}`);
+      writeStateFile(lab, "reloaded", `${generation} error: ${(e as Error).message}\n`);
+    }
+  });
 });
 // Keep the event loop alive even for a lab with no listeners.
 setInterval(() => {}, 1 << 30);
