@@ -16,6 +16,7 @@ import { checkCommand } from "./commands/check.ts";
 import { execCommand, inspectCommand, logsCommand } from "./commands/exec.ts";
 import { doctorCommand, schemaCommand } from "./commands/misc.ts";
 import { graphCommand } from "./commands/graph.ts";
+import { addNetworkCommand } from "./commands/network.ts";
 import { completionScript } from "./commands/completion.ts";
 import { load, SEED_FILE } from "./common.ts";
 
@@ -173,6 +174,8 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .action((o) =>
       run(load(o).then(({ model }) => (console.log(graphCommand(model, o.format).trimEnd()), 0)))
     );
+
+  addNetworkCommand(program, run, labOptions);
 
   program.command("schema").description("JSON Schema of the topology format (for editors)")
     .action(() => run(schemaCommand()));

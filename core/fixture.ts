@@ -14,6 +14,7 @@ import { runChecks } from "./checks/run.ts";
 import type { TeardownReport } from "./teardown.ts";
 import { digest, readState, stateDir } from "./state.ts";
 import { NslabError } from "./errors.ts";
+import { LabNetwork } from "./ops/lab_network.ts";
 
 /** Options of {@link Lab.up}. */
 export interface LabUpOptions {
@@ -33,14 +34,25 @@ export interface ExecResult {
 /** A started lab. Leaving an `await using` scope tears it down. */
 export class Lab implements AsyncDisposable {
   readonly name: string;
-  readonly model: Model;
+  /** `docker network ls|inspect|create|connect|disconnect|rm|prune` on this lab. */
+  readonly network: LabNetwork;
+  #model: Model;
   #supervisor: Supervisor | null;
   #down = false;
 
   private constructor(model: Model, supervisor: Supervisor | null) {
     this.name = model.lab;
-    this.model = model;
+    this.#model = model;
     this.#supervisor = supervisor;
+    this.network = new LabNetwork(model.lab, {
+      supervisor: () => this.#supervisor,
+      changed: (next) => (this.#model = next),
+    });
+  }
+
+  /** The lab's resolved model; after a `lab.network` change, the new one. */
+  get model(): Model {
+    return this.#model;
   }
 
   /**
