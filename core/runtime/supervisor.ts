@@ -28,8 +28,10 @@ export class Supervisor {
   #responders = new Map<string, Responder>();
   #processes: ProcessManager;
   #dnsNamespaces = new Set<string>();
-  /** What each responder listens on (addresses and ports), to restart it when that changes. */
-  #responderBinds = new Map<string, string>();
+  /** Addresses each container's responders are bound to (they stay bound when one goes away). */
+  #responderBinds = new Map<string, Set<string>>();
+  /** Responders started by {@link reload} for addresses a container gained. */
+  #addedResponders: Responder[] = [];
   #model: Model;
 
   constructor(model: Model) {
@@ -62,7 +64,7 @@ export class Supervisor {
         p.container,
         await startResponder(p.netns, p.container, p.listen, binds),
       );
-      this.#responderBinds.set(p.container, JSON.stringify([binds, p.listen]));
+      this.#responderBinds.set(p.container, new Set(binds));
     }
   }
 
@@ -78,7 +80,8 @@ export class Supervisor {
 
   /**
    * Applies a changed model (e.g. after `network connect`): DNS answers change at once, and a
-   * responder whose container gained or lost an address listens on the new set.
+   * container that gained an address gets its responder on it too. (A socket bound to an address
+   * that went away stays open: it answers again if the address comes back.)
    */
   async reload(model: Model, plan: Plan): Promise<void> {
     this.#model = model;
@@ -89,15 +92,14 @@ export class Supervisor {
         this.#dnsNamespaces.add(p.netns);
       }
       if (p.command || p.listen.length === 0) continue;
-      const binds = this.#bindAddresses(p);
-      const wanted = JSON.stringify([binds, p.listen]);
-      if (this.#responderBinds.get(p.container) === wanted) continue;
-      this.#responders.get(p.container)?.close();
-      this.#responders.set(
-        p.container,
-        await startResponder(p.netns, p.container, p.listen, binds),
-      );
-      this.#responderBinds.set(p.container, wanted);
+      const bound = this.#responderBinds.get(p.container) ?? new Set<string>();
+      const added = this.#bindAddresses(p).filter((a) => !bound.has(a));
+      if (added.length === 0) continue;
+      const r = await startResponder(p.netns, p.container, p.listen, added);
+      if (this.#responders.has(p.container)) this.#addedResponders.push(r);
+      else this.#responders.set(p.container, r);
+      for (const a of added) bound.add(a);
+      this.#responderBinds.set(p.container, bound);
     }
   }
 
@@ -111,6 +113,8 @@ export class Supervisor {
   async stop(): Promise<void> {
     for (const r of this.#responders.values()) r.close();
     this.#responders.clear();
+    for (const r of this.#addedResponders) r.close();
+    this.#addedResponders = [];
     this.#responderBinds.clear();
     await this.#processes.stopAll();
     this.#dns.close();
