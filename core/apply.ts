@@ -39,6 +39,7 @@ import { routeReplace } from "./netlink/route.ts";
 import { fdbAppend, neighReplace } from "./netlink/neigh.ts";
 import { SyscallError } from "./netlink/ffi.ts";
 import {
+  adoptNetns,
   closeNetns,
   createNetns,
   deleteNetns,
@@ -122,6 +123,11 @@ export interface ApplyOptions {
   stateDir?: string;
   /** Called with a short description before each phase. */
   onStep?: (step: string) => void;
+  /**
+   * Namespaces that already exist elsewhere (a Docker container's `/proc/<pid>/ns/net`): pinned
+   * under their plan name instead of created, then wired like any other.
+   */
+  adopt?: Record<NsName, string>;
 }
 
 /** What {@link applyNetwork} made. */
@@ -182,9 +188,10 @@ class Indexes {
 /** Requests that must wait until every namespace's links exist (peer masters). */
 type Deferred = Map<NsName, { name: string; master: string }[]>;
 
-function createNamespace(name: string, lab: string): void {
+function createNamespace(name: string, lab: string, source: string | undefined): void {
   try {
-    createNetns(name);
+    if (source === undefined) createNetns(name);
+    else adoptNetns(name, source);
   } catch (e) {
     if (e instanceof SyscallError && e.errno === 17) {
       throw new NslabError(
@@ -397,7 +404,7 @@ export async function applyNetwork(plan: Plan, opts: ApplyOptions = {}): Promise
     step(`Namespaces (${plan.namespaces.length})`);
     for (const ns of plan.namespaces) {
       journal.write([{ t: "netns", name: ns.name }]);
-      createNamespace(ns.name, lab);
+      createNamespace(ns.name, lab, opts.adopt?.[ns.name]);
       made.namespaces.push(ns.name);
       const tagging = new Batch(handleFor(ns.name), ctx);
       linkSet(tagging, 1, { alias: tag });

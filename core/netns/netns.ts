@@ -175,6 +175,40 @@ export function createNetns(name: string): void {
 }
 
 /**
+ * Pins an existing network namespace (e.g. a Docker container's `/proc/<pid>/ns/net`) at
+ * `/run/netns/<name>`, so it outlives the process and nslab (and `ip -n`) can enter it.
+ * Equivalent to: `touch /run/netns/NAME && mount --bind SOURCE /run/netns/NAME` (what
+ * `ip netns attach NAME PID` does). Fails with EEXIST when `name` is pinned already.
+ */
+export function adoptNetns(name: string, source: string): void {
+  assertNetnsName(name);
+  if (!/^\/proc\/[0-9]+\/ns\/net$/.test(source) && !source.startsWith(`${NETNS_RUN_DIR}/`)) {
+    throw new Error(
+      `Cannot adopt namespace "${name}" from ${
+        JSON.stringify(source)
+      }: expected /proc/<pid>/ns/net`,
+    );
+  }
+  prepareRunDir();
+  const c = libc();
+  const path = `${NETNS_RUN_DIR}/${name}`;
+  const fd = check("open", c.open(cstr(path), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0), path);
+  c.close(fd);
+  try {
+    check(
+      "mount",
+      c.mount(cstr(source), cstr(path), cstr("none"), BigInt(MS_BIND), null),
+      `--bind ${source} ${path}`,
+    );
+  } catch (e) {
+    try {
+      Deno.removeSync(path);
+    } catch { /* best effort */ }
+    throw e;
+  }
+}
+
+/**
  * Unpins and removes namespace `name` (the kernel frees it when its last user goes).
  * Equivalent to: `ip netns del NAME`. Missing namespaces are not an error.
  */
