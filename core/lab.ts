@@ -12,6 +12,7 @@ import { teardown, type TeardownReport } from "./teardown.ts";
 import { applyFirewall } from "./firewall/apply.ts";
 import { writeNetnsFiles } from "./runtime/netns_files.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
+import { checkDockerEngine, startDockerContainers } from "./runtime/docker.ts";
 import { checkKernelFeatures } from "./features.ts";
 import { ApplyError, NslabError } from "./errors.ts";
 import { type Progress, silent } from "./progress.ts";
@@ -88,6 +89,11 @@ async function spawnSupervisor(lab: string): Promise<number> {
   return child.pid;
 }
 
+/** Appends one line to a file of the lab's state directory (read back by teardown). */
+function appendStateLine(lab: string, file: string, line: string): void {
+  Deno.writeTextFileSync(`${stateDir(lab)}/${file}`, `${line}\n`, { append: true, mode: 0o600 });
+}
+
 /** Writes per-namespace files and applies every host's firewall (one iptables-restore each). */
 async function applyUserland(plan: Plan, progress: Progress): Promise<void> {
   progress.step("Firewall (iptables-restore per host)");
@@ -106,6 +112,7 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   const progress = opts.progress ?? silent;
   const lab = model.lab;
   checkKernelFeatures(model);
+  await checkDockerEngine(model);
   const existing = readState(lab);
   if (existing) {
     if (existing.digest === opts.digest && processAlive(existing.supervisorPid)) {
@@ -132,7 +139,11 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   let supervisor: Supervisor | null = null;
   try {
     progress.step("Namespaces, links, addresses, routes");
-    await applyNetwork(plan, {});
+    // runtime: docker containers start first; their namespaces are then wired like sandboxes.
+    const adopt = await startDockerContainers(model, {
+      record: (name) => appendStateLine(lab, "docker", name),
+    });
+    await applyNetwork(plan, { adopt });
     progress.done(`Network: ${plan.namespaces.length} namespaces`);
     await applyUserland(plan, progress);
     progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");

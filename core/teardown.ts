@@ -16,6 +16,7 @@ import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./netlink/ffi.ts";
 import { deleteNetns } from "./netns/netns.ts";
+import { removeDockerContainers } from "./runtime/docker.ts";
 import {
   labOfTag,
   labTag,
@@ -44,6 +45,8 @@ export interface TeardownReport {
   mounts: string[];
   /** Directories removed (`/etc/netns/<ns>`, the state directory). */
   paths: string[];
+  /** Docker containers removed (labs with `runtime: docker` containers). */
+  dockerContainers?: string[];
   errors: Error[];
 }
 
@@ -148,6 +151,15 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
     const alias = present.get(name);
     // Untagged or unreadable: killed between creation and tagging. Another lab's tag: not ours.
     if (alias === null || alias === "" || alias === tag) namespaces.add(name);
+  }
+
+  // 1b. Docker containers (runtime: docker), by their nslab.lab label, before their processes
+  // are killed below; only when the lab recorded any (no engine call for other labs).
+  const dockerNames = readLines(`${dir}/docker`);
+  if (dockerNames.length > 0) {
+    const removal = await removeDockerContainers(lab, dockerNames);
+    report.dockerContainers = removal.removed;
+    report.errors.push(...removal.errors);
   }
 
   // 2. Processes: listed ones (checked, pids get reused) and any living in the lab's namespaces.

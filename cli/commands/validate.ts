@@ -2,11 +2,13 @@
 import { summarize } from "../../core/model/load.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { checkKernelFeatures } from "../../core/features.ts";
+import { checkDockerEngine } from "../../core/runtime/docker.ts";
 import { type LabOptions, load } from "../common.ts";
 
 export async function validateCommand(opts: LabOptions): Promise<number> {
   const { model, file } = await load(opts);
   checkKernelFeatures(model);
+  await checkDockerEngine(model);
   for (const w of model.warnings) {
     console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
   }

@@ -51,6 +51,7 @@ export class Supervisor {
       await this.#dns.listen(p.netns, p.container);
       this.#dnsNamespaces.add(p.netns);
     }
+    if (this.#runByDocker(p)) return;
     if (p.command) {
       await this.#processes.start(p);
       return;
@@ -66,6 +67,11 @@ export class Supervisor {
       );
       this.#responderBinds.set(p.container, new Set(binds));
     }
+  }
+
+  /** true for `runtime: docker`: Docker runs its command; nslab serves only its DNS. */
+  #runByDocker(p: ProcessPlan): boolean {
+    return this.#model.containers.find((x) => x.name === p.container)?.runtime === "docker";
   }
 
   /**
@@ -91,7 +97,7 @@ export class Supervisor {
         await this.#dns.listen(p.netns, p.container);
         this.#dnsNamespaces.add(p.netns);
       }
-      if (p.command || p.listen.length === 0) continue;
+      if (p.command || p.listen.length === 0 || this.#runByDocker(p)) continue;
       const bound = this.#responderBinds.get(p.container) ?? new Set<string>();
       const added = this.#bindAddresses(p).filter((a) => !bound.has(a));
       if (added.length === 0) continue;
