@@ -385,3 +385,103 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "overlay create + connect across hosts: VXLAN, FDB and neighbours follow; disconnect undoes them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const LAB = `nw${suffix()}`;
+    try {
+      await using lab = await Lab.up({
+        name: LAB,
+        hosts: { h1: {}, h2: {} },
+        containers: { a: { host: "h1" }, b: { host: "h2", expose: [9000] } },
+      }, { uplink: false });
+      await lab.network.create("mesh", { driver: "overlay", subnet: "10.99.0.0/24" });
+      await lab.network.connect("mesh", "a");
+      await lab.network.connect("mesh", "b", { aliases: ["bee"] });
+      const b = lab.model.containers.find((c) => c.name === "b")!;
+      const ep = b.endpoints.find((e) => e.network === "mesh")!;
+      assertEquals(ep.address, "10.99.0.3");
+      assertEquals((await ping(`${LAB}-a`, "10.99.0.3")).code, 0);
+      assertEquals((await curl(`${LAB}-a`, "http://10.99.0.3:9000/")).out, "b\n");
+      const g = await lab.exec("a", ["getent", "hosts", "bee"]);
+      assertMatch(g.stdout, /^10\.99\.0\.3\s/);
+      // docker_gwbridge came with the overlay (eth2); the default route stays on docker0.
+      const a = lab.model.containers.find((c) => c.name === "a")!;
+      assertEquals(a.endpoints.map((e) => `${e.network}:${e.ifname}`), [
+        "default:eth0",
+        "mesh:eth1",
+        "docker_gwbridge:eth2",
+      ]);
+      const eth2 = await inNs(`${LAB}-a`, ["ip", "-j", "addr", "show", "dev", "eth2"]);
+      assertEquals(JSON.parse(eth2.out)[0].addr_info[0].local, a.endpoints[2].address);
+      const route = await inNs(`${LAB}-a`, ["ip", "-j", "route", "show", "default"]);
+      assertEquals(JSON.parse(route.out)[0].gateway, "172.17.0.1");
+      // The static entry on the VXLAN device itself ("self"; the bridge above may also have
+      // learned the MAC on its port, which ages out on its own).
+      const h2 = lab.model.hosts.find((h) => h.name === "h2")!.address;
+      const self = async () =>
+        (await inNs(`${LAB}-h1`, ["bridge", "fdb", "show", "dev", "vx-mesh"])).out.split("\n")
+          .filter((l) => l.startsWith(`${ep.mac} dst ${h2} self`));
+      assertEquals((await self()).length, 1);
+      await lab.network.disconnect("mesh", "b");
+      assertEquals(await self(), [], "b's FDB entry left h1");
+      const neigh = await inNs(`${LAB}-h1`, ["ip", "neigh", "show", "dev", "vx-mesh"]);
+      assert(!neigh.out.includes("10.99.0.3 "), neigh.out);
+      assert((await ping(`${LAB}-a`, "10.99.0.3")).code !== 0);
+    } finally {
+      await run(["deno", "run", "-A", "cli/main.ts", "down", "-p", LAB], { cwd: ROOT });
+    }
+    await assertGone(LAB);
+  },
+});
+
+Deno.test({
+  name: "a connect that fails half-way is rolled back: kernel and state as before",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const LAB = `nw${suffix()}`;
+    try {
+      await using lab = await Lab.up(topology(LAB), { uplink: false });
+      const host = `${LAB}-host`;
+      await lab.network.create("late", { subnet: "172.31.11.0/24" });
+      // Learn the veth name the connect will use, and take it first: the bridge gets created,
+      // then the veth fails with EEXIST.
+      const { connectNetwork } = await import("../core/ops/model_ops.ts");
+      const veth = connectNetwork(lab.model, "late", "web").containers
+        .find((c) => c.name === "web")!.endpoints.at(-1)!.hostIfname;
+      assertEquals((await inNs(host, ["ip", "link", "add", veth, "type", "bridge"])).code, 0);
+      const before = Deno.readTextFileSync(`/run/nslab/${LAB}/state.json`);
+      let error: unknown = null;
+      try {
+        await lab.network.connect("late", "web");
+      } catch (e) {
+        error = e;
+      }
+      assert(error instanceof NslabError, String(error));
+      assertMatch(error.message, new RegExp(veth));
+      assertEquals(Deno.readTextFileSync(`/run/nslab/${LAB}/state.json`), before);
+      assert(
+        !lab.model.containers.find((c) => c.name === "web")!.endpoints.some((e) =>
+          e.network === "late"
+        ),
+      );
+      assert(
+        (await inNs(host, ["ip", "link", "show", "br-late"])).code !== 0,
+        "bridge rolled back",
+      );
+      assert((await inNs(`${LAB}-web`, ["ip", "link", "show", "eth1"])).code !== 0);
+      // With the obstacle gone, the same connect works.
+      assertEquals((await inNs(host, ["ip", "link", "del", veth])).code, 0);
+      await lab.network.connect("late", "web");
+      assertEquals((await inNs(host, ["ip", "link", "show", "br-late"])).code, 0);
+    } finally {
+      await run(["deno", "run", "-A", "cli/main.ts", "down", "-p", LAB], { cwd: ROOT });
+    }
+    await assertGone(LAB);
+  },
+});

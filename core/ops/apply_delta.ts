@@ -33,6 +33,13 @@ export interface ApplyDeltaOptions {
    * some of its objects are already as wanted, and the rest must still be tried).
    */
   tolerant?: boolean;
+  /**
+   * Filled with `ns\0name` of every link created, as it happens — still valid when
+   * {@link applyDelta} throws, so a rollback removes only what this apply made.
+   */
+  created?: Set<string>;
+  /** Remove only the links in this set (`ns\0name`); others are left alone. */
+  onlyRemove?: Set<string>;
 }
 
 /** What {@link applyDelta} did. */
@@ -109,7 +116,14 @@ export async function applyDelta(
         },
       );
     }
-    for (const d of delta.namespaces) for (const l of d.addLinks) run(() => create(d.name, l));
+    for (const d of delta.namespaces) {
+      for (const l of d.addLinks) {
+        run(() => {
+          create(d.name, l);
+          opts.created?.add(`${linkHome(d.name, l)}\0${l.name}`);
+        });
+      }
+    }
     for (const d of delta.namespaces) configure(d);
   } finally {
     for (const x of handles.values()) x.close();
@@ -129,6 +143,7 @@ export async function applyDelta(
   function removeFrom(d: NamespaceDelta): void {
     for (const l of d.removeLinks) {
       const home = linkHome(d.name, l);
+      if (opts.onlyRemove && !opts.onlyRemove.has(`${home}\0${l.name}`)) continue;
       run(() => linkDel(h(home), l.name));
     }
     for (const f of d.removeFdb) {

@@ -194,13 +194,15 @@ export class NetworkOps {
     const delta = diffPlans(from, to);
     if (delta.empty) return { requests: 0, firewalls: [] };
     const journal = `${stateDir(this.lab)}/journal`;
+    const created = new Set<string>();
     try {
-      const r = await applyDelta(delta, { journal });
+      const r = await applyDelta(delta, { journal, created });
       return { requests: r.requests, firewalls: r.firewalls };
     } catch (e) {
-      const back = await applyDelta(diffPlans(to, from), { tolerant: true }).catch((
-        err,
-      ) => ({ tolerated: [err as Error] }));
+      // Undo: remove only the links this apply made (a name clash must not cost someone else's
+      // link), re-add what it removed, restore addresses, routes, firewall and files.
+      const back = await applyDelta(diffPlans(to, from), { tolerant: true, onlyRemove: created })
+        .catch((err) => ({ tolerated: [err as Error] }));
       // Errors of the rollback that only say "already as it was" are expected; keep the rest.
       const real = back.tolerated.filter((x) =>
         !/ENODEV|ENOENT|ESRCH|EADDRNOTAVAIL|EEXIST|ENXIO|No such|does not exist/.test(x.message)
