@@ -389,6 +389,14 @@ export function expandServices(
         "add image: (e.g. image: alpine:3.20), or use runtime: netns",
       );
     }
+    if (runtime === "docker" && (mode.kind === "host" || mode.kind === "container")) {
+      diags.error(
+        nmPos,
+        `runtime docker cannot use network_mode "${nm}": nslab wires a Docker container's own ` +
+          `network namespace`,
+        "give it networks: (or network_mode: none), or use runtime: netns",
+      );
+    }
     if (runtime === "netns" && svc.image !== undefined) imageIgnored.push(path);
     const restart = (svc.restart ?? "no").replace(/^on-failure:\d+$/, "on-failure") as Container[
       "restart"

@@ -99,18 +99,24 @@ Deno.test("docker create args refuse a sandbox, and host/container network modes
   const m = model(LAB);
   const sand = m.containers.find((c) => c.name === "sand")!;
   throws(() => dockerCreateArgs("t1", sand), /it is not runtime docker/);
-  const shared = model({
-    services: {
-      base: {},
-      side: { runtime: "docker", image: "busybox:1", network_mode: "service:base" },
-      hosty: { runtime: "docker", image: "busybox:1", network_mode: "host" },
-    },
-  });
-  for (const name of ["side", "hosty"]) {
-    const c = shared.containers.find((x) => x.name === name)!;
-    throws(() => dockerCreateArgs("t1", c), (e: Error) => {
-      assertMatch(e.message, /is not supported with runtime docker/);
-      return true;
-    });
+  const box = m.containers.find((c) => c.name === "box")!;
+  for (const mode of [{ kind: "host" as const }, { kind: "container" as const, of: "sand" }]) {
+    throws(() => dockerCreateArgs("t1", { ...box, mode }), /is not supported with runtime docker/);
+  }
+});
+
+Deno.test("the loader refuses runtime docker with network_mode host or service:X, located", () => {
+  for (const nm of ["host", "service:base", "container:base"]) {
+    throws(
+      () =>
+        model({
+          services: { base: {}, side: { runtime: "docker", image: "b", network_mode: nm } },
+        }),
+      (e: Error) => {
+        assertMatch(e.message, new RegExp(`runtime docker cannot use network_mode "${nm}"`));
+        assertMatch(e.message, /give it networks:/);
+        return true;
+      },
+    );
   }
 });
