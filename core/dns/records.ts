@@ -12,7 +12,8 @@
  * @module
  */
 
-import type { Container, Model } from "../model/types.ts";
+import type { Container, Model, Network } from "../model/types.ts";
+import { GWBRIDGE } from "../model/networks.ts";
 
 /** DNS record types the table knows by name, with their wire numbers. */
 export const QTYPES = {
@@ -63,8 +64,13 @@ export interface LookupResult {
   forward: boolean;
 }
 
-/** Records of one network: names → addresses, reverse names → names, SRV names → targets. */
+/**
+ * Records of one network: names → addresses, reverse names → names, SRV names → targets. A
+ * host-scoped network (bridge, macvlan) present on several hosts is one L2 domain per host, so it
+ * has one record set per host, keyed `<network>@<host>` in {@link RecordTable.networks}.
+ */
 export interface NetworkRecords {
+  /** The network's name (without the `@<host>` of a per-host record set). */
   network: string;
   internal: boolean;
   /** Lower-case name → addresses on this network, in container order, no duplicates. */
@@ -90,7 +96,7 @@ export interface RecordTable {
   ttl: number;
   /** Upstream servers (`ip` or `ip:port`) for names outside the lab; empty: never forward. */
   upstream: string[];
-  /** Network name → its records (only networks that provide names). */
+  /** Network name (or `<network>@<host>`) → its records (only networks that provide names). */
   networks: Map<string, NetworkRecords>;
   /** Container name → its view; containers absent here (none/host mode) are REFUSED. */
   requesters: Map<string, RequesterView>;
@@ -166,6 +172,11 @@ function stackOwner(model: Model, c: Container): Container | null {
   return null;
 }
 
+/** Key of the record set `c` sees for network `n`: per host when `n` is host-scoped on many hosts. */
+function recordsKey(n: Network, host: string): string {
+  return n.scope === "local" && n.hosts.length > 1 ? `${n.name}@${host}` : n.name;
+}
+
 /**
  * Builds the record table of a lab. Pure: the same model gives an equal table.
  *
@@ -179,22 +190,32 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
   const ttl = opts.ttl ?? (model.dns.ttl > 0 ? model.dns.ttl : DEFAULT_TTL);
   const networks = new Map<string, NetworkRecords>();
   const labNames = new Set<string>();
+  const named = new Map<string, Network>();
   for (const n of model.networks) {
     if (!n.hasSubnet || n.driver === "host" || n.driver === "none") continue;
     if (n.isDefault && !opts.defaultNetworkDns) continue;
-    networks.set(n.name, {
-      network: n.name,
-      internal: n.internal,
-      a: new Map(),
-      ptr: new Map(),
-      srv: new Map(),
-      subnet: parseSubnet(n.subnet),
-    });
+    if (n.name === GWBRIDGE) continue; // Docker's way out for overlay members gives no names
+    named.set(n.name, n);
+    const hosts = n.scope === "local" && n.hosts.length > 1 ? n.hosts : [""];
+    for (const host of hosts) {
+      networks.set(host === "" ? n.name : recordsKey(n, host), {
+        network: n.name,
+        internal: n.internal,
+        a: new Map(),
+        ptr: new Map(),
+        srv: new Map(),
+        subnet: parseSubnet(n.subnet),
+      });
+    }
   }
+  const keyOf = (network: string, host: string) => {
+    const n = named.get(network);
+    return n === undefined ? network : recordsKey(n, host);
+  };
   for (const c of model.containers) {
     if (c.mode.kind !== "own") continue;
     for (const ep of c.endpoints) {
-      const recs = networks.get(ep.network);
+      const recs = networks.get(keyOf(ep.network, c.host));
       if (recs === undefined || ep.address === "") continue;
       const names = new Set(
         [c.name, c.service, c.hostname, ...ep.aliases].filter((x) => x !== "").map(normalizeName),
@@ -229,7 +250,7 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
       x !== undefined
     );
     requesters.set(c.name, {
-      networks: nets.filter((n) => networks.has(n)),
+      networks: nets.map((n) => keyOf(n, owner.host)).filter((k) => networks.has(k)),
       canForward: all.some((n) => !n.internal && n.driver !== "none"),
     });
   }
@@ -316,8 +337,8 @@ function collect(
 /** true when `name` belongs to the lab (on any network), so it must never be forwarded. */
 function inLab(table: RecordTable, name: string): boolean {
   if (table.labNames.has(name)) return true;
-  for (const key of table.networks.keys()) {
-    const n = key.toLowerCase();
+  for (const recs of table.networks.values()) {
+    const n = recs.network.toLowerCase();
     if (name === n || name.endsWith(`.${n}`)) return true;
   }
   const addr = reverseToAddress(name);
@@ -370,7 +391,9 @@ export function lookup(
   if (dot > 0) {
     const network = name.slice(dot + 1);
     const short = name.slice(0, dot);
-    const match = view.networks.find((n) => n.toLowerCase() === network);
+    const match = view.networks.find((n) =>
+      (table.networks.get(n)?.network ?? n).toLowerCase() === network
+    );
     if (match !== undefined) {
       const scoped = collect(table, [match], short, type);
       if (scoped.found) {

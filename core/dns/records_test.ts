@@ -311,3 +311,28 @@ Deno.test("every container address has exactly one PTR", () => {
     }
   }
 });
+
+Deno.test("a host-scoped network on two hosts gives names only within each host; overlays span hosts; docker_gwbridge gives none", async () => {
+  const { loadTopologyObject } = await import("../model/load.ts");
+  const { model } = loadTopologyObject({
+    hosts: { h1: {}, h2: {} },
+    networks: { mesh: { driver: "overlay" }, back: { driver: "bridge" } },
+    containers: {
+      a: { host: "h1", networks: ["mesh", "back"] },
+      b: { host: "h2", networks: ["mesh", "back"] },
+      c: { host: "h1", networks: ["back"] },
+    },
+  }, { project: "t", uplink: false, reserved: [] });
+  const t = buildRecords(model);
+  const ep = (c: string, n: string) =>
+    model.containers.find((x) => x.name === c)!.endpoints.find((e) => e.network === n)!.address;
+  // b is on another host: only its overlay address, never its h2-local back or gwbridge address
+  assertEquals(addrs("a", "b", t), [ep("b", "mesh")]);
+  // c shares h1's back with a
+  assertEquals(addrs("a", "c", t), [ep("c", "back")]);
+  assertEquals(addrs("a", "c.back", t), [ep("c", "back")]);
+  // c shares nothing with b (their back networks are two L2 domains)
+  assertEquals(rcode("c", "b", "A", t), "NXDOMAIN");
+  assertEquals(rcode("b", "c.back", "A", t), "NXDOMAIN");
+  assert(![...t.networks.values()].some((r) => r.network === "docker_gwbridge"));
+});
