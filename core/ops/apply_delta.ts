@@ -13,7 +13,7 @@ import type { LinkPlan, NsName } from "../plan/types.ts";
 import type { NamespaceDelta, PlanDelta } from "./diff.ts";
 import { linkHome } from "./diff.ts";
 import { NetlinkHandle } from "../netlink/client.ts";
-import { bridgePortSet, linkAdd, linkDel, linkGet, linkSet } from "../netlink/link.ts";
+import { bridgePortSet, linkAdd, linkDel, linkGet, linkList, linkSet } from "../netlink/link.ts";
 import { addrAdd, addrDel } from "../netlink/addr.ts";
 import { routeDel, routeReplace } from "../netlink/route.ts";
 import { fdbAppend, fdbDel, neighDel, neighReplace } from "../netlink/neigh.ts";
@@ -95,6 +95,10 @@ export async function applyDelta(
     return l.index;
   };
   try {
+    // A Linux bridge without an explicit MAC takes the lowest MAC of its ports, so adding or
+    // removing a port can change the gateway's MAC under the containers' ARP caches (packets to
+    // the gateway then vanish for seconds). Pin every bridge's current MAC before and after.
+    for (const d of delta.namespaces) pinBridges(d.name);
     for (const d of delta.namespaces) removeFrom(d);
     for (const d of delta.namespaces) {
       for (const [k, v] of Object.entries(d.sysctls)) run(() => setSysctl(d.name, k, v));
@@ -125,6 +129,7 @@ export async function applyDelta(
       }
     }
     for (const d of delta.namespaces) configure(d);
+    for (const d of delta.namespaces) pinBridges(d.name);
   } finally {
     for (const x of handles.values()) x.close();
   }
@@ -139,6 +144,13 @@ export async function applyDelta(
     }
   }));
   return report;
+
+  /** Sets each bridge's MAC to its current value (`ip link set BR address MAC`): it stays. */
+  function pinBridges(ns: NsName): void {
+    for (const l of linkList(h(ns))) {
+      if (l.kind === "bridge" && l.mac) run(() => linkSet(h(ns), l.index, { mac: l.mac }));
+    }
+  }
 
   function removeFrom(d: NamespaceDelta): void {
     for (const l of d.removeLinks) {
