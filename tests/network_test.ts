@@ -90,10 +90,18 @@ Deno.test({
         assert((await lab.exec("web", ["getent", "hosts", "db"])).code !== 0);
       });
 
+      const bridgeMac = async () =>
+        JSON.parse(
+          (await inNs(`${LAB}-host`, ["ip", "-j", "link", "show", "dev", "br-back"])).out,
+        )[0].address;
+      const gatewayMac = await bridgeMac();
+
       await t.step(
         "connect: web gets eth1 on back; ping, DNS, alias and responders work",
         async () => {
           await lab.network.connect("back", "web", { aliases: ["webby"] });
+          // A new bridge port must not move the gateway's MAC under db's ARP cache.
+          assertEquals(await bridgeMac(), gatewayMac);
           const webBack = addr("web", "back");
           assert(webBack, "lab.model shows the new endpoint");
           const link = await inNs(webNs, ["ip", "-j", "addr", "show", "dev", "eth1"]);
@@ -150,6 +158,7 @@ Deno.test({
       await t.step("disconnect: the interface goes, ping fails, the name is NXDOMAIN", async () => {
         await lab.network.disconnect("back", "web");
         assertEquals(addr("web", "back"), undefined);
+        assertEquals(await bridgeMac(), gatewayMac);
         assert((await inNs(webNs, ["ip", "link", "show", "eth1"])).code !== 0);
         assert((await ping(webNs, db)).code !== 0);
         assert((await lab.exec("web", ["getent", "hosts", "db"])).code !== 0);
