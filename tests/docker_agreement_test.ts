@@ -227,6 +227,52 @@ function nslabEngine(lab: Lab): Engine {
   };
 }
 
+const upstreams = new Map<string, Deno.ChildProcess>();
+
+/**
+ * Docker's embedded DNS forwards every name it does not know (`nosuch`, and names on networks the
+ * requester is not on) to the machine's resolver — out of the machine. The test gives its
+ * containers their own upstream instead: a dnsmasq bound to the test network's gateway that
+ * answers NXDOMAIN for every name, so no query leaves the test's own networks.
+ */
+async function startUpstream(id: string, gateway: string): Promise<void> {
+  const child = new Deno.Command("dnsmasq", {
+    args: [
+      "--keep-in-foreground",
+      "--conf-file=/dev/null",
+      "--no-resolv",
+      "--no-hosts",
+      "--bind-interfaces",
+      `--listen-address=${gateway}`,
+      "--port=53",
+      "--address=/#/",
+      "--pid-file=",
+      "--user=root",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  upstreams.set(id, child);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await run(["dig", "+short", "+tries=1", "+time=1", `@${gateway}`, "upstream.check"]);
+    if (r.code === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the test's DNS upstream on ${gateway} never answered`);
+    }
+  }
+}
+
+async function stopUpstream(id: string): Promise<void> {
+  const child = upstreams.get(id);
+  if (!child) return;
+  upstreams.delete(id);
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await child.status;
+}
+
 /** The real engine: one container per replica, named `<id>-<container>`, labelled. */
 async function dockerUp(id: string, image: string, port: number) {
   const label = `nslab.test=${id}`;
@@ -234,6 +280,14 @@ async function dockerUp(id: string, image: string, port: number) {
   for (const net of ["front", "back"]) {
     await dockerOut(["network", "create", "--label", label, netName(net)]);
   }
+  const gateway = (await dockerOut([
+    "network",
+    "inspect",
+    "--format",
+    "{{(index .IPAM.Config 0).Gateway}}",
+    netName("front"),
+  ])).trim();
+  await startUpstream(id, gateway);
   await pool(CONTAINERS.map((c) => async () => {
     // Compose gives each container the service name as an alias (and names the container
     // `<project>-api-1`); nslab's replicas are named `api-1`, so that name is an alias here too,
@@ -250,6 +304,8 @@ async function dockerUp(id: string, image: string, port: number) {
       c.name,
       "--label",
       label,
+      "--dns",
+      gateway,
       "--network",
       netName(first.net),
       ...aliases(first),
@@ -305,6 +361,7 @@ async function dockerUp(id: string, image: string, port: number) {
 async function dockerDown(id: string): Promise<string[]> {
   const label = `label=nslab.test=${id}`;
   const errors: string[] = [];
+  await stopUpstream(id);
   const ids = (await docker(["ps", "--all", "--quiet", "--filter", label])).stdout.split("\n")
     .filter((l) => l !== "");
   if (ids.length > 0) {
