@@ -13,6 +13,8 @@ step() { echo "== $*" >&2; }
 
 step "deno task ok (fmt, lint, check, unit tests)"
 deno task ok 2>&1 | tee -a "$log" || status=1
+step "Docker engine for the docker runtime and agreement tests"
+./scripts/docker.sh || status=1
 step "root integration tests (tests/)"
 deno task test:root 2>&1 | tee -a "$log" || status=1
 step "README main command: ./nslab demo"
