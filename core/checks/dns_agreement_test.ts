@@ -81,7 +81,10 @@ Deno.test("DNS expectations fail against a table where a container moved network
   const moved = buildModel({
     ...lab,
     containers: lab.containers.map((c) =>
-      c.name === "solo" ? { ...c, nets: [["front", "172.20.0.9"]] as [string, string][] } : c
+      // Onto web's host too: a bridge network is one L2 domain (and one set of names) per host.
+      c.name === "solo"
+        ? { ...c, host: "h1", nets: [["front", "172.20.0.9"]] as [string, string][] }
+        : c
     ),
   });
   const dns = deriveExpectations(model).filter((e) => e.kind === "dns");
