@@ -42,6 +42,16 @@ function mutate(text: string, r: () => number): string {
   return lines.join("\n");
 }
 
+/**
+ * How many cases: `NSLAB_FUZZ_FILES` mutated files (default 4,000; 20,000 under `NSLAB_LONG=1`)
+ * and half as many random objects — CI runs 6,000, `deno task test:long` 30,000.
+ */
+const FILES = Number(
+  Deno.env.get("NSLAB_FUZZ_FILES") ??
+    (Deno.env.get("NSLAB_LONG") === "1" ? 8000 : 4000),
+);
+const OBJECTS = Math.ceil(FILES / 2);
+
 function mustBeCleanOutcome(load: () => unknown, what: string): void {
   try {
     load();
@@ -59,13 +69,13 @@ function mustBeCleanOutcome(load: () => unknown, what: string): void {
   }
 }
 
-Deno.test("thousands of mutated topology files give a model or located diagnostics, never a crash", () => {
+Deno.test(`${FILES} mutated topology files give a model or located diagnostics, never a crash`, () => {
   const dir = new URL("../../topologies/", import.meta.url);
   const corpus = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".yaml"))
     .map((e) => Deno.readTextFileSync(new URL(e.name, dir)))
     .concat(INVALID.map((c) => c.yaml));
   const r = rng(20260601);
-  for (let i = 0; i < 4000; i++) {
+  for (let i = 0; i < FILES; i++) {
     const text = mutate(corpus[i % corpus.length], r);
     mustBeCleanOutcome(
       () => loadTopology({ file: "f.yaml", text }, { reserved: [] }),
@@ -146,9 +156,9 @@ function randomValue(r: () => number, depth: number): unknown {
   return o;
 }
 
-Deno.test("random topology objects give a model or diagnostics, never a crash", () => {
+Deno.test(`${OBJECTS} random topology objects give a model or diagnostics, never a crash`, () => {
   const r = rng(7);
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < OBJECTS; i++) {
     const obj = randomValue(r, 0) as TopologyInput;
     mustBeCleanOutcome(
       () => loadTopologyObject(obj, { reserved: [], project: "fz" }),
