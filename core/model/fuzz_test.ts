@@ -48,7 +48,7 @@ function mutate(text: string, r: () => number): string {
  */
 const FILES = Number(
   Deno.env.get("NSLAB_FUZZ_FILES") ??
-    (Deno.env.get("NSLAB_LONG") === "1" ? 8000 : 4000),
+    (Deno.env.get("NSLAB_LONG") === "1" ? 20000 : 4000),
 );
 const OBJECTS = Math.ceil(FILES / 2);
 
