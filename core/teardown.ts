@@ -66,6 +66,22 @@ function cmdline(pid: number): string[] {
   }
 }
 
+/**
+ * Detached supervisors of `lab` (`deno … cli/supervisor.ts <lab>`), found by their command line:
+ * one spawned by an `up` that was killed before it recorded the pid (in state.json, or the
+ * supervisor in `pids`) is found nowhere else — it runs in the root namespace.
+ */
+function supervisorPids(lab: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const argv = cmdline(Number(e.name));
+    const i = argv.findIndex((a) => a.endsWith("cli/supervisor.ts"));
+    if (i >= 0 && argv[i + 1] === lab) out.push(Number(e.name));
+  }
+  return out;
+}
+
 function alive(pid: number): boolean {
   try {
     return !/\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
@@ -172,6 +188,7 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   const listed = readLines(`${dir}/pids`).map(Number).filter((p) => Number.isInteger(p) && p > 1);
   const victims = new Set<number>([...(extra.pids ?? []), ...inLab]);
   for (const pid of listed) if (cmdline(pid).includes(lab)) victims.add(pid);
+  for (const pid of supervisorPids(lab)) victims.add(pid);
   victims.delete(Deno.pid);
   for (const pid of victims) {
     try {
