@@ -167,3 +167,59 @@ export function buildPlan(model: Model): Plan {
     processes: model.containers.map((c) => processPlan(model, c)),
   };
 }
+
+/**
+ * The underlay segment of a plan (the "physical network" every host's part plugs into): the
+ * underlay namespace with its bridge, and the optional uplink from the root namespace. Made by
+ * whichever host's part comes first on a machine; on real machines it is their real network.
+ */
+export function underlaySegmentPlan(plan: Plan, model: Model): Plan {
+  const underlay = plan.namespaces.find((n) => n.role === "underlay")!;
+  const hostCables = new Set(model.hosts.map((h) => h.underlayIfname));
+  return {
+    lab: plan.lab,
+    root: plan.root,
+    namespaces: [{ ...underlay, up: underlay.up.filter((l) => !hostCables.has(l)) }],
+    firewall: [],
+    xfrm: [],
+    processes: [],
+  };
+}
+
+/**
+ * Exactly one host's part of a plan (`nslab up --only-host`): its host namespace (with its VXLAN
+ * peers pointing at the other hosts' addresses, as in the whole plan), its containers, its
+ * firewall, its IPsec SAs and the processes of its containers. The underlay namespace appears
+ * only to plug the host's cable in (no links of its own): it must already exist
+ * ({@link underlaySegmentPlan}).
+ *
+ * @example
+ * ```ts
+ * const part = hostPartPlan(buildPlan(model), model, "h1");
+ * part.namespaces.map((n) => n.name); // ["lab-underlay", "lab-h1", "lab-web", …]
+ * ```
+ */
+export function hostPartPlan(plan: Plan, model: Model, hostName: string): Plan {
+  const host = model.hosts.find((h) => h.name === hostName);
+  if (!host) throw new Error(`Model of lab "${model.lab}" has no host "${hostName}"`);
+  const local = new Set(model.containers.filter((c) => c.host === hostName).map((c) => c.name));
+  const underlay = plan.namespaces.find((n) => n.role === "underlay")!;
+  const plug: NamespacePlan = {
+    ...emptyNs(underlay.name, "underlay", ""),
+    up: underlay.up.filter((l) => l === host.underlayIfname),
+  };
+  return {
+    lab: plan.lab,
+    root: { links: [], addrs: [], routes: [], up: [] },
+    namespaces: [
+      plug,
+      ...plan.namespaces.filter((n) =>
+        (n.role === "host" && n.owner === hostName) ||
+        (n.role === "container" && local.has(n.owner))
+      ),
+    ],
+    firewall: plan.firewall.filter((f) => f.netns === host.netns),
+    xfrm: plan.xfrm.filter((x) => x.netns === host.netns),
+    processes: plan.processes.filter((p) => local.has(p.container)),
+  };
+}
