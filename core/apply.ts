@@ -128,6 +128,12 @@ export interface ApplyOptions {
    * under their plan name instead of created, then wired like any other.
    */
   adopt?: Record<NsName, string>;
+  /**
+   * Namespaces that already exist and belong to someone else's apply (the underlay another host's
+   * part made, `up --only-host`): used as they are — never created, tagged or rolled back; their
+   * existing links can be masters, and new links there get free ifindexes.
+   */
+  shared?: NsName[];
 }
 
 /** What {@link applyNetwork} made. */
@@ -177,6 +183,12 @@ class Indexes {
       );
     }
     return i;
+  }
+  /** Registers links that already exist in `ns`; new ones there get indexes after them. */
+  seed(ns: NsName, links: { name: string; index: number }[]): void {
+    const names = this.#names(ns);
+    for (const l of links) names.set(l.name, l.index);
+    this.#next.set(ns, Math.max(this.base, ...links.map((l) => l.index + 1)));
   }
   #names(ns: NsName): Map<string, number> {
     let m = this.#byNs.get(ns);
@@ -402,7 +414,9 @@ export async function applyNetwork(plan: Plan, opts: ApplyOptions = {}): Promise
   let ix = new Indexes(2);
   try {
     step(`Namespaces (${plan.namespaces.length})`);
+    const shared = new Set(opts.shared ?? []);
     for (const ns of plan.namespaces) {
+      if (shared.has(ns.name)) continue;
       journal.write([{ t: "netns", name: ns.name }]);
       createNamespace(ns.name, lab, opts.adopt?.[ns.name]);
       made.namespaces.push(ns.name);
@@ -415,6 +429,7 @@ export async function applyNetwork(plan: Plan, opts: ApplyOptions = {}): Promise
 
     step("Links");
     ix = new Indexes(indexBase(handleFor(plan.namespaces[0].name)));
+    for (const name of shared) ix.seed(name, linkList(handleFor(name)));
     const deferred: Deferred = new Map(plan.namespaces.map((n) => [n.name, []]));
     for (const ns of plan.namespaces) {
       const b = new Batch(handleFor(ns.name), ctx);
