@@ -79,6 +79,10 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .option("--attach", "stay in the foreground and tear down on Ctrl-C")
     .option("--check", "run all checks once the lab is up")
     .option("--no-uplink", "no uplink veth from the machine's root namespace")
+    .option(
+      "--only-host <host>",
+      "build only this host's part (run once per host, e.g. on each machine; see docs/multi-host.md)",
+    )
     .addOption(progress)
     .addOption(format)
     .addHelpText(
@@ -87,6 +91,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab up -f topologies/seed.yaml",
         "nslab up -p lab2 --check",
         "nslab up --attach",
+        "nslab up -f topologies/overlay.yaml --only-host h1",
       ]),
     )
     .action((o) => run(upCommand(o)));

@@ -8,7 +8,7 @@
 
 import { type LabState, readState, stateDir, writeStateFile } from "../core/state.ts";
 import { Supervisor } from "../core/runtime/supervisor.ts";
-import { markReady } from "../core/lab.ts";
+import { markPartReady, markReady, readPartState } from "../core/lab.ts";
 
 const lab = Deno.args[0] ?? "";
 const state = readState(lab);
@@ -18,9 +18,17 @@ if (!state) {
 }
 // Recorded so that teardown can kill this process even when nslab itself crashed.
 Deno.writeTextFileSync(`${stateDir(lab)}/pids`, `${Deno.pid}\n`, { append: true, mode: 0o600 });
+// With a host (`up --only-host HOST`): serve only that host's part of the lab.
+const host = Deno.args[1];
+const part = host === undefined ? null : readPartState(lab, host);
+if (host !== undefined && !part) {
+  console.error(`nslab supervisor: lab "${lab}" has no part for host "${host}"`);
+  Deno.exit(1);
+}
 const supervisor = new Supervisor(state.model);
-await supervisor.start(state.plan);
-markReady(lab);
+await supervisor.start(part ? part.plan : state.plan);
+if (host !== undefined) markPartReady(lab, host);
+else markReady(lab);
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -6,17 +6,19 @@
 
 import type { Model } from "./model/types.ts";
 import type { Plan } from "./plan/types.ts";
-import { buildPlan } from "./plan/plan.ts";
+import { buildPlan, hostPartPlan, underlaySegmentPlan } from "./plan/plan.ts";
 import { applyNetwork } from "./apply.ts";
+import { deleteNetns, listNetns } from "./netns/netns.ts";
 import { teardown, type TeardownReport } from "./teardown.ts";
 import { applyFirewall } from "./firewall/apply.ts";
 import { writeNetnsFiles } from "./runtime/netns_files.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
 import { checkDockerEngine, startDockerContainers } from "./runtime/docker.ts";
 import { checkKernelFeatures } from "./features.ts";
-import { ApplyError, NslabError } from "./errors.ts";
+import { ApplyError, NslabError, UnsupportedError } from "./errors.ts";
 import { type Progress, silent } from "./progress.ts";
 import {
+  ensureStateDir,
   type LabState,
   processAlive,
   readState,
@@ -72,14 +74,15 @@ function fileExists(path: string): boolean {
   }
 }
 
-/** Starts the detached supervisor process of a lab and returns its pid. */
-async function spawnSupervisor(lab: string): Promise<number> {
+/** Starts the detached supervisor process of a lab (or of one host's part) and returns its pid. */
+async function spawnSupervisor(lab: string, host?: string): Promise<number> {
   const { spawn } = await import("node:child_process");
   const { openSync, closeSync } = await import("node:fs");
   const script = new URL("../cli/supervisor.ts", import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
   const log = openSync(`${stateDir(lab)}/supervisor.log`, "a", 0o600);
-  const child = spawn(Deno.execPath(), ["run", "--allow-all", "--config", config, script, lab], {
+  const args = ["run", "--allow-all", "--config", config, script, lab, ...(host ? [host] : [])];
+  const child = spawn(Deno.execPath(), args, {
     detached: true,
     stdio: ["ignore", log, log],
   });
@@ -198,8 +201,13 @@ export async function downLab(
 ): Promise<TeardownReport> {
   if (opts.supervisor) await opts.supervisor.stop();
   const state = readState(lab);
-  const pid = state?.supervisorPid ?? 0;
-  if (pid > 0 && pid !== Deno.pid && processAlive(pid)) {
+  // the lab's supervisor, and those of its hosts' parts (`up --only-host`)
+  const pids = [state?.supervisorPid ?? 0];
+  if (state) {
+    for (const h of state.model.hosts) pids.push(readPartState(lab, h.name)?.supervisorPid ?? 0);
+  }
+  for (const pid of pids) {
+    if (!(pid > 0 && pid !== Deno.pid && processAlive(pid))) continue;
     try {
       Deno.kill(pid, "SIGTERM");
       await waitFor(() => !processAlive(pid), 5_000, `supervisor ${pid} to stop`);
@@ -215,4 +223,158 @@ export async function downLab(
 /** Marks the detached supervisor of `lab` as ready (called by cli/supervisor.ts). */
 export function markReady(lab: string): void {
   writeStateFile(lab, "ready", `${Deno.pid}\n`);
+}
+
+/** What one host's part of a lab records: `/run/nslab/<lab>/part-<host>.json`. */
+export interface HostPartState {
+  host: string;
+  digest: string;
+  plan: Plan;
+  supervisorPid: number;
+}
+
+/** The state file name of one host's part. */
+export function partStateFile(host: string): string {
+  return `part-${host}.json`;
+}
+
+/** The recorded part of `host` in `lab`, or null. */
+export function readPartState(lab: string, host: string): HostPartState | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/${partStateFile(host)}`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/**
+ * Brings up exactly one host's part of a lab (`nslab up --only-host HOST`): the underlay segment
+ * when it is missing (shared when present), the host namespace with its VXLAN peers pointing at
+ * the other hosts' addresses, its containers, its firewall and a supervisor serving its containers
+ * (DNS answers come from the whole model, so names resolve across hosts). Parts of one lab on one
+ * machine run one at a time (an exclusive lock on the lab's state directory). A failed part
+ * removes only what it made. `downLab` removes every part.
+ */
+export async function upHostPart(model: Model, host: string, opts: UpOptions): Promise<UpResult> {
+  const progress = opts.progress ?? silent;
+  const lab = model.lab;
+  const h = model.hosts.find((x) => x.name === host);
+  if (!h) {
+    throw new UnsupportedError(
+      `Cannot bring up host "${host}" of lab "${lab}": the topology has no such host; its hosts ` +
+        `are ${model.hosts.map((x) => `"${x.name}"`).join(", ")}`,
+    );
+  }
+  checkKernelFeatures(model);
+  await checkDockerEngine(model);
+  ensureStateDir(lab);
+  const lock = await Deno.open(`${stateDir(lab)}/lock`, { create: true, write: true, mode: 0o600 });
+  await lock.lock(true);
+  try {
+    const existing = readState(lab);
+    if (existing && existing.digest !== opts.digest) {
+      throw new NslabError(
+        `Cannot bring up host "${host}" of lab "${lab}": the lab already exists from another ` +
+          `file (${existing.file}); every host's part must come from the same topology — run ` +
+          `"nslab down -p ${lab}" first, or choose another name with -p`,
+        1,
+      );
+    }
+    // The first part fixes the model: an automatic underlay /24 or address chosen by another
+    // process must not differ from this one's.
+    if (existing) model = existing.model;
+    const full = buildPlan(model);
+    const state: LabState = existing ?? {
+      lab,
+      file: opts.file,
+      digest: opts.digest,
+      model,
+      plan: full,
+      supervisorPid: 0,
+      createdAt: new Date().toISOString(),
+    };
+    const prior = readPartState(lab, host);
+    if (prior && processAlive(prior.supervisorPid)) {
+      return { state, supervisor: null, unchanged: true };
+    }
+    if (prior) {
+      throw new NslabError(
+        `Cannot bring up host "${host}" of lab "${lab}": its part exists but its supervisor is ` +
+          `not running; run "nslab down -p ${lab}" first`,
+        1,
+      );
+    }
+    if (!existing) writeState(state);
+    const part = hostPartPlan(full, model, host);
+    const made: string[] = [];
+    let supervisor: Supervisor | null = null;
+    try {
+      progress.step(`Host ${host}: namespaces, links, addresses, routes`);
+      if (!listNetns().includes(model.underlay.netns)) {
+        await applyNetwork(underlaySegmentPlan(full, model));
+      }
+      const applied = await applyNetwork(part, { shared: [model.underlay.netns] });
+      made.push(...applied.namespaces);
+      progress.done(`Host ${host}: ${applied.namespaces.length} namespaces`);
+      await applyUserland(part, progress);
+      const partState: HostPartState = { host, digest: opts.digest, plan: part, supervisorPid: 0 };
+      if (opts.supervisor.kind === "in-process") {
+        supervisor = new Supervisor(model);
+        await supervisor.start(part);
+        partState.supervisorPid = Deno.pid;
+        writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
+      } else {
+        writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
+        partState.supervisorPid = await spawnSupervisor(lab, host);
+        writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
+        const ready = `${stateDir(lab)}/ready-${host}`;
+        await waitFor(
+          () => fileExists(ready) || !processAlive(partState.supervisorPid),
+          opts.readyTimeoutMs ?? 30_000,
+          `the supervisor of host "${host}" of lab "${lab}"`,
+        );
+        if (!fileExists(ready)) {
+          throw new NslabError(
+            `The supervisor of host "${host}" of lab "${lab}" exited before it was ready; see ` +
+              `${stateDir(lab)}/supervisor.log`,
+          );
+        }
+      }
+      progress.done(`Host ${host}: supervisor ready`);
+      return { state, supervisor, unchanged: false };
+    } catch (e) {
+      const cleanup: Error[] = [];
+      try {
+        if (supervisor) await supervisor.stop();
+        const pid = readPartState(lab, host)?.supervisorPid ?? 0;
+        if (pid > 0 && pid !== Deno.pid && processAlive(pid)) Deno.kill(pid, "SIGKILL");
+      } catch (err) {
+        cleanup.push(err as Error);
+      }
+      for (const ns of made.reverse()) {
+        try {
+          deleteNetns(ns);
+        } catch (err) {
+          cleanup.push(err as Error);
+        }
+      }
+      try {
+        Deno.removeSync(`${stateDir(lab)}/${partStateFile(host)}`);
+      } catch { /* not written */ }
+      if (e instanceof NslabError && cleanup.length === 0) throw e;
+      throw new ApplyError(
+        `Cannot bring up host "${host}" of lab "${lab}": ${(e as Error).message}`,
+        e,
+        cleanup,
+      );
+    }
+  } finally {
+    lock.close();
+  }
+}
+
+/** Marks the detached supervisor of one host's part as ready (called by cli/supervisor.ts). */
+export function markPartReady(lab: string, host: string): void {
+  writeStateFile(lab, `ready-${host}`, `${Deno.pid}\n`);
 }

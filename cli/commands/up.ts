@@ -1,5 +1,5 @@
 /** `nslab up`: build the lab, start its supervisor, wait until ready. */
-import { downLab, upLab } from "../../core/lab.ts";
+import { downLab, upHostPart, upLab } from "../../core/lab.ts";
 import { consoleProgress } from "../../core/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
@@ -12,6 +12,8 @@ export interface UpOptions extends LabOptions {
   progress?: "auto" | "plain" | "quiet";
   down?: boolean;
   format?: "table" | "json" | "junit";
+  /** Build only this host's part of the lab (`--only-host`). */
+  onlyHost?: string;
 }
 
 /** Brings the lab up; with `down` (the `demo` verb) runs the checks and tears it down again. */
@@ -22,15 +24,18 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
     console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
   }
   const progress = consoleProgress(opts.progress ?? "auto");
-  const { state, unchanged } = await upLab(model, {
-    file,
-    digest,
-    supervisor: { kind: "detached" },
-    progress,
-  });
-  if (unchanged) console.error(`Lab "${model.lab}" is already up from ${file}; nothing to do.`);
+  const upOpts = { file, digest, supervisor: { kind: "detached" } as const, progress };
+  const { state, unchanged } = opts.onlyHost === undefined
+    ? await upLab(model, upOpts)
+    : await upHostPart(model, opts.onlyHost, upOpts);
+  const what = opts.onlyHost === undefined ? "" : `Host "${opts.onlyHost}" of l`;
+  if (unchanged) {
+    console.error(`${what || "L"}ab "${model.lab}" is already up from ${file}; nothing to do.`);
+  }
   console.log(formatSummary(state.model));
-  console.error(`Lab "${model.lab}" up in ${((performance.now() - started) / 1000).toFixed(2)}s`);
+  console.error(
+    `${what || "L"}ab "${model.lab}" up in ${((performance.now() - started) / 1000).toFixed(2)}s`,
+  );
   let code = 0;
   try {
     if (opts.check || opts.down) {
