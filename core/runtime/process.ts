@@ -299,7 +299,10 @@ export class ProcessManager {
     const pin = utsPath(this.lab, p.container);
     const mounts = `${dir}/mounts`;
     const recorded = readLines(mounts);
-    if (!recorded.includes(pin)) writeLines(mounts, [...recorded, pin]);
+    // Append, not rewrite: rewriting the whole journal per container made `up` O(n²) in files.
+    if (!recorded.includes(pin)) {
+      Deno.writeTextFileSync(mounts, `${pin}\n`, { append: true, mode: 0o600 });
+    }
     pinUtsNamespace(pin, p.hostname);
     this.#pins.add(pin);
     return pin;
