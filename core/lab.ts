@@ -15,6 +15,8 @@ import { writeNetnsFiles } from "./runtime/netns_files.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
 import { checkDockerEngine, startDockerContainers } from "./runtime/docker.ts";
 import { checkKernelFeatures } from "./features.ts";
+import { underlayTaken, withAllocLock } from "./alloc.ts";
+import { reloadModel } from "./model/load.ts";
 import { ApplyError, NslabError, UnsupportedError } from "./errors.ts";
 import { type Progress, silent } from "./progress.ts";
 import {
@@ -128,17 +130,36 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
       1,
     );
   }
-  const plan = buildPlan(model);
-  const state: LabState = {
-    lab,
-    file: opts.file,
-    digest: opts.digest,
-    model,
-    plan,
-    supervisorPid: 0,
-    createdAt: new Date().toISOString(),
-  };
-  writeState(state);
+  // Parallel `up`s: the underlay is re-checked (and re-chosen if taken meanwhile) and the state,
+  // which reserves it, written under one machine-wide lock (core/alloc.ts).
+  const state = await withAllocLock(() => {
+    if (readState(lab)) {
+      throw new NslabError(`Cannot bring up lab "${lab}": another process is bringing it up`, 1);
+    }
+    const taken = underlayTaken(model);
+    if (taken) {
+      model = reloadModel(model) ?? model;
+      const still = underlayTaken(model);
+      if (still) {
+        throw new NslabError(
+          `Cannot bring up lab "${lab}": its underlay ${model.underlay.subnet} is taken (${still}); ` +
+            "set underlay.subnet to a free prefix, or run without the uplink (--no-uplink)",
+        );
+      }
+    }
+    const s: LabState = {
+      lab,
+      file: opts.file,
+      digest: opts.digest,
+      model,
+      plan: buildPlan(model),
+      supervisorPid: 0,
+      createdAt: new Date().toISOString(),
+    };
+    writeState(s);
+    return s;
+  });
+  const plan = state.plan;
   let supervisor: Supervisor | null = null;
   try {
     progress.step("Namespaces, links, addresses, routes");

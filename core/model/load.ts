@@ -16,6 +16,7 @@ import { checkShape } from "./schema.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName } from "./names.ts";
 import { readMachineRoutes } from "./routes.ts";
+import { recordedUnderlays } from "../alloc.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
@@ -78,7 +79,22 @@ function machineReserved(opts: LoadOptions): (lab: string) => string[] {
     const list = opts.reserved;
     return () => list;
   }
-  return (lab) => readMachineRoutes().filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr);
+  // Other labs' recorded underlays too: their uplink route may not exist yet (a parallel `up`).
+  return (lab) => [
+    ...readMachineRoutes().filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr),
+    ...recordedUnderlays(lab).map((r) => r.subnet),
+  ];
+}
+
+const reloaders = new WeakMap<Model, () => Model>();
+
+/**
+ * The same topology resolved again against the machine as it is now (its routes and the labs
+ * recorded since), for a model loaded with the default `reserved`; null for other models.
+ * `up` calls it under the allocation lock when the underlay it was given was taken meanwhile.
+ */
+export function reloadModel(model: Model): Model | null {
+  return reloaders.get(model)?.() ?? null;
 }
 
 function build(
@@ -105,6 +121,7 @@ function build(
       positions,
     );
     diags.throwIfAny();
+    if (!opts.reserved) reloaders.set(model, () => build(file, parse, folderName, opts).model);
     return { model };
   } catch (e) {
     if (e instanceof TopologyError) throw e;
