@@ -1,7 +1,9 @@
 /**
- * DNS benchmark: dnsperf against the embedded DNS at 127.0.0.11 in one container namespace, and
- * against dnsmasq serving the same names from a hosts file in its own namespace (127.0.0.1).
- * Everything runs inside throwaway `dnst-…` namespaces; nothing reaches the real network.
+ * DNS benchmark: dnsperf against the embedded DNS at 127.0.0.11 in one container namespace,
+ * against dnsmasq serving the same names from a hosts file in its own namespace (127.0.0.1), and
+ * (when an engine runs) against Docker's embedded DNS inside a container on an internal user
+ * network. Everything runs inside throwaway `bnd-…` namespaces or `--internal` Docker networks;
+ * nothing reaches the real network.
  *
  * Run directly: `deno run -A bench/dns.ts [seconds]`.
  *
@@ -12,6 +14,7 @@ import { buildRecords } from "../core/dns/records.ts";
 import { DnsServer } from "../core/dns/server.ts";
 import { testModel } from "../core/dns/_testmodel.ts";
 import { nsRun, run, TestNamespaces, waitFor } from "../core/dns/_testns.ts";
+import type { DockerRun } from "./docker.ts";
 
 /** One measured number. */
 export interface BenchRow {
@@ -45,12 +48,16 @@ function benchModel() {
   return testModel([{ name: "net", subnet: "172.30.0.0/24" }], containers);
 }
 
-/** dnsperf's query file: every name once, A records (one miss for realism). */
+/**
+ * dnsperf's query file: every name once, A records, the service name four times. No unknown
+ * name: Docker's DNS on an `--internal` network never answers one (dnsperf counts it lost and
+ * its client stalls for the timeout), which would measure the timeout, not the server.
+ */
 function queryFile(): string {
   const lines: string[] = [];
   for (let i = 1; i <= 20; i++) lines.push(`c${i} A`);
   for (let i = 1; i <= 4; i++) lines.push(`api-${i} A`);
-  lines.push("api A", "api A", "api A", "api A", "missing A");
+  lines.push("api A", "api A", "api A", "api A");
   return lines.join("\n") + "\n";
 }
 
@@ -71,10 +78,24 @@ interface PerfResult {
   completed: number;
 }
 
-/** Runs dnsperf inside `ns` against `server` for `seconds`; parses its summary. */
-async function dnsperf(ns: string, server: string, file: string, seconds: number) {
-  const r = await nsRun(
-    ns,
+/**
+ * Where dnsperf runs: a command prefix that enters the namespace, e.g.
+ * `["ip", "netns", "exec", NS]` or `["nsenter", "--net=/proc/PID/ns/net"]`.
+ */
+type Where = string[];
+
+function inNs(where: Where, cmd: string, ...args: string[]) {
+  return run(where[0], ...where.slice(1), cmd, ...args);
+}
+
+function netnsExec(ns: string): Where {
+  return ["ip", "netns", "exec", ns];
+}
+
+/** Runs dnsperf `where` against `server` for `seconds`; parses its summary. */
+async function dnsperf(where: Where, server: string, file: string, seconds: number) {
+  const r = await inNs(
+    where,
     "dnsperf",
     "-s",
     server,
@@ -89,7 +110,9 @@ async function dnsperf(ns: string, server: string, file: string, seconds: number
     "-t",
     "2",
   );
-  if (r.code !== 0) throw new Error(`dnsperf against ${server} in ${ns} failed: ${r.stderr}`);
+  if (r.code !== 0) {
+    throw new Error(`dnsperf against ${server} in ${where.at(-1)} failed: ${r.stderr}`);
+  }
   const num = (re: RegExp) => Number(re.exec(r.stdout)?.[1] ?? NaN);
   const result: PerfResult = {
     qps: num(/Queries per second:\s+([\d.]+)/),
@@ -103,9 +126,9 @@ async function dnsperf(ns: string, server: string, file: string, seconds: number
 }
 
 /** p50/p99 latency from `dnsperf -v` over a short, rate-limited run (per-query lines). */
-async function percentiles(ns: string, server: string, file: string) {
-  const r = await nsRun(
-    ns,
+async function percentiles(where: Where, server: string, file: string) {
+  const r = await inNs(
+    where,
     "dnsperf",
     "-s",
     server,
@@ -130,7 +153,7 @@ async function percentiles(ns: string, server: string, file: string) {
 }
 
 function rows(subject: string, p: PerfResult, pct: { p50: number; p99: number; n: number }) {
-  const c = "dns, dnsperf, 1 container, 29 names";
+  const c = "dns, dnsperf, 1 container, 28 names";
   const note = `${p.completed} completed, ${p.lost} lost`;
   return [
     { case: c, subject, metric: "qps", value: Math.round(p.qps), unit: "queries/s", note },
@@ -162,8 +185,8 @@ export async function benchDns(seconds = 5): Promise<BenchRow[]> {
     throw new Error("Cannot benchmark DNS: dnsperf is not installed; apt-get install -y dnsperf");
   }
   const out: BenchRow[] = [];
-  await using nss = new TestNamespaces("dnst");
-  const dir = await Deno.makeTempDir({ prefix: "dnst-bench-" });
+  await using nss = new TestNamespaces("bnd");
+  const dir = await Deno.makeTempDir({ prefix: "bnd-bench-" });
   try {
     const queries = `${dir}/queries.txt`;
     await Deno.writeTextFile(queries, queryFile());
@@ -173,8 +196,10 @@ export async function benchDns(seconds = 5): Promise<BenchRow[]> {
     {
       await using dns = new DnsServer(buildRecords(benchModel()));
       await dns.listen(web, "c1");
-      const perf = await dnsperf(web, "127.0.0.11", queries, seconds);
-      out.push(...rows("nslab", perf, await percentiles(web, "127.0.0.11", queries)));
+      const perf = await dnsperf(netnsExec(web), "127.0.0.11", queries, seconds);
+      out.push(
+        ...rows("nslab", perf, await percentiles(netnsExec(web), "127.0.0.11", queries)),
+      );
       if (dns.stats.internalErrors > 0) throw new Error("DNS server reported internal errors");
     }
 
@@ -207,8 +232,10 @@ export async function benchDns(seconds = 5): Promise<BenchRow[]> {
         const r = await nsRun(mq, "dig", "@127.0.0.1", "+short", "+time=1", "+tries=1", "c1");
         return r.stdout.trim() === "172.30.0.11";
       });
-      const perf = await dnsperf(mq, "127.0.0.1", queries, seconds);
-      out.push(...rows("dnsmasq", perf, await percentiles(mq, "127.0.0.1", queries)));
+      const perf = await dnsperf(netnsExec(mq), "127.0.0.1", queries, seconds);
+      out.push(
+        ...rows("dnsmasq", perf, await percentiles(netnsExec(mq), "127.0.0.1", queries)),
+      );
     } finally {
       child.kill("SIGTERM");
       await child.status;
@@ -218,6 +245,39 @@ export async function benchDns(seconds = 5): Promise<BenchRow[]> {
     await Deno.remove(dir, { recursive: true });
   }
   return out;
+}
+
+/**
+ * Measures Docker's embedded DNS the same way: 24 containers on an internal user network with the
+ * same names as network aliases (`c1`…`c20`, `api-1`…`api-4`, `api` on every replica), and dnsperf
+ * in the network namespace of `c1` (`nsenter --net=/proc/<pid>/ns/net`) against 127.0.0.11.
+ */
+export async function benchDockerDns(
+  docker: DockerRun,
+  image: string,
+  seconds = 5,
+): Promise<BenchRow[]> {
+  const net = await docker.network("dns");
+  const names: string[] = [];
+  for (let i = 1; i <= 20; i++) names.push(await docker.run(image, net, `c${i}`, [`c${i}`]));
+  for (let i = 1; i <= 4; i++) {
+    names.push(await docker.run(image, net, `api-${i}`, [`api-${i}`, "api"]));
+  }
+  const dir = await Deno.makeTempDir({ prefix: "bnd-bench-" });
+  try {
+    const queries = `${dir}/queries.txt`;
+    await Deno.writeTextFile(queries, queryFile());
+    const where = ["nsenter", `--net=/proc/${await docker.pid(names[0])}/ns/net`];
+    await waitFor("Docker's DNS to answer", async () => {
+      const r = await inNs(where, "dig", "@127.0.0.11", "+short", "+time=1", "+tries=1", "api-4");
+      return /^\d+\.\d+\.\d+\.\d+$/.test(r.stdout.trim());
+    });
+    const perf = await dnsperf(where, "127.0.0.11", queries, seconds);
+    return rows("docker", perf, await percentiles(where, "127.0.0.11", queries));
+  } finally {
+    await docker.remove(names).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 if (import.meta.main) {

@@ -26,6 +26,8 @@ export interface BenchRow {
   ratio: number;
   /** Processes started (nslab: none; the scripts: one per `ip`). */
   processes: number;
+  /** Every run's total milliseconds, in order. */
+  samples: number[];
 }
 
 const BASELINES = new URL("./baselines/", import.meta.url).pathname;
@@ -94,10 +96,18 @@ function script(name: string, mode: "create" | "delete", prefix: string, n: numb
   }
 }
 
-type Method = BenchRow["method"];
+/** One of the three ways to make the benchmark's objects. */
+export type Method = BenchRow["method"];
 
-async function once(method: Method, n: number): Promise<{ create: number; del: number }> {
-  const prefix = `nlt-b${crypto.randomUUID().slice(0, 5)}`;
+/**
+ * One create + delete of `n` namespaces by `method`, in milliseconds. Namespaces are
+ * `bnk<rand>-…`; whatever a failed run left is removed before this returns.
+ */
+export async function kernelOnce(
+  method: Method,
+  n: number,
+): Promise<{ create: number; del: number }> {
+  const prefix = `bnk${crypto.randomUUID().slice(0, 5)}`;
   const t0 = performance.now();
   let t1 = t0;
   try {
@@ -127,7 +137,7 @@ async function once(method: Method, n: number): Promise<{ create: number; del: n
 const METHODS: Method[] = ["nslab (netlink shim)", "ip per object (bash)", "ip -batch (bash)"];
 
 /** `ip` processes each method starts for N namespaces (from the scripts' structure). */
-function processCount(method: Method, n: number): number {
+export function processCount(method: Method, n: number): number {
   if (method === "nslab (netlink shim)") return 0;
   if (method === "ip -batch (bash)") return 1 + 1 + n + 1; // netns adds, switch side, n insides, delete
   return 3 + 6 * n + (n + 1); // create: 3 + 6 per namespace; delete: one per namespace
@@ -148,7 +158,7 @@ export async function benchKernel(n: number, runs: number): Promise<BenchRow[]> 
   );
   for (let r = 0; r < runs; r++) {
     for (const m of METHODS) {
-      const { create, del } = await once(m, n);
+      const { create, del } = await kernelOnce(m, n);
       const s = samples.get(m)!;
       s.create.push(create);
       s.del.push(del);
@@ -167,6 +177,7 @@ export async function benchKernel(n: number, runs: number): Promise<BenchRow[]> 
       totalMs,
       ratio: totalMs / batchTotal,
       processes: processCount(method, n),
+      samples: s.total,
     };
   });
 }
