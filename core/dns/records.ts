@@ -172,9 +172,18 @@ function stackOwner(model: Model, c: Container): Container | null {
   return null;
 }
 
-/** Key of the record set `c` sees for network `n`: per host when `n` is host-scoped on many hosts. */
+/**
+ * Whether network `n` is a separate L2 domain (and name space) on each of its hosts: a bridge
+ * network on several hosts is. A macvlan network is not: all its endpoints sit on the one underlay
+ * segment with lab-wide unique addresses, so its names resolve across hosts.
+ */
+function perHost(n: Network): boolean {
+  return n.scope === "local" && n.driver !== "macvlan" && n.hosts.length > 1;
+}
+
+/** Key of the record set `c` sees for network `n`: per host when `n` is per-host. */
 function recordsKey(n: Network, host: string): string {
-  return n.scope === "local" && n.hosts.length > 1 ? `${n.name}@${host}` : n.name;
+  return perHost(n) ? `${n.name}@${host}` : n.name;
 }
 
 /**
@@ -196,7 +205,7 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     if (n.isDefault && !opts.defaultNetworkDns) continue;
     if (n.name === GWBRIDGE) continue; // Docker's way out for overlay members gives no names
     named.set(n.name, n);
-    const hosts = n.scope === "local" && n.hosts.length > 1 ? n.hosts : [""];
+    const hosts = perHost(n) ? n.hosts : [""];
     for (const host of hosts) {
       networks.set(host === "" ? n.name : recordsKey(n, host), {
         network: n.name,

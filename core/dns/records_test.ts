@@ -336,3 +336,16 @@ Deno.test("a host-scoped network on two hosts gives names only within each host;
   assertEquals(rcode("b", "c.back", "A", t), "NXDOMAIN");
   assert(![...t.networks.values()].some((r) => r.network === "docker_gwbridge"));
 });
+
+Deno.test("a macvlan network is one segment across hosts: its names resolve from every host", async () => {
+  const { loadTopologyObject } = await import("../model/load.ts");
+  const { model } = loadTopologyObject({
+    hosts: { h1: {}, h2: {} },
+    networks: { lan: { driver: "macvlan" } },
+    containers: { a: { host: "h1", networks: ["lan"] }, b: { host: "h2", networks: ["lan"] } },
+  }, { project: "t", uplink: false, reserved: [] });
+  const t = buildRecords(model);
+  const ep = (c: string) => model.containers.find((x) => x.name === c)!.endpoints[0].address;
+  assertEquals(addrs("a", "b", t), [ep("b")]);
+  assertEquals(addrs("b", "a.lan", t), [ep("a")]);
+});

@@ -11,6 +11,7 @@ import { buildRecords } from "../dns/records.ts";
 import { DnsServer } from "../dns/server.ts";
 import { type Responder, startResponder } from "./responder.ts";
 import { ProcessManager } from "./process.ts";
+import { waitListening } from "./listening.ts";
 
 /**
  * The DNS records a lab serves. Names resolve on the `default` network too: a container without
@@ -20,6 +21,9 @@ import { ProcessManager } from "./process.ts";
 export function labRecords(model: Model): ReturnType<typeof buildRecords> {
   return buildRecords(model, { ttl: model.dns.ttl, defaultNetworkDns: true });
 }
+
+/** How long `up` waits for a container's command to listen on its declared ports. */
+export const COMMAND_READY_MS = 10_000;
 
 /** Everything a lab runs in user space. */
 export class Supervisor {
@@ -44,6 +48,28 @@ export class Supervisor {
   /** Starts DNS listeners, responders and commands for every process of the plan. */
   async start(plan: Plan): Promise<void> {
     for (const p of plan.processes) await this.#startOne(p);
+    await this.#waitForCommands(plan);
+  }
+
+  /**
+   * Waits (up to {@link COMMAND_READY_MS}) until each container command listens on the ports its
+   * container publishes or exposes, so checks right after `up` do not race the program's start.
+   * A command that never listens is reported on stderr, not fatal: it may be a client.
+   */
+  async #waitForCommands(plan: Plan): Promise<void> {
+    const waits = plan.processes
+      .filter((p) => p.command && p.listen.length > 0 && !this.#runByDocker(p))
+      .map(async (p) => {
+        const missing = await waitListening(p.netns, p.listen, COMMAND_READY_MS);
+        if (missing.length) {
+          console.error(
+            `nslab: ${p.container}'s command does not listen on ${
+              missing.map((m) => `${m.port}/${m.protocol}`).join(", ")
+            } after ${COMMAND_READY_MS / 1000}s; checks of those ports will fail`,
+          );
+        }
+      });
+    await Promise.all(waits);
   }
 
   async #startOne(p: ProcessPlan): Promise<void> {
