@@ -70,9 +70,28 @@ export function netnsInode(name: string): number | null {
   }
 }
 
+function netInode(path: string): number | null {
+  const m = /^net:\[(\d+)\]$/.exec(Deno.readLinkSync(path));
+  return m ? Number(m[1]) : null;
+}
+
 /**
- * Pids of processes whose network namespace is one of `inodes` (excluding this process).
- * Equivalent to: `ip netns pids NAME` for several namespaces at once.
+ * true when every thread of `pid` is in one of `inodes`. A process that only visits a namespace
+ * on one thread — any nslab verb listing namespaces (`scanNetns` enters each one briefly), a
+ * probe, another lab's `down` — keeps its other threads at home and is not a resident.
+ */
+function residentIn(pid: number, inodes: Set<number>): boolean {
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const ino = netInode(`/proc/${pid}/task/${t.name}/ns/net`);
+    if (ino === null || !inodes.has(ino)) return false;
+  }
+  return true;
+}
+
+/**
+ * Pids of processes living in one of the namespaces `inodes` — all of their threads are there —
+ * excluding this process. Equivalent to: `ip netns pids NAME` for several namespaces at once,
+ * minus processes only visiting on one thread (another nslab process mid-`setns`).
  */
 export function pidsInNetns(inodes: Set<number>): number[] {
   const out: number[] = [];
@@ -82,8 +101,8 @@ export function pidsInNetns(inodes: Set<number>): number[] {
     const pid = Number(e.name);
     if (pid === Deno.pid) continue;
     try {
-      const m = /^net:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/ns/net`));
-      if (m && inodes.has(Number(m[1]))) out.push(pid);
+      const ino = netInode(`/proc/${pid}/ns/net`);
+      if (ino !== null && inodes.has(ino) && residentIn(pid, inodes)) out.push(pid);
     } catch {
       // gone, or a kernel thread
     }
