@@ -8,7 +8,8 @@
  */
 
 import type { XfrmPlan } from "../plan/types.ts";
-import { addEndpointAddress, type HostContext, type NetworkDriver } from "./driver.ts";
+import type { HostContext, NetworkDriver } from "./driver.ts";
+import { bridgeDriver } from "./bridge.ts";
 
 /** A stable 32-bit SPI for one direction of one overlay network between two VTEPs. */
 export function xfrmSpi(vni: number, src: string, dst: string): number {
@@ -76,17 +77,6 @@ export const overlayDriver: NetworkDriver = {
     }
     if (network.encrypted) ctx.xfrm.push(...encryption(ctx));
   },
-  endpoint(ctx) {
-    const { network, endpoint: ep, hostNs, containerNs } = ctx;
-    hostNs.links.push({
-      kind: "veth",
-      name: ep.hostIfname,
-      mtu: ep.mtu,
-      master: network.bridge,
-      hairpin: true,
-      peer: { name: ep.ifname, ns: containerNs.name, mac: ep.mac, mtu: ep.mtu },
-    });
-    hostNs.up.push(ep.hostIfname);
-    addEndpointAddress(ctx);
-  },
+  /** Endpoints are veths into the overlay's bridge, exactly as on a bridge network. */
+  endpoint: bridgeDriver.endpoint,
 };
