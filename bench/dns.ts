@@ -257,7 +257,7 @@ export async function benchDockerDns(
   image: string,
   seconds = 5,
 ): Promise<BenchRow[]> {
-  const net = await docker.network("dns");
+  const net = await docker.network(`dns${crypto.randomUUID().slice(0, 4)}`);
   const names: string[] = [];
   for (let i = 1; i <= 20; i++) names.push(await docker.run(image, net, `c${i}`, [`c${i}`]));
   for (let i = 1; i <= 4; i++) {
@@ -276,6 +276,7 @@ export async function benchDockerDns(
     return rows("docker", perf, await percentiles(where, "127.0.0.11", queries));
   } finally {
     await docker.remove(names).catch(() => {});
+    await docker.removeNetwork(net).catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -157,6 +157,12 @@ export class DockerRun implements AsyncDisposable {
     if (names.length) await must(["rm", "-f", ...names], 120_000);
   }
 
+  /** `docker network rm` of a network made by {@link network}. */
+  async removeNetwork(net: string): Promise<void> {
+    await must(["network", "rm", net]);
+    this.#networks = this.#networks.filter((n) => n !== net);
+  }
+
   /** The pid of a container's first process (its network namespace is /proc/<pid>/ns/net). */
   async pid(name: string): Promise<number> {
     return Number(await must(["inspect", "-f", "{{.State.Pid}}", name]));
@@ -186,6 +192,6 @@ export async function dockerUpDown(run: DockerRun, image: string, n: number): Pr
   const names: string[] = [];
   for (let i = 1; i <= n; i++) names.push(await run.run(image, net, `c${i}`));
   await run.remove(names);
-  await must(["network", "rm", net]);
+  await run.removeNetwork(net);
   return performance.now() - t0;
 }

@@ -36,6 +36,7 @@ import {
 import { runChecks } from "../core/checks/run.ts";
 import { listLabs, teardown } from "../core/teardown.ts";
 import { deleteNetns, listNetns } from "../core/netns/netns.ts";
+import process from "node:process";
 
 /** Parsed command line. */
 export interface BenchArgs {
@@ -151,12 +152,11 @@ export interface BenchResults {
   dnsDetail: DnsRow[];
 }
 
-async function measure(a: BenchArgs, log: (s: string) => void): Promise<BenchResults> {
+/** Measures every wanted case into `out` (filled as it goes, so a failure keeps what ran). */
+async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults): Promise<void> {
   const s = sizes(a.quick);
   const want = (c: string) => a.only.length === 0 || a.only.includes(c);
-  const rows: Row[] = [];
-  const missing: Missing[] = [];
-  const dnsDetail: DnsRow[] = [];
+  const { rows, missing, dnsDetail } = out;
   const mnSkip = await mininetSkipReason();
   let engine: DockerEngine | null = null;
   const dockerRun = new DockerRun();
@@ -346,11 +346,18 @@ async function measure(a: BenchArgs, log: (s: string) => void): Promise<BenchRes
     // 5. DNS.
     if (want("dns")) {
       const qps: Record<string, number[]> = {};
+      let dockerDnsError = "";
       const p99: Record<string, number[]> = {};
       for (let r = 0; r < a.runs; r++) {
         log(`DNS: dnsperf ${s.dnsSeconds} s per server, run ${r + 1}/${a.runs} …`);
         const got = await benchDns(s.dnsSeconds);
-        if (image) got.push(...await benchDockerDns(dockerRun, image, s.dnsSeconds));
+        if (image) {
+          try {
+            got.push(...await benchDockerDns(dockerRun, image, s.dnsSeconds));
+          } catch (e) {
+            dockerDnsError = (e as Error).message;
+          }
+        }
         dnsDetail.push(...got);
         for (const g of got) {
           if (g.metric === "qps") (qps[g.subject] ??= []).push(g.value);
@@ -371,11 +378,11 @@ async function measure(a: BenchArgs, log: (s: string) => void): Promise<BenchRes
           }),
         );
       }
-      if (!image) {
+      if (!image || dockerDnsError) {
         missing.push({
           case: "dns",
           subject: "Docker embedded DNS",
-          why: engine?.skipReason ?? "not measured",
+          why: dockerDnsError || (engine?.skipReason ?? "not measured"),
         });
       }
     }
@@ -387,7 +394,6 @@ async function measure(a: BenchArgs, log: (s: string) => void): Promise<BenchRes
     }
     await sweep();
   }
-  return { rows, missing, dnsDetail };
 }
 
 /** Sets each case's verdict on the nslab row SPEC §8 judges. */
@@ -479,7 +485,15 @@ async function main(): Promise<void> {
   const machine = await machineInfo();
   const s = sizes(a.quick);
   const cs = cases(s);
-  const { rows: raw, missing, dnsDetail } = await measure(a, log);
+  const results: BenchResults = { rows: [], missing: [], dnsDetail: [] };
+  try {
+    await measure(a, log, results);
+  } catch (e) {
+    console.error(`bench stopped early: ${(e as Error).message}`);
+    results.missing.push({ case: "bench", subject: "remaining cases", why: (e as Error).message });
+    process.exitCode = 1;
+  }
+  const { rows: raw, missing, dnsDetail } = results;
   if (!raw.some((r) => r.case === "dns" && r.subject === "Docker embedded DNS")) {
     const dns = cs.find((c) => c.id === "dns")!;
     dns.reference = "dnsmasq";
