@@ -56,7 +56,16 @@ export async function load(opts: LabOptions, fallback?: string): Promise<Loaded>
 
 /** The lab a verb addresses: `-p NAME`, else the lab of the topology file. */
 export async function labName(opts: LabOptions): Promise<string> {
-  if (opts.projectName) return opts.projectName;
+  if (opts.projectName) {
+    // It reaches paths (/run/nslab/<lab>) and namespace names: a usage error, not a crash.
+    if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(opts.projectName)) {
+      throw new UsageError(
+        `Invalid lab name ${JSON.stringify(opts.projectName)} (-p): use lowercase letters, ` +
+          "digits, '-' and '_', starting with a letter or digit",
+      );
+    }
+    return opts.projectName;
+  }
   if (opts.file || findTopologyFile(Deno.cwd())) return (await load(opts)).model.lab;
   const running = listStateDirs();
   if (running.length === 1) return running[0];
