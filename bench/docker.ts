@@ -157,9 +157,22 @@ export class DockerRun implements AsyncDisposable {
     if (names.length) await must(["rm", "-f", ...names], 120_000);
   }
 
-  /** `docker network rm` of a network made by {@link network}. */
+  /**
+   * `docker network rm` of a network made by {@link network}. Docker releases the endpoints of
+   * removed containers asynchronously ("has active endpoints"), so this retries for up to 30 s.
+   */
   async removeNetwork(net: string): Promise<void> {
-    await must(["network", "rm", net]);
+    const deadline = performance.now() + 30_000;
+    let delay = 20;
+    for (;;) {
+      const r = await docker(["network", "rm", net]);
+      if (r.code === 0) break;
+      if (!r.stderr.includes("active endpoints") || performance.now() > deadline) {
+        throw new Error(`docker network rm ${net} failed (exit ${r.code}): ${r.stderr}`);
+      }
+      await new Promise((ok) => setTimeout(ok, delay));
+      delay = Math.min(delay * 2, 500);
+    }
     this.#networks = this.#networks.filter((n) => n !== net);
   }
 

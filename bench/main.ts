@@ -195,6 +195,7 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
       const t: Record<string, number[]> = {};
       const push = (k: string, v: number) => (t[k] ??= []).push(v);
       const lib: { up: number[]; down: number[] } = { up: [], down: [] };
+      let dockerError = "";
       for (let r = 0; r < a.runs; r++) {
         log(`up+down ${n} containers, run ${r + 1}/${a.runs} …`);
         const l = await libraryUpDown((name) => singleBridge(n, name));
@@ -206,7 +207,13 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
         const p = await kernelOnce("ip per object (bash)", n);
         push("ip per object script", p.create + p.del);
         if (!mnSkip) push("Mininet (mn lxbr, --test none)", await mininetUpDown(n));
-        if (image) push(`Docker (docker run ×${n})`, await dockerUpDown(dockerRun, image, n));
+        if (image && !dockerError) {
+          try {
+            push(`Docker (docker run ×${n})`, await dockerUpDown(dockerRun, image, n));
+          } catch (e) {
+            dockerError = (e as Error).message;
+          }
+        }
       }
       log(`up+down ${n} containers through the CLI (once) …`);
       const c = await cliUpDown((name) => singleBridge(n, name));
@@ -229,11 +236,11 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
         }),
       );
       if (mnSkip) missing.push({ case: "up100", subject: "Mininet", why: mnSkip });
-      if (!image) {
+      if (!image || dockerError) {
         missing.push({
           case: "up100",
           subject: "Docker",
-          why: engine?.skipReason ?? "not measured",
+          why: dockerError || (engine?.skipReason ?? "not measured"),
         });
       }
     }
