@@ -186,7 +186,7 @@ export class DockerRun implements AsyncDisposable {
     const ids = await docker(["ps", "-aq", "--filter", `label=nslab.bench=${this.id}`])
       .then((r) => r.stdout.split("\n").filter(Boolean), () => [] as string[]);
     if (ids.length) await docker(["rm", "-f", ...ids], 120_000).catch(() => {});
-    for (const n of this.#networks) await docker(["network", "rm", n]).catch(() => {});
+    for (const n of [...this.#networks]) await this.removeNetwork(n).catch(() => {});
     for (const i of this.#images) await docker(["image", "rm", "--force", i]).catch(() => {});
   }
 
