@@ -60,12 +60,17 @@ export const INVALID: InvalidCase[] = [
   {
     name: "negative replicas",
     yaml: "name: t\ncontainers:\n  api:\n    deploy: {replicas: -1}\n",
-    errors: ["4:24: containers.api.deploy.replicas must be ≥ 0, not -1"],
+    errors: ["4:24: containers.api.deploy.replicas must be between 0 and 10000, not -1"],
   },
   {
     name: "fractional replicas",
     yaml: "name: t\ncontainers:\n  api:\n    deploy: {replicas: 1.5}\n",
     errors: ["4:24: containers.api.deploy.replicas must be an integer, not 1.5"],
+  },
+  {
+    name: "absurd replicas (an out-of-memory crash before the cap)",
+    yaml: "name: t\ncontainers:\n  api:\n    deploy: {replicas: 99999999999}\n",
+    errors: ["4:24: containers.api.deploy.replicas must be between 0 and 10000, not 99999999999"],
   },
   {
     name: "undefined network with did-you-mean",

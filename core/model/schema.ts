@@ -202,7 +202,11 @@ const service: Type = {
         t: "object",
         nullable: true,
         fields: {
-          replicas: { type: { t: "int", min: 0 }, doc: "Number of containers: NAME-1 … NAME-n." },
+          // Capped: a typo like 99999999999 must be a located error, not an out-of-memory crash.
+          replicas: {
+            type: { t: "int", min: 0, max: 10000 },
+            doc: "Number of containers: NAME-1 … NAME-n (at most 10000).",
+          },
           mode: ignored(),
           resources: ignored(),
           placement: ignored(),
@@ -215,7 +219,7 @@ const service: Type = {
       },
       doc: "Compose deploy section; only `replicas` is used.",
     },
-    scale: { type: { t: "int", min: 0 }, doc: "Same as deploy.replicas." },
+    scale: { type: { t: "int", min: 0, max: 10000 }, doc: "Same as deploy.replicas." },
     runtime: {
       type: { t: "string", enum: ["netns", "docker"] },
       doc: "netns (default): a namespace and a process; docker: a Docker container from `image`.",
