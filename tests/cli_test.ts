@@ -49,14 +49,20 @@ Deno.test("an unknown verb suggests the right one and exits 2", async () => {
 });
 
 Deno.test("plan --json is byte-identical across runs and touches nothing", async () => {
-  const before = (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout;
+  const labNamespaces = async () =>
+    new TextDecoder().decode(
+      (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout,
+    )
+      .split("\n").filter((l) => l.startsWith(`${LAB}-`));
+  const before = await labNamespaces();
   const a = await nslab(["plan", "--json", "-f", `${ROOT}topologies/seed.yaml`, "-p", LAB]);
   const b = await nslab(["plan", "--json", "-f", `${ROOT}topologies/seed.yaml`, "-p", LAB]);
   assertEquals(a.code, 0);
   assertEquals(a.out, b.out);
   assert(JSON.parse(a.out).namespaces.length > 5);
-  const after = (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout;
-  assertEquals(after, before);
+  assertEquals(await labNamespaces(), before);
+  assertEquals(before, []);
+  await assertRejects(() => Deno.stat(`/run/nslab/${LAB}`));
 });
 
 Deno.test({

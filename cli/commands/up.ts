@@ -19,6 +19,9 @@ export interface UpOptions extends LabOptions {
 /** Brings the lab up; with `down` (the `demo` verb) runs the checks and tears it down again. */
 export async function upCommand(opts: UpOptions, fallback?: string): Promise<number> {
   const started = performance.now();
+  // Listen for Ctrl-C from the start: a signal that arrives while the lab is being built must
+  // tear it down once it is up, not kill nslab half-way.
+  const interrupted = opts.attach ? untilInterrupted() : null;
   const { model, file, digest } = await load(opts, fallback);
   for (const w of model.warnings) {
     console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
@@ -43,10 +46,7 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
     }
     if (opts.attach) {
       console.error("Attached: press Ctrl-C to tear the lab down.");
-      await new Promise<void>((resolve) => {
-        Deno.addSignalListener("SIGINT", () => resolve());
-        Deno.addSignalListener("SIGTERM", () => resolve());
-      });
+      await interrupted;
     }
   } finally {
     if (opts.attach || opts.down) {
@@ -57,4 +57,12 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
     }
   }
   return code;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    Deno.addSignalListener("SIGINT", () => resolve());
+    Deno.addSignalListener("SIGTERM", () => resolve());
+  });
 }
