@@ -276,7 +276,7 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
       }
       if (want("memory")) {
         rows.push(
-          row("memory", "nslab supervisor process (CLI, detached)", [c.supervisorRssMB], "MB", {
+          row("memory", "nslab supervisor (CLI, detached)", [c.supervisorRssMB], "MB", {
             note: "VmRSS of the detached supervisor after up",
           }),
         );
@@ -286,7 +286,7 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
           rss.push(await inProcessRssMB(n, s.hosts));
         }
         rows.push(
-          row("memory", "nslab library process (in-process supervisor)", rss, "MB", {
+          row("memory", "nslab library process (in-process)", rss, "MB", {
             note:
               "VmRSS of a process that ran plan + kernel apply + supervisor (/proc/self/status)",
           }),
@@ -423,7 +423,7 @@ function judge(rows: Row[], cs: ChartCase[]): Row[] {
   if (reach) set(reach, reach.value <= 1000);
   const dns = find("dns", "nslab embedded DNS");
   if (dns?.ratio != null) set(dns, dns.ratio >= 1.0);
-  const mem = find("memory", "nslab supervisor process (CLI, detached)");
+  const mem = find("memory", "nslab supervisor (CLI, detached)");
   if (mem) set(mem, mem.value <= 150);
   return out;
 }
