@@ -8,7 +8,8 @@ DENO_VERSION="2.9.6"
 
 need=()
 for pair in ip:iproute2 iptables-restore:iptables dig:dnsutils ping:iputils-ping curl:curl \
-  socat:socat nsenter:util-linux busybox:busybox-static dnsmasq:dnsmasq-base ps:procps; do
+  socat:socat nsenter:util-linux busybox:busybox-static dnsmasq:dnsmasq-base ps:procps \
+  strace:strace tcpdump:tcpdump; do
   bin="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
 done

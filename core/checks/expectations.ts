@@ -23,6 +23,7 @@
  * @module
  */
 
+import { GWBRIDGE } from "../model/networks.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
 import type { DnsType, Expectation, Expected, Probe } from "./types.ts";
 
@@ -315,6 +316,7 @@ function nameIndex(ctx: Ctx): Map<string, NameEntry[]> {
   for (const c of ctx.boxes) {
     if (c.mode.kind !== "own") continue;
     for (const ep of c.endpoints) {
+      if (!givesNames(ep.network)) continue;
       const e = { c, network: ep.network, address: ep.address };
       add(c.name, e);
       if (c.service !== c.name) add(c.service, e);
@@ -324,6 +326,11 @@ function nameIndex(ctx: Ctx): Map<string, NameEntry[]> {
     }
   }
   return index;
+}
+
+/** Docker's way out for overlay members (`docker_gwbridge`) gives no names; every other does. */
+function givesNames(network: string): boolean {
+  return network !== GWBRIDGE;
 }
 
 /** Does `c` use the embedded DNS (own namespace with at least one network)? */
@@ -363,7 +370,7 @@ function implyDns(ctx: Ctx): void {
   const names = [...index.keys()].sort();
   for (const s of ctx.boxes) {
     if (!usesDns(s)) continue;
-    const mine = new Set(s.endpoints.map((e) => e.network));
+    const mine = new Set(s.endpoints.map((e) => e.network).filter(givesNames));
     for (const name of names) {
       const entries = index.get(name)!;
       if (entries.every((e) => e.c === s)) continue; // its own name: /etc/hosts answers
@@ -407,7 +414,7 @@ function implyDns(ctx: Ctx): void {
       const shared = t === s ? [] : ctx.sharedEndpoints(s, t);
       if (shared.some((x) => x.link !== "shared")) continue;
       for (const { ep } of shared) {
-        if ((ctx.addressUse.get(ep.address) ?? 0) > 1) continue;
+        if ((ctx.addressUse.get(ep.address) ?? 0) > 1 || !givesNames(ep.network)) continue;
         const rev = reverseName(ep.address);
         ctx.out.push({
           ...dnsExpectation(
