@@ -220,6 +220,29 @@ function protoLabel(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
 }
 
+/** One pair expectation: `s` probes `t`'s endpoint `ep` and must (reach) or must not (isolation). */
+function pairExpectation(
+  s: Container,
+  t: Container,
+  ep: Endpoint,
+  kind: "reach" | "isolation",
+  description: string,
+): Expectation {
+  const r = reachProbe(s.netns, t, ep.address);
+  return {
+    id: `${kind}:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
+    kind,
+    source: s.name,
+    target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
+    protocol: r.proto,
+    probe: r.probe,
+    expect: kind === "reach" ? r.open : { kind: "unreachable" },
+    description,
+    containers: [s.name, t.name],
+    explicit: false,
+  };
+}
+
 function implyPairs(ctx: Ctx): void {
   for (const s of ctx.boxes) {
     for (const t of ctx.boxes) {
@@ -233,19 +256,15 @@ function implyPairs(ctx: Ctx): void {
           );
           continue;
         }
-        const r = reachProbe(s.netns, t, ep.address);
-        ctx.out.push({
-          id: `reach:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
-          kind: "reach",
-          source: s.name,
-          target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
-          protocol: r.proto,
-          probe: r.probe,
-          expect: r.open,
-          description: `${s.name} reaches ${t.name} on network ${ep.network}`,
-          containers: [s.name, t.name],
-          explicit: false,
-        });
+        ctx.out.push(
+          pairExpectation(
+            s,
+            t,
+            ep,
+            "reach",
+            `${s.name} reaches ${t.name} on network ${ep.network}`,
+          ),
+        );
       }
       if (shared.length > 0) continue;
       for (const ep of t.endpoints) {
@@ -255,7 +274,6 @@ function implyPairs(ctx: Ctx): void {
           );
           continue;
         }
-        const r = reachProbe(s.netns, t, ep.address);
         const viaUnderlay = ctx.macvlanViaUnderlay(s, t, ep);
         if (viaUnderlay === "unknown") {
           ctx.note(
@@ -263,35 +281,24 @@ function implyPairs(ctx: Ctx): void {
           );
           continue;
         }
-        if (viaUnderlay === "reach") {
-          ctx.out.push({
-            id: `reach:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
-            kind: "reach",
-            source: s.name,
-            target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
-            protocol: r.proto,
-            probe: r.probe,
-            expect: r.open,
-            description: `${t.name} is a macvlan endpoint on the underlay: ${s.name} reaches it ` +
-              `through its gateway and ${s.host}'s NAT, like any machine on that segment`,
-            containers: [s.name, t.name],
-            explicit: false,
-          });
-          continue;
-        }
-        ctx.out.push({
-          id: `isolation:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
-          kind: "isolation",
-          source: s.name,
-          target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
-          protocol: r.proto,
-          probe: r.probe,
-          expect: { kind: "unreachable" },
-          description: `${s.name} shares no network with ${t.name} and must not reach it on ` +
-            `${ep.network}`,
-          containers: [s.name, t.name],
-          explicit: false,
-        });
+        ctx.out.push(
+          viaUnderlay === "reach"
+            ? pairExpectation(
+              s,
+              t,
+              ep,
+              "reach",
+              `${t.name} is a macvlan endpoint on the underlay: ${s.name} reaches it through its ` +
+                `gateway and ${s.host}'s NAT, like any machine on that segment`,
+            )
+            : pairExpectation(
+              s,
+              t,
+              ep,
+              "isolation",
+              `${s.name} shares no network with ${t.name} and must not reach it on ${ep.network}`,
+            ),
+        );
       }
     }
   }
