@@ -13,6 +13,8 @@ for pair in ip:iproute2 iptables-restore:iptables dig:dnsutils ping:iputils-ping
   bin="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
 done
+# Container commands run with Docker's PATH (no pyenv shims): compose.yaml needs /usr/bin/python3.
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
