@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v sudo >/dev/null 2>&1 || {
   echo "readme: installing sudo so the README's command runs as written" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq sudo >/dev/null
 }
 main="$(awk '/^## Two commands/{f=1} f&&/^```sh/{b=1;next} b&&/^```/{exit} b{print; exit}' README.md)"
 [ -n "$main" ] || { echo "readme: no command found under '## Two commands'" >&2; exit 1; }
