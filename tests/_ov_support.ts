@@ -6,6 +6,7 @@
  */
 
 import { deepEqual as assertEquals } from "node:assert/strict";
+import { run as runCmd } from "./_support/run.ts";
 
 /** A lab name with the tests' prefix and a random suffix (≤ 11 bytes, parallel-safe). */
 export function labName(): string {
@@ -21,14 +22,8 @@ export interface Run {
 
 /** Runs a real client with an args array (never through a shell). */
 export async function run(cmd: string[]): Promise<Run> {
-  const o = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+  const r = await runCmd(cmd);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 /** Runs a command inside namespace `<lab>-<ns>` (`ip netns exec`). */

@@ -17,6 +17,7 @@ import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/input.ts";
 import { docker } from "../core/runtime/docker.ts";
 import { listNetns } from "../core/netns/netns.ts";
+import { run as runCmd } from "./_support/run.ts";
 import {
   buildBusyboxImage,
   dockerOut,
@@ -96,13 +97,8 @@ async function pool<T>(tasks: (() => Promise<T>)[], n = 8): Promise<T[]> {
 
 /** Runs a real client, no shell: exit code and stdout. */
 async function run(cmd: string[]): Promise<{ code: number; out: string }> {
-  const o = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+  const r = await runCmd(cmd);
+  return { code: r.code, out: r.stdout };
 }
 
 /** A loopback port nothing listens on right now (for the "not published" probe). */

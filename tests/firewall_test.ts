@@ -10,6 +10,7 @@ import { applyFirewall, FirewallError } from "../core/firewall/apply.ts";
 import { hostRuleset, hostSysctls } from "../core/firewall/rules.ts";
 import { fwModel } from "../core/firewall/_testmodel.ts";
 import { createNetns, deleteNetns, listNetns, setSysctl, withNetns } from "../core/netns/netns.ts";
+import { run as runCmd } from "./_support/run.ts";
 
 interface RunResult {
   code: number;
@@ -17,21 +18,8 @@ interface RunResult {
   stderr: string;
 }
 
-async function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
+  return runCmd([cmd, ...args], { stdin });
 }
 
 async function must(cmd: string, ...args: string[]): Promise<string> {

@@ -12,6 +12,7 @@ import { applyFirewall } from "../core/firewall/apply.ts";
 import { hostRuleset } from "../core/firewall/rules.ts";
 import { NslabError } from "../core/errors.ts";
 import { processAlive } from "../core/state.ts";
+import { run as runCmd } from "./_support/run.ts";
 
 const suffix = () => Math.random().toString(36).slice(2, 7);
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -24,15 +25,8 @@ interface Run {
 
 /** Runs a real client; never through a shell. */
 async function run(cmd: string[], opts: { cwd?: string } = {}): Promise<Run> {
-  const o = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd: opts.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+  const r = await runCmd(cmd, opts);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const inNs = (ns: string, cmd: string[]) => run(["ip", "netns", "exec", ns, ...cmd]);

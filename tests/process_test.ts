@@ -16,6 +16,7 @@ import {
 import { netnsEtcDir, removeNetnsFiles, writeNetnsFiles } from "../core/runtime/netns_files.ts";
 import { createNetns, deleteNetns, listNetns } from "../core/netns/netns.ts";
 import { processAlive, stateDir } from "../core/state.ts";
+import { run } from "./_support/run.ts";
 
 const RESOLV = "# test resolv.conf\nnameserver 127.0.0.11\noptions ndots:0\n";
 const HOSTS = "127.0.0.1\tlocalhost\n172.20.0.10\twebhost web\n";
@@ -29,13 +30,6 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);
   }
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
-  const [bin, ...args] = argv;
-  const o = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
 }
 
 function readLog(lab: string, c: string): string {

@@ -10,6 +10,7 @@ import assert, {
 } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import { buildPlan } from "../core/plan/plan.ts";
+import { run as runCmd } from "./_support/run.ts";
 
 const SEED = new URL("../topologies/seed.yaml", import.meta.url).pathname;
 const LAB = `sd${(Date.now() % 1e6).toString(36)}`;
@@ -20,22 +21,7 @@ interface Run {
 }
 
 /** Runs a real client; never through a shell. */
-async function run(cmd: string[], stdin?: string): Promise<Run> {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await child.output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
-}
+const run = (cmd: string[], stdin?: string): Promise<Run> => runCmd(cmd, { stdin });
 
 const inNs = (ns: string, cmd: string[]) => run(["ip", "netns", "exec", `${LAB}-${ns}`, ...cmd]);
 const ping = (ns: string, ip: string) => inNs(ns, ["ping", "-c1", "-W1", "-q", ip]);

@@ -7,48 +7,22 @@
  */
 
 import { createNetns, deleteNetns, listNetns } from "../netns/netns.ts";
+import { run as runCmd } from "../../tests/_support/run.ts";
 
 /** Runs a command (args array, no shell) and returns stdout; throws with stderr on failure. */
 export async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}): ${dec.decode(out.stderr)}`);
-  }
-  return dec.decode(out.stdout);
+  const r = await runCmd([cmd, ...args], { stdin });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Like {@link run} but returns the exit code and both outputs instead of throwing. */
-export async function tryRun(
+export function tryRun(
   cmd: string,
   args: string[],
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return runCmd([cmd, ...args], { stdin });
 }
 
 /** `ip ARGS…` */

@@ -6,6 +6,7 @@
  */
 
 import { createNetns, deleteNetns, listNetns } from "../netns/netns.ts";
+import { run as runCmd } from "../../tests/_support/run.ts";
 
 /** Output of a finished command. */
 export interface RunResult {
@@ -15,10 +16,8 @@ export interface RunResult {
 }
 
 /** Runs a command (args array, no shell) and collects its output. */
-export async function run(cmd: string, ...args: string[]): Promise<RunResult> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+export function run(cmd: string, ...args: string[]): Promise<RunResult> {
+  return runCmd([cmd, ...args]);
 }
 
 /** Runs a command and throws with its output unless it exits 0. */
