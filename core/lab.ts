@@ -76,13 +76,24 @@ function fileExists(path: string): boolean {
   }
 }
 
-/** Starts the detached supervisor process of a lab (or of one host's part) and returns its pid. */
-async function spawnSupervisor(lab: string, host?: string): Promise<number> {
+/**
+ * Starts the detached supervisor of a lab (or of one host's part), hands its pid to `record`
+ * before waiting (so `down` can find it even if this process dies now), and waits until it is
+ * ready. Throws with the tail of its log when it exits first.
+ */
+async function startDetachedSupervisor(
+  lab: string,
+  host: string | undefined,
+  timeoutMs: number,
+  record: (pid: number) => void,
+): Promise<number> {
   const { spawn } = await import("node:child_process");
   const { openSync, closeSync } = await import("node:fs");
+  const what = host === undefined ? `lab "${lab}"` : `host "${host}" of lab "${lab}"`;
   const script = new URL("../cli/supervisor.ts", import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
-  const log = openSync(`${stateDir(lab)}/supervisor.log`, "a", 0o600);
+  const logPath = `${stateDir(lab)}/supervisor.log`;
+  const log = openSync(logPath, "a", 0o600);
   const args = ["run", "--allow-all", "--config", config, script, lab, ...(host ? [host] : [])];
   const child = spawn(Deno.execPath(), args, {
     detached: true,
@@ -90,8 +101,23 @@ async function spawnSupervisor(lab: string, host?: string): Promise<number> {
   });
   child.unref();
   closeSync(log);
-  if (!child.pid) throw new NslabError(`Cannot start the supervisor of lab "${lab}"`);
-  return child.pid;
+  const pid = child.pid;
+  if (!pid) throw new NslabError(`Cannot start the supervisor of ${what}`);
+  record(pid);
+  const ready = `${stateDir(lab)}/${host === undefined ? "ready" : `ready-${host}`}`;
+  await waitFor(
+    () => fileExists(ready) || !processAlive(pid),
+    timeoutMs,
+    `the supervisor of ${what}`,
+  );
+  if (!fileExists(ready)) {
+    let tail = "";
+    try {
+      tail = Deno.readTextFileSync(logPath).trim().split("\n").slice(-5).join("\n");
+    } catch { /* no log */ }
+    throw new NslabError(`The supervisor of ${what} exited before it was ready:\n${tail}`);
+  }
+  return pid;
 }
 
 /** Appends one line to a file of the lab's state directory (read back by teardown). */
@@ -176,23 +202,10 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
       await supervisor.start(plan);
       state.supervisorPid = Deno.pid;
     } else {
-      state.supervisorPid = await spawnSupervisor(lab);
-      writeState(state);
-      const ready = `${stateDir(lab)}/ready`;
-      await waitFor(
-        () => fileExists(ready) || !processAlive(state.supervisorPid),
-        opts.readyTimeoutMs ?? 30_000,
-        `the supervisor of lab "${lab}"`,
-      );
-      if (!fileExists(ready)) {
-        let log = "";
-        try {
-          log = Deno.readTextFileSync(`${stateDir(lab)}/supervisor.log`).trim().split("\n").slice(
-            -5,
-          ).join("\n");
-        } catch { /* no log */ }
-        throw new NslabError(`The supervisor of lab "${lab}" exited before it was ready:\n${log}`);
-      }
+      await startDetachedSupervisor(lab, undefined, opts.readyTimeoutMs ?? 30_000, (pid) => {
+        state.supervisorPid = pid;
+        writeState(state);
+      });
     }
     writeState(state);
     progress.done("Supervisor ready");
@@ -347,20 +360,10 @@ export async function upHostPart(model: Model, host: string, opts: UpOptions): P
         writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
       } else {
         writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
-        partState.supervisorPid = await spawnSupervisor(lab, host);
-        writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
-        const ready = `${stateDir(lab)}/ready-${host}`;
-        await waitFor(
-          () => fileExists(ready) || !processAlive(partState.supervisorPid),
-          opts.readyTimeoutMs ?? 30_000,
-          `the supervisor of host "${host}" of lab "${lab}"`,
-        );
-        if (!fileExists(ready)) {
-          throw new NslabError(
-            `The supervisor of host "${host}" of lab "${lab}" exited before it was ready; see ` +
-              `${stateDir(lab)}/supervisor.log`,
-          );
-        }
+        await startDetachedSupervisor(lab, host, opts.readyTimeoutMs ?? 30_000, (pid) => {
+          partState.supervisorPid = pid;
+          writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
+        });
       }
       progress.done(`Host ${host}: supervisor ready`);
       return { state, supervisor, unchanged: false };

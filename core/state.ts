@@ -79,7 +79,6 @@ export function listStateDirs(): string[] {
 export function processAlive(pid: number): boolean {
   if (!(pid > 0)) return false;
   try {
-    Deno.statSync(`/proc/${pid}`);
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     return !/\) Z /.test(stat); // zombies are not alive
   } catch {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Model } from "../model/types.ts";
+import type { Container, Model } from "../model/types.ts";
 import type { Plan, ProcessPlan } from "../plan/types.ts";
 import { buildRecords } from "../dns/records.ts";
 import { DnsServer } from "../dns/server.ts";
@@ -36,13 +36,18 @@ export class Supervisor {
   #responderBinds = new Map<string, Set<string>>();
   /** Responders started by {@link reload} for addresses a container gained. */
   #addedResponders: Responder[] = [];
-  #model: Model;
+  /** The lab's containers by name (from the current model). */
+  #containers = new Map<string, Container>();
 
   constructor(model: Model) {
     this.lab = model.lab;
-    this.#model = model;
+    this.#setModel(model);
     this.#dns = new DnsServer(labRecords(model));
     this.#processes = new ProcessManager(model.lab);
+  }
+
+  #setModel(model: Model): void {
+    this.#containers = new Map(model.containers.map((c) => [c.name, c]));
   }
 
   /** Starts DNS listeners, responders and commands for every process of the plan. */
@@ -82,7 +87,7 @@ export class Supervisor {
       await this.#processes.start(p);
       return;
     }
-    const c = this.#model.containers.find((x) => x.name === p.container);
+    const c = this.#containers.get(p.container);
     // A sandbox without a command still has its own hostname for `nslab exec`.
     if (c && (c.mode.kind === "own" || c.mode.kind === "none")) this.#processes.prepare(p);
     if (p.listen.length > 0) {
@@ -97,7 +102,7 @@ export class Supervisor {
 
   /** true for `runtime: docker`: Docker runs its command; nslab serves only its DNS. */
   #runByDocker(p: ProcessPlan): boolean {
-    return this.#model.containers.find((x) => x.name === p.container)?.runtime === "docker";
+    return this.#containers.get(p.container)?.runtime === "docker";
   }
 
   /**
@@ -106,7 +111,7 @@ export class Supervisor {
    */
   #bindAddresses(p: ProcessPlan): string[] {
     if (!p.dns) return ["0.0.0.0"];
-    const c = this.#model.containers.find((x) => x.name === p.container)!;
+    const c = this.#containers.get(p.container)!;
     return ["127.0.0.1", ...c.endpoints.map((e) => e.address)];
   }
 
@@ -116,7 +121,7 @@ export class Supervisor {
    * that went away stays open: it answers again if the address comes back.)
    */
   async reload(model: Model, plan: Plan): Promise<void> {
-    this.#model = model;
+    this.#setModel(model);
     this.#dns.setTable(labRecords(model));
     for (const p of plan.processes) {
       if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
