@@ -3,7 +3,8 @@
  * Sockets are created on the main thread inside the namespace ({@link withNetns}) and used from
  * outside it, so thousands run concurrently without a process per probe.
  *
- * - `tcp`: connect; with `responder`, send a line and read the name that answers.
+ * - `tcp`: connect; with `responder`, send a line and read the name that answers
+ *   ({@link TcpProber}: libc sockets and one epoll set).
  * - `udp`: one datagram; the reply names the container.
  * - `icmp`: echo request through {@link IcmpProber} (a raw socket per namespace).
  * - `dns`: a query to the embedded DNS at 127.0.0.11:53.
@@ -16,6 +17,7 @@ import { Buffer } from "node:buffer";
 import dnsPacket from "dns-packet";
 import { withNetns } from "../netns/netns.ts";
 import { IcmpProber, sendFailure } from "./icmp.ts";
+import { PROBE_LINE, TcpProber } from "./tcp.ts";
 import type { Observed, Probe } from "./types.ts";
 
 /** Options of {@link runProbes}. */
@@ -25,9 +27,6 @@ export interface ProbeOptions {
   /** Probes in flight at once (default 256). */
   concurrency?: number;
 }
-
-/** The line a TCP probe sends; the responder answers any first line with its name. */
-export const PROBE_LINE = "nslab-probe\n";
 
 /** Maps a socket error (Deno's message carries `os error N`) to an observation. */
 export function classifyError(e: unknown): Observed {
@@ -53,71 +52,6 @@ function deadline(ms: number): { promise: Promise<null>; cancel: () => void } {
     timer = setTimeout(() => resolve(null), Math.max(0, ms));
   });
   return { promise, cancel: () => clearTimeout(timer) };
-}
-
-/** TCP connect (and, with `responder`, the responder's line protocol). */
-export async function probeTcp(
-  p: Extract<Probe, { kind: "tcp" }>,
-  timeoutMs: number,
-): Promise<Observed> {
-  const start = performance.now();
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  let conn: Deno.TcpConn;
-  try {
-    conn = await withNetns(p.netns, () =>
-      Deno.connect({
-        hostname: p.address,
-        port: p.port,
-        signal: ac.signal,
-        autoSelectFamily: false,
-      }));
-  } catch (e) {
-    return ac.signal.aborted ? { kind: "timeout" } : classifyError(e);
-  } finally {
-    clearTimeout(timer);
-  }
-  try {
-    if (!p.responder) return { kind: "open" };
-    const left = deadline(timeoutMs - (performance.now() - start));
-    try {
-      const write = conn.write(new TextEncoder().encode(PROBE_LINE)).then(() => true, () => false);
-      const buf = new Uint8Array(512);
-      let text = "";
-      const dec = new TextDecoder();
-      while (!text.includes("\n") && text.length < 512) {
-        const n = await Promise.race([
-          conn.read(buf),
-          left.promise.then(() => "deadline" as const),
-        ]);
-        if (n === "deadline") {
-          return { kind: "wrong-answer", detail: "connected, but no answer before the deadline" };
-        }
-        if (n === null) break;
-        text += dec.decode(buf.subarray(0, n), { stream: true });
-      }
-      await write;
-      const line = text.split("\n", 1)[0].trim();
-      if (!text.includes("\n") || line === "") {
-        return {
-          kind: "wrong-answer",
-          detail: text === ""
-            ? "connected, closed without an answer"
-            : `garbled: ${JSON.stringify(text)}`,
-        };
-      }
-      return { kind: "answered", by: line };
-    } catch (e) {
-      const o = classifyError(e);
-      return o.kind === "error" ? { kind: "wrong-answer", detail: o.message } : o;
-    } finally {
-      left.cancel();
-    }
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  }
 }
 
 /** Sends one datagram from a fresh socket inside `netns` and waits for one reply. */
@@ -230,10 +164,15 @@ export function probeIface(p: Extract<Probe, { kind: "iface" }>): Observed {
 }
 
 /** Runs one probe. */
-export function runProbe(p: Probe, timeoutMs: number, icmp: IcmpProber): Promise<Observed> {
+export function runProbe(
+  p: Probe,
+  timeoutMs: number,
+  icmp: IcmpProber,
+  tcp: TcpProber,
+): Promise<Observed> {
   switch (p.kind) {
     case "tcp":
-      return probeTcp(p, timeoutMs);
+      return tcp.probe(p.netns, p.address, p.port, p.responder);
     case "udp":
       return probeUdp(p, timeoutMs);
     case "icmp":
@@ -261,12 +200,13 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
   const concurrency = Math.max(1, opts.concurrency ?? 256);
   const out: Observed[] = new Array(probes.length);
   const icmp = new IcmpProber();
+  const tcp = new TcpProber(timeoutMs);
   let next = 0;
   const worker = async () => {
     while (next < probes.length) {
       const i = next++;
       try {
-        out[i] = await runProbe(probes[i], timeoutMs, icmp);
+        out[i] = await runProbe(probes[i], timeoutMs, icmp, tcp);
       } catch (e) {
         out[i] = { kind: "error", message: (e as Error).message };
       }
@@ -276,6 +216,7 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     await Promise.all(Array.from({ length: Math.min(concurrency, probes.length) }, worker));
   } finally {
     icmp.close();
+    tcp.close();
   }
   return out;
 }

@@ -14,6 +14,11 @@ const symbols = {
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
@@ -30,6 +35,13 @@ const symbols = {
   poll_async: {
     name: "poll",
     parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** `epoll_wait` on a worker thread, like {@link poll_async}. */
+  epoll_wait_async: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
     result: "i32",
     nonblocking: true,
   },
@@ -142,3 +154,17 @@ export const SOL_RAW = 255;
 export const ICMP_FILTER = 1;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 1;
+export const SOCK_STREAM = 1;
+export const SOL_SOCKET = 1;
+export const SO_ERROR = 4;
+export const SO_LINGER = 13;
+export const MSG_NOSIGNAL = 0x4000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLLIN = 0x1;
+export const EPOLLOUT = 0x4;
+export const EPOLLERR = 0x8;
+export const EPOLLHUP = 0x10;
+export const EPOLLRDHUP = 0x2000;
+export const EPOLLET = 1 << 31;
+export const EINPROGRESS = 115;
+export const EAGAIN = 11;
