@@ -25,7 +25,7 @@
 
 import { GWBRIDGE } from "../model/networks.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
-import type { DnsType, Expectation, Expected, Probe } from "./types.ts";
+import type { CheckKind, DnsType, Expectation, Expected, Probe } from "./types.ts";
 
 /** Expectations plus what was deliberately not checked. */
 export interface Derived {
@@ -47,14 +47,19 @@ export function deriveExpectations(model: Model): Expectation[] {
   return deriveWithNotes(model).expectations;
 }
 
-/** {@link deriveExpectations}, with notes on what was left out and why. */
-export function deriveWithNotes(model: Model): Derived {
+/**
+ * {@link deriveExpectations}, with notes on what was left out and why. With `kinds`, only implied
+ * expectations of those kinds are derived (explicit ones always are): `--only reach` on a big lab
+ * does not build its tens of thousands of DNS expectations first.
+ */
+export function deriveWithNotes(model: Model, kinds?: ReadonlySet<CheckKind>): Derived {
   const ctx = new Ctx(model);
-  implyPairs(ctx);
-  implyDns(ctx);
-  implyPorts(ctx);
-  implyIfaces(ctx);
-  implyUnderlay(ctx);
+  const want = (...k: CheckKind[]) => !kinds || kinds.size === 0 || k.some((x) => kinds.has(x));
+  if (want("reach", "isolation")) implyPairs(ctx);
+  if (want("dns")) implyDns(ctx);
+  if (want("port")) implyPorts(ctx);
+  if (want("iface")) implyIfaces(ctx);
+  if (want("reach", "isolation")) implyUnderlay(ctx);
   const explicit = model.checks.map((spec, i) => explicitExpectation(ctx, spec, i));
   const keys = new Set(explicit.map((e) => probeKey(e.probe)));
   const implied = ctx.out.filter((e) => !keys.has(probeKey(e.probe)));

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { deriveExpectations, deriveWithNotes, probeKey, reverseName } from "./expectations.ts";
 import { buildModel, type LabSpec } from "./_model_testkit.ts";
-import type { Expectation } from "./types.ts";
+import type { CheckKind, Expectation } from "./types.ts";
 
 function derive(spec: LabSpec): Expectation[] {
   return deriveExpectations(buildModel(spec));
@@ -506,3 +506,15 @@ Deno.test("a 100-container single-network lab implies 9,900 reach probes", () =>
 function assertExistsDns(exps: Expectation[]) {
   assert(exps.some((e) => e.kind === "dns"));
 }
+
+Deno.test("deriving only some kinds gives exactly those expectations of the full derivation", () => {
+  for (const spec of [isolated, dnsLab, published]) {
+    const model = buildModel(spec);
+    const all = deriveExpectations(model);
+    for (const kinds of [["reach", "isolation"], ["dns"], ["port"], ["iface"], ["dns", "port"]]) {
+      const some = deriveWithNotes(model, new Set(kinds as CheckKind[])).expectations;
+      const want = all.filter((e) => kinds.includes(e.kind) || e.explicit);
+      assertEquals(some.map((e) => e.id), want.map((e) => e.id), kinds.join(","));
+    }
+  }
+});

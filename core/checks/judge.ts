@@ -26,6 +26,11 @@ function missHint(e: Expectation, o: Observed): string {
   const port = e.kind === "port";
   switch (o.kind) {
     case "refused":
+      if (e.probe.kind === "dns") {
+        return `refused: nothing listens on ${
+          e.probe.server ?? "127.0.0.11:53"
+        } (DNS listener down?)`;
+      }
       return port
         ? "refused: nothing listens behind the port (DNAT rule missing? responder down?)"
         : "the address answers but nothing listens on the port (responder down?)";

@@ -7,17 +7,18 @@
  *   ({@link TcpProber}: libc sockets and one epoll set).
  * - `udp`: one datagram; the reply names the container.
  * - `icmp`: echo request through {@link IcmpProber} (a raw socket per namespace).
- * - `dns`: a query to the embedded DNS at 127.0.0.11:53.
+ * - `dns`: a query to the embedded DNS at 127.0.0.11:53 ({@link DnsProber}: one socket per
+ *   namespace).
  * - `iface`: the namespace's interfaces, read from `/proc/thread-self/net/dev` while inside it.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import dnsPacket from "dns-packet";
 import { withNetns } from "../netns/netns.ts";
 import { IcmpProber, sendFailure } from "./icmp.ts";
 import { PROBE_LINE, TcpProber } from "./tcp.ts";
+import { DnsProber } from "./dns_probe.ts";
+import { Epoll } from "./epoll.ts";
 import type { Observed, Probe } from "./types.ts";
 
 /** Options of {@link runProbes}. */
@@ -110,43 +111,6 @@ export async function probeUdp(
     : { kind: "answered", by: line };
 }
 
-/** Formats a decoded answer record for comparison: address, name, or `target:port`. */
-function answerText(a: { type: string; data: unknown }): string {
-  if (a.type === "SRV") {
-    const d = a.data as { target: string; port: number };
-    return `${d.target}:${d.port}`;
-  }
-  return String(a.data);
-}
-
-/** One query to the embedded DNS (127.0.0.11:53 unless `server` says otherwise). */
-export async function probeDns(
-  p: Extract<Probe, { kind: "dns" }>,
-  timeoutMs: number,
-): Promise<Observed> {
-  const id = Math.floor(Math.random() * 0x10000);
-  const query = dnsPacket.encode({
-    type: "query",
-    id,
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: p.type, name: p.name }],
-  });
-  const [host, port] = (p.server ?? "127.0.0.11:53").split(":");
-  const got = await datagram(p.netns, host, Number(port), query, timeoutMs, (d) => {
-    return d.length >= 2 && ((d[0] << 8) | d[1]) === id;
-  });
-  if (!(got instanceof Uint8Array)) return got;
-  try {
-    const res = dnsPacket.decode(Buffer.from(got.buffer, got.byteOffset, got.byteLength));
-    const answers = (res.answers ?? [])
-      .filter((a: { type: string }) => a.type === p.type)
-      .map(answerText);
-    return { kind: "dns", rcode: String(res.rcode ?? "NOERROR"), answers };
-  } catch (e) {
-    return { kind: "wrong-answer", detail: `undecodable DNS response: ${(e as Error).message}` };
-  }
-}
-
 /** Interface names from `/proc/net/dev` text. */
 export function parseNetDev(text: string): string[] {
   return text.split("\n").slice(2).map((l) => l.split(":")[0].trim()).filter((n) => n !== "")
@@ -163,13 +127,16 @@ export function probeIface(p: Extract<Probe, { kind: "iface" }>): Observed {
   }
 }
 
+/** The probers of one run, sharing one epoll loop and one deadline. */
+export interface Probers {
+  timeoutMs: number;
+  icmp: IcmpProber;
+  tcp: TcpProber;
+  dns: DnsProber;
+}
+
 /** Runs one probe. */
-export function runProbe(
-  p: Probe,
-  timeoutMs: number,
-  icmp: IcmpProber,
-  tcp: TcpProber,
-): Promise<Observed> {
+export function runProbe(p: Probe, { timeoutMs, icmp, tcp, dns }: Probers): Promise<Observed> {
   switch (p.kind) {
     case "tcp":
       return tcp.probe(p.netns, p.address, p.port, p.responder);
@@ -178,7 +145,7 @@ export function runProbe(
     case "icmp":
       return icmp.ping(p.netns, p.address, timeoutMs);
     case "dns":
-      return probeDns(p, timeoutMs);
+      return dns.query(p.netns, p.server ?? "127.0.0.11:53", p.name, p.type);
     case "iface":
       return Promise.resolve(probeIface(p));
     case "invalid":
@@ -199,14 +166,19 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
   const timeoutMs = opts.timeoutMs ?? 1000;
   const concurrency = Math.max(1, opts.concurrency ?? 256);
   const out: Observed[] = new Array(probes.length);
-  const icmp = new IcmpProber();
-  const tcp = new TcpProber(timeoutMs);
+  const loop = new Epoll(timeoutMs);
+  const probers: Probers = {
+    timeoutMs,
+    icmp: new IcmpProber(),
+    tcp: new TcpProber(loop),
+    dns: new DnsProber(loop),
+  };
   let next = 0;
   const worker = async () => {
     while (next < probes.length) {
       const i = next++;
       try {
-        out[i] = await runProbe(probes[i], timeoutMs, icmp, tcp);
+        out[i] = await runProbe(probes[i], probers);
       } catch (e) {
         out[i] = { kind: "error", message: (e as Error).message };
       }
@@ -215,8 +187,10 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, probes.length) }, worker));
   } finally {
-    icmp.close();
-    tcp.close();
+    probers.icmp.close();
+    probers.tcp.close();
+    probers.dns.close();
+    loop.close();
   }
   return out;
 }

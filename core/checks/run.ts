@@ -41,17 +41,15 @@ const KIND_WORDS: Record<string, CheckKind> = {
   ifaces: "iface",
 };
 
-/**
- * Keeps the expectations `only` selects: kinds and containers; both given → both must match.
- * Throws a {@link UsageError} for a word that is neither.
- */
-export function selectExpectations(
-  model: Model,
-  exps: Expectation[],
-  only: string[] | undefined,
-): Expectation[] {
+/** What `--only` asks for: check kinds and container/service/host names. */
+interface Selection {
+  kinds: Set<CheckKind>;
+  names: Set<string>;
+}
+
+/** Parses `--only` words; throws a {@link UsageError} for a word that is neither kind nor name. */
+function parseOnly(model: Model, only: string[] | undefined): Selection {
   const words = (only ?? []).flatMap((w) => w.split(",")).map((w) => w.trim()).filter(Boolean);
-  if (words.length === 0) return exps;
   const kinds = new Set<CheckKind>();
   const names = new Set<string>();
   const known = new Set([
@@ -70,6 +68,23 @@ export function selectExpectations(
       );
     }
   }
+  return { kinds, names };
+}
+
+/**
+ * Keeps the expectations `only` selects: kinds and containers; both given → both must match.
+ * Throws a {@link UsageError} for a word that is neither.
+ */
+export function selectExpectations(
+  model: Model,
+  exps: Expectation[],
+  only: string[] | undefined,
+): Expectation[] {
+  return select(model, exps, parseOnly(model, only));
+}
+
+function select(model: Model, exps: Expectation[], { kinds, names }: Selection): Expectation[] {
+  if (kinds.size === 0 && names.size === 0) return exps;
   const services = new Map(model.containers.map((c) => [c.name, c.service]));
   return exps.filter((e) => {
     if (kinds.size && !kinds.has(e.kind)) return false;
@@ -90,8 +105,9 @@ export function selectExpectations(
  */
 export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<CheckReport> {
   const start = performance.now();
-  const derived = deriveWithNotes(model);
-  const exps = selectExpectations(model, derived.expectations, opts.only);
+  const selection = parseOnly(model, opts.only);
+  const derived = deriveWithNotes(model, selection.kinds);
+  const exps = select(model, derived.expectations, selection);
   // Two expectations that probe the same thing share one probe.
   const unique = new Map<string, Probe>();
   for (const e of exps) unique.set(probeKey(e.probe), e.probe);

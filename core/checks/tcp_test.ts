@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { answerOf, connectFailure, PROBE_LINE, TcpProber } from "./tcp.ts";
+import { Epoll } from "./epoll.ts";
 
 Deno.test("connect errors map to refused, timeout, unreachable and reset", () => {
   assertEquals(connectFailure(111), { kind: "refused" });
@@ -72,7 +73,8 @@ Deno.test("real loopback sockets: answered, open, closed without answer, silent,
   const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const free = (gone.addr as Deno.NetAddr).port;
   gone.close();
-  const tcp = new TcpProber(300);
+  const loop = new Epoll(300);
+  const tcp = new TcpProber(loop);
   try {
     const seen = await Promise.all([
       tcp.probe("", "127.0.0.1", answering.port, true),
@@ -94,6 +96,7 @@ Deno.test("real loopback sockets: answered, open, closed without answer, silent,
     });
   } finally {
     tcp.close();
+    loop.close();
     answering.close();
     closing.close();
     silent.close();
@@ -101,8 +104,9 @@ Deno.test("real loopback sockets: answered, open, closed without answer, silent,
 });
 
 Deno.test("a closed prober answers every later probe with an error", async () => {
-  const tcp = new TcpProber(100);
-  tcp.close();
+  const loop = new Epoll(100);
+  const tcp = new TcpProber(loop);
+  loop.close();
   assertEquals(await tcp.probe("", "127.0.0.1", 1, true), {
     kind: "error",
     message: "prober closed",

@@ -86,10 +86,12 @@ export const ERRNO_NAMES: Record<number, string> = {
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
+  104: "ECONNRESET",
   105: "ENOBUFS",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
   113: "EHOSTUNREACH",
+  115: "EINPROGRESS",
 };
 
 /** The symbolic name of an errno value, e.g. `EEXIST`. */
@@ -155,6 +157,7 @@ export const ICMP_FILTER = 1;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 1;
 export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
 export const SO_LINGER = 13;
@@ -168,3 +171,4 @@ export const EPOLLRDHUP = 0x2000;
 export const EPOLLET = 1 << 31;
 export const EINPROGRESS = 115;
 export const EAGAIN = 11;
+export const ECONNREFUSED = 111;
