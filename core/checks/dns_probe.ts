@@ -27,10 +27,10 @@ import {
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
+  sockaddrIn,
 } from "../netlink/ffi.ts";
 import { withNetns } from "../netns/netns.ts";
-import type { Deadline, Epoll } from "./epoll.ts";
-import { sockaddrIn } from "./tcp.ts";
+import type { Deadline, Epoll } from "../netlink/epoll.ts";
 import type { DnsType, Observed } from "./types.ts";
 
 /**

@@ -26,6 +26,7 @@ import {
   EPOLLRDHUP,
   errno,
   errnoName,
+  IPPROTO_TCP,
   libc,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
@@ -34,10 +35,12 @@ import {
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
+  sockaddrIn,
   SOL_SOCKET,
+  TCP_QUICKACK,
 } from "../netlink/ffi.ts";
 import { withNetns } from "../netns/netns.ts";
-import type { Deadline, Epoll } from "./epoll.ts";
+import type { Deadline, Epoll } from "../netlink/epoll.ts";
 import { sendFailure } from "./icmp.ts";
 import type { Observed } from "./types.ts";
 
@@ -51,6 +54,7 @@ const LINE = new TextEncoder().encode(PROBE_LINE);
 /** `struct linger { l_onoff = 1, l_linger = 0 }`: close sends a reset. */
 const LINGER_RESET = new Uint8Array(new Int32Array([1, 0]).buffer);
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+const OFF = new Uint8Array(4);
 
 /** Maps a connect error (`SO_ERROR` or the errno of `connect`) to an observation. */
 export function connectFailure(code: number): Observed {
@@ -75,20 +79,6 @@ export function answerOf(text: string, why: "eof" | "reset" | "deadline"): Obser
       ? "connected, closed without an answer"
       : `garbled: ${JSON.stringify(text)}`,
   };
-}
-
-/** `struct sockaddr_in` for `address:port`. */
-export function sockaddrIn(address: string, port: number): Uint8Array<ArrayBuffer> {
-  const parts = address.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) {
-    throw new Error(`not an IPv4 address: ${address}`);
-  }
-  const sa = new Uint8Array(16);
-  sa[0] = AF_INET; // sin_family, little endian
-  sa[2] = port >> 8; // sin_port, network order
-  sa[3] = port & 0xff;
-  sa.set(parts, 4);
-  return sa;
 }
 
 /** One connection in flight. */
@@ -188,6 +178,8 @@ export class TcpProber {
       if (err[0] !== 0) return this.#finish(f, connectFailure(err[0]));
       f.connected = true;
       if (!f.responder) return this.#finish(f, { kind: "open" });
+      // Delayed ACKs: the reset that follows the answer acknowledges it, one packet fewer.
+      libc().setsockopt(f.fd, IPPROTO_TCP, TCP_QUICKACK, OFF, OFF.length);
       const sent = Number(
         libc().sendto(f.fd, LINE, BigInt(LINE.length), MSG_DONTWAIT | MSG_NOSIGNAL, null, 0),
       );

@@ -17,6 +17,12 @@ const symbols = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -113,6 +119,20 @@ export function cstr(s: string): Uint8Array<ArrayBuffer> {
   return buf;
 }
 
+/** `struct sockaddr_in` for `address:port`. */
+export function sockaddrIn(address: string, port: number): Uint8Array<ArrayBuffer> {
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) {
+    throw new Error(`not an IPv4 address: ${address}`);
+  }
+  const sa = new Uint8Array(16);
+  sa[0] = AF_INET; // sin_family, little endian
+  sa[2] = port >> 8; // sin_port, network order
+  sa[3] = port & 0xff;
+  sa.set(parts, 4);
+  return sa;
+}
+
 /** A failed system call, with its errno. */
 export class SyscallError extends Error {
   readonly errno: number;
@@ -161,7 +181,11 @@ export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
 export const SO_LINGER = 13;
+export const IPPROTO_TCP = 6;
+export const TCP_QUICKACK = 12;
 export const MSG_NOSIGNAL = 0x4000;
+export const MSG_MORE = 0x8000;
+export const SO_REUSEADDR = 2;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLLIN = 0x1;
 export const EPOLLOUT = 0x4;

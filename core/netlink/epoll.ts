@@ -1,22 +1,26 @@
 /**
- * One epoll set for the probes of a run: sockets made through libc register a handler per fd, and
- * one wait loop on a worker thread (`epoll_wait` as a non-blocking FFI call) dispatches what the
- * kernel reports. Deadlines are kept in start order: every probe of a run has the same timeout, so
- * the earliest deadline is always at the head.
+ * An event loop for sockets made through libc (the probes of a check run, the responders of a
+ * supervisor): handlers per fd, one wait loop on a worker thread (`epoll_wait` as a non-blocking
+ * FFI call) that dispatches what the kernel reports, and an eventfd that wakes it early.
+ *
+ * Deadlines are kept in start order: every deadline of one loop is its `timeoutMs` after it was
+ * set, so the earliest is always at the head.
  *
  * @module
  */
 
-import { EPOLL_CTL_ADD, errno, errnoName, libc } from "../netlink/ffi.ts";
+import { EPOLL_CTL_ADD, EPOLLIN, errno, errnoName, libc } from "./ffi.ts";
 
 /** Events taken from the kernel per wake-up. */
 const MAX_EVENTS = 512;
-/** Longest single wait, so that deadlines are noticed even when nothing happens. */
-const MAX_WAIT_MS = 50;
+const EFD_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
 /** `struct epoll_event` is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
 const EVENT_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
 const EVENT_DATA = Deno.build.arch === "x86_64" ? 4 : 8;
 const EPOLL_CLOEXEC = 0o2000000;
+/** The 8-byte counter increment written to the eventfd. */
+const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
 
 /** A pending deadline; `cancel` is cheap and idempotent. */
 export interface Deadline {
@@ -42,6 +46,8 @@ interface Entry {
 export class Epoll {
   readonly timeoutMs: number;
   #epfd = -1;
+  /** An eventfd in the set: written to end a wait early (close, nothing left to watch). */
+  #wake = -1;
   readonly #handlers = new Map<number, (mask: number) => void>();
   #queue: Entry[] = [];
   #head = 0;
@@ -49,6 +55,7 @@ export class Epoll {
   #pumping = false;
   #closed = false;
   readonly #events = new Uint8Array(EVENT_SIZE * MAX_EVENTS);
+  readonly #drained = new Uint8Array(8);
 
   constructor(timeoutMs: number) {
     this.timeoutMs = timeoutMs;
@@ -60,26 +67,50 @@ export class Epoll {
 
   /** Calls `handler(mask)` whenever the kernel reports `mask` events on `fd`. Throws on failure. */
   watch(fd: number, mask: number, handler: (mask: number) => void): void {
-    const c = libc();
-    if (this.#closed) throw new Error("prober closed");
-    if (this.#epfd < 0) {
-      this.#epfd = c.epoll_create1(EPOLL_CLOEXEC);
-      if (this.#epfd < 0) throw new Error(`epoll_create1: ${errnoName(errno())}`);
-    }
-    const ev = new Uint8Array(EVENT_SIZE);
-    const v = new DataView(ev.buffer);
-    v.setUint32(0, mask >>> 0, true);
-    v.setBigUint64(EVENT_DATA, BigInt(fd), true);
-    if (c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
-      throw new Error(`epoll_ctl: ${errnoName(errno())}`);
-    }
+    if (this.#closed) throw new Error("event loop closed");
+    if (this.#epfd < 0) this.#open();
+    this.#add(fd, mask);
     this.#handlers.set(fd, handler);
     void this.#pump();
   }
 
-  /** Stops dispatching for `fd` (closing the fd takes it out of the kernel's set). */
+  #open(): void {
+    const c = libc();
+    const epfd = c.epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) throw new Error(`epoll_create1: ${errnoName(errno())}`);
+    const wake = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake < 0) {
+      const code = errno();
+      c.close(epfd);
+      throw new Error(`eventfd: ${errnoName(code)}`);
+    }
+    this.#epfd = epfd;
+    this.#wake = wake;
+    this.#add(wake, EPOLLIN);
+  }
+
+  #add(fd: number, mask: number): void {
+    const ev = new Uint8Array(EVENT_SIZE);
+    const v = new DataView(ev.buffer);
+    v.setUint32(0, mask >>> 0, true);
+    v.setBigUint64(EVENT_DATA, BigInt(fd), true);
+    if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+      throw new Error(`epoll_ctl: ${errnoName(errno())}`);
+    }
+  }
+
+  /** Ends the current wait now. */
+  #interrupt(): void {
+    if (this.#wake >= 0) libc().write(this.#wake, ONE, 8n);
+  }
+
+  /**
+   * Stops dispatching for `fd` (closing the fd takes it out of the kernel's set). When nothing is
+   * left to watch or wait for, the loop ends at once rather than at the end of its wait.
+   */
   forget(fd: number): void {
     this.#handlers.delete(fd);
+    if (this.#pumping && this.#handlers.size === 0 && this.#live === 0) this.#interrupt();
   }
 
   /** Calls `fire` after the run's timeout, unless cancelled first. */
@@ -118,7 +149,8 @@ export class Epoll {
       this.#head = 0;
     }
     const first = this.#queue[this.#head];
-    return first ? first.at - now : MAX_WAIT_MS;
+    // A deadline set during the wait comes after the head, or (queue empty) a timeout from now.
+    return first ? first.at - now : this.timeoutMs;
   }
 
   /** One wait loop at a time, running while anything is watched or due (needs a watched fd). */
@@ -128,28 +160,41 @@ export class Epoll {
     const v = new DataView(this.#events.buffer);
     try {
       while (!this.#closed && (this.#handlers.size > 0 || this.#live > 0)) {
-        const wait = Math.max(0, Math.min(MAX_WAIT_MS, Math.ceil(this.#expire())));
+        const wait = Math.max(0, Math.ceil(this.#expire()));
         if (this.#handlers.size === 0 && this.#live === 0) return;
         const n = await libc().epoll_wait_async(this.#epfd, this.#events, MAX_EVENTS, wait);
         if (this.#closed) return;
         for (let i = 0; i < n; i++) {
           const fd = Number(v.getBigUint64(i * EVENT_SIZE + EVENT_DATA, true));
-          this.#handlers.get(fd)?.(v.getUint32(i * EVENT_SIZE, true));
+          if (fd === this.#wake) libc().read(this.#wake, this.#drained, 8n);
+          else this.#handlers.get(fd)?.(v.getUint32(i * EVENT_SIZE, true));
         }
       }
     } finally {
       this.#pumping = false;
+      if (this.#closed) this.#release();
     }
   }
 
-  /** Stops the loop and closes the epoll fd; the caller closes its own sockets. */
+  /**
+   * Stops the loop and closes its fds; the caller closes its own sockets. A wait in progress ends
+   * at once (the epoll fd is closed when it has).
+   */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#handlers.clear();
     this.#queue = [];
     this.#head = 0;
     this.#live = 0;
+    if (this.#pumping) this.#interrupt();
+    else this.#release();
+  }
+
+  #release(): void {
     if (this.#epfd >= 0) libc().close(this.#epfd);
+    if (this.#wake >= 0) libc().close(this.#wake);
     this.#epfd = -1;
+    this.#wake = -1;
   }
 }
