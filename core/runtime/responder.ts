@@ -11,10 +11,39 @@
  * Listeners are created inside the container's namespace ({@link withNetns}) and served from this
  * process. Nothing a client does can throw out of an accept loop.
  *
+ * TCP is served through libc sockets on one {@link Epoll} loop shared by every responder of the
+ * process, so that an answer is one packet: the listener (and each connection) delays its ACKs, so
+ * the client's line is acknowledged by the answer, and the answer goes out corked (`MSG_MORE`)
+ * with the FIN of the `shutdown` that follows. A check run of thousands of connections is mostly
+ * kernel work, and every packet saved there counts.
+ *
  * @module
  */
 
 import type { Protocol } from "../model/types.ts";
+import { Epoll } from "../netlink/epoll.ts";
+import {
+  AF_INET,
+  EAGAIN,
+  EPOLLET,
+  EPOLLIN,
+  EPOLLRDHUP,
+  errno,
+  errnoName,
+  IPPROTO_TCP,
+  libc,
+  MSG_DONTWAIT,
+  MSG_MORE,
+  MSG_NOSIGNAL,
+  SO_REUSEADDR,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  sockaddrIn,
+  SOL_SOCKET,
+  strerror,
+  TCP_QUICKACK,
+} from "../netlink/ffi.ts";
 import { withNetns } from "../netns/netns.ts";
 
 /** One port the responder listens on. */
@@ -89,7 +118,9 @@ export function startResponder(
   const served: ResponderPort[] = [];
   const skipped: { port: ResponderPort; reason: string }[] = [];
   const closers: (() => void)[] = [];
-  const conns = new Set<Deno.Conn>();
+  const clients = new Set<Client>();
+  const answer = new TextEncoder().encode(`${name}\n`);
+  const http = httpAnswer(name);
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -99,23 +130,18 @@ export function startResponder(
         c();
       } catch { /* already closed */ }
     }
-    for (const c of conns) {
-      try {
-        c.close();
-      } catch { /* already closed */ }
-    }
-    conns.clear();
+    for (const c of [...clients]) c.end();
   };
   try {
     for (const p of ports) {
       if (p.protocol === "tcp") {
         for (const hostname of addresses) {
-          const listener = withNetns(
-            netns,
-            () => Deno.listen({ hostname, port: p.port, transport: "tcp" }),
-          );
-          closers.push(() => listener.close());
-          void acceptLoop(listener, name, conns);
+          const fd = listenTcp(netns, hostname, p.port);
+          closers.push(() => {
+            loop().forget(fd);
+            libc().close(fd);
+          });
+          loop().watch(fd, EPOLLIN, () => acceptAll(fd, clients, answer, http));
         }
         served.push(p);
       } else if (p.protocol === "udp") {
@@ -146,80 +172,126 @@ export function startResponder(
   return Promise.resolve({ name, netns, ports: served, skipped, close });
 }
 
-async function acceptLoop(listener: Deno.Listener, name: string, conns: Set<Deno.Conn>) {
+/** The loop every responder of this process shares (made on first use). */
+let shared: Epoll | null = null;
+function loop(): Epoll {
+  shared ??= new Epoll(CLIENT_IDLE_MS);
+  return shared;
+}
+
+const ON = new Uint8Array(new Int32Array([1]).buffer);
+const OFF = new Uint8Array(4);
+const SHUT_WR = 1;
+const LISTEN_BACKLOG = 4096;
+
+/** A listening TCP socket on `hostname:port` inside `netns`, its ACKs delayed. */
+function listenTcp(netns: string, hostname: string, port: number): number {
+  const c = libc();
+  const sa = sockaddrIn(hostname, port);
+  const fd = withNetns(
+    netns,
+    () => c.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+  );
+  if (fd < 0) throw new Error(`socket: ${errnoName(errno())}`);
+  const fail = (call: string) => {
+    const code = errno();
+    c.close(fd);
+    return new Error(`${call} ${hostname}:${port}: ${strerror(code)} (${errnoName(code)})`);
+  };
+  c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ON, ON.length);
+  if (c.bind(fd, sa, sa.length) < 0) throw fail("bind");
+  if (c.listen(fd, LISTEN_BACKLOG) < 0) throw fail("listen");
+  c.setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, OFF, OFF.length);
+  return fd;
+}
+
+/** Takes every waiting connection off `listener`. */
+function acceptAll(listener: number, clients: Set<Client>, answer: Uint8Array, http: Uint8Array) {
+  const c = libc();
   while (true) {
-    let conn: Deno.Conn;
+    const fd = c.accept4(listener, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return; // EAGAIN, or a transient error (ECONNABORTED, EMFILE): next wake-up
+    c.setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, OFF, OFF.length);
+    const client = new Client(fd, clients, answer, http);
     try {
-      conn = await listener.accept();
-    } catch (e) {
-      if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
-      // Transient accept errors (EMFILE, ECONNABORTED): keep serving.
-      await new Promise((r) => setTimeout(r, 10));
+      loop().watch(fd, EPOLLIN | EPOLLRDHUP | EPOLLET, () => client.readable());
+    } catch {
+      client.end();
       continue;
     }
-    conns.add(conn);
-    void serveConn(conn, name).finally(() => {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    });
+    client.idle = loop().deadline(() => client.respond());
+    client.readable(); // the line may have arrived with the handshake
   }
 }
 
-/**
- * Reads more into `text` until `done(text)` says the request is complete, EOF, the size cap, or the
- * idle time.
- */
-async function readUntil(
-  conn: Deno.Conn,
-  text: string,
-  done: (text: string) => boolean,
-): Promise<string> {
-  const buf = new Uint8Array(4096);
-  const dec = new TextDecoder();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), CLIENT_IDLE_MS);
-  });
-  try {
-    while (!done(text) && text.length < MAX_REQUEST_BYTES) {
-      const n = await Promise.race([conn.read(buf), idle]);
-      if (n === null) break;
-      text += dec.decode(buf.subarray(0, n), { stream: true });
-    }
-  } finally {
-    clearTimeout(timer);
+/** One accepted connection: reads the request, answers once, closes. */
+class Client {
+  text = "";
+  idle: { cancel(): void } | null = null;
+  readonly #buf = new Uint8Array(4096);
+  readonly #decoder = new TextDecoder();
+
+  constructor(
+    public fd: number,
+    readonly clients: Set<Client>,
+    readonly answer: Uint8Array,
+    readonly http: Uint8Array,
+  ) {
+    clients.add(this);
   }
-  return text;
+
+  /** Reads what has arrived; answers once the request is complete or the client stops sending. */
+  readable(): void {
+    const c = libc();
+    while (this.fd >= 0) {
+      const n = Number(c.recv(this.fd, this.#buf, BigInt(this.#buf.length), MSG_DONTWAIT));
+      if (n > 0) {
+        this.text += this.#decoder.decode(this.#buf.subarray(0, n), { stream: true });
+        if (this.complete()) return this.respond();
+        continue;
+      }
+      if (n < 0 && errno() === EAGAIN) return;
+      return this.respond(); // end of stream or an error: answer what we have
+    }
+  }
+
+  /** A line, or for an HTTP request its whole header block, or the size cap. */
+  complete(): boolean {
+    if (this.text.length >= MAX_REQUEST_BYTES) return true;
+    if (!hasLine(this.text)) return false;
+    return !isHttpRequestLine(this.text.split("\n", 1)[0]) || hasHeaders(this.text);
+  }
+
+  /** Sends the answer (with the FIN in the same packet) and closes. */
+  respond(): void {
+    if (this.fd < 0) return;
+    const isHttp = hasLine(this.text) && isHttpRequestLine(this.text.split("\n", 1)[0]);
+    const bytes = isHttp ? this.http : this.answer;
+    libc().sendto(
+      this.fd,
+      bytes as Uint8Array<ArrayBuffer>,
+      BigInt(bytes.length),
+      MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT,
+      null,
+      0,
+    );
+    libc().shutdown(this.fd, SHUT_WR);
+    this.end();
+  }
+
+  /** Closes the connection (what was sent still goes out) and forgets it. */
+  end(): void {
+    if (this.fd < 0) return;
+    this.idle?.cancel();
+    loop().forget(this.fd);
+    libc().close(this.fd);
+    this.fd = -1;
+    this.clients.delete(this);
+  }
 }
 
 const hasLine = (t: string) => t.includes("\n");
 const hasHeaders = (t: string) => t.includes("\r\n\r\n") || t.includes("\n\n");
-
-async function serveConn(conn: Deno.Conn, name: string): Promise<void> {
-  try {
-    const first = await readUntil(conn, "", hasLine);
-    let answer: Uint8Array;
-    if (hasLine(first) && isHttpRequestLine(first.split("\n", 1)[0])) {
-      await readUntil(conn, first, hasHeaders); // the request body, if any, is not read
-      answer = httpAnswer(name);
-    } else {
-      answer = new TextEncoder().encode(`${name}\n`);
-    }
-    await writeAll(conn, answer);
-    try {
-      await conn.closeWrite();
-    } catch { /* peer gone */ }
-  } catch {
-    // A client that resets or vanishes is not the responder's problem.
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-}
 
 async function datagramLoop(sock: Deno.DatagramConn, name: string) {
   const answer = new TextEncoder().encode(`${name}\n`);
