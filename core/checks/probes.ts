@@ -18,7 +18,8 @@ import { withNetns } from "../netns/netns.ts";
 import { IcmpProber, sendFailure } from "./icmp.ts";
 import { PROBE_LINE, TcpProber } from "./tcp.ts";
 import { DnsProber } from "./dns_probe.ts";
-import { Epoll } from "./epoll.ts";
+import { Epoll } from "../netlink/epoll.ts";
+import type { TcpWork } from "./tcp_worker.ts";
 import type { Observed, Probe } from "./types.ts";
 
 /** Options of {@link runProbes}. */
@@ -153,9 +154,37 @@ export function runProbe(p: Probe, { timeoutMs, icmp, tcp, dns }: Probers): Prom
   }
 }
 
+/** TCP probes of a run from which a share goes to a second thread (on a machine with 2+ CPUs). */
+const PARALLEL_TCP_MIN = 1000;
+
+/**
+ * Runs `work` on a worker thread ({@link runTcpWork}); resolves with its observations. A worker
+ * that cannot start or dies answers every probe with an error.
+ */
+function tcpOnWorker(work: TcpWork): Promise<Observed[]> {
+  const failAll = (message: string) =>
+    work.probes.map((): Observed => ({ kind: "error", message: `probe thread: ${message}` }));
+  let w: Worker;
+  try {
+    w = new Worker(new URL("./tcp_worker.ts", import.meta.url), { type: "module" });
+  } catch (e) {
+    return Promise.resolve(failAll((e as Error).message));
+  }
+  return new Promise<Observed[]>((resolve) => {
+    w.onmessage = (e: MessageEvent<Observed[]>) => resolve(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      resolve(failAll(e.message));
+    };
+    w.postMessage(work);
+  }).finally(() => w.terminate());
+}
+
 /**
  * Runs all probes, at most `concurrency` at a time, each with its own deadline; results in input
- * order. Never throws for a single failed probe: failures are observations.
+ * order. Never throws for a single failed probe: failures are observations. With many TCP probes
+ * and more than one CPU, every other TCP probe runs on a worker thread: the handshake's kernel
+ * work happens inside `connect` on the calling thread, and one thread cannot use two CPUs.
  *
  * @example
  * ```ts
@@ -166,6 +195,12 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
   const timeoutMs = opts.timeoutMs ?? 1000;
   const concurrency = Math.max(1, opts.concurrency ?? 256);
   const out: Observed[] = new Array(probes.length);
+  const tcpAt = probes.flatMap((p, i) => p.kind === "tcp" ? [i] : []);
+  const delegated = tcpAt.length >= PARALLEL_TCP_MIN && navigator.hardwareConcurrency > 1
+    ? tcpAt.filter((_, k) => k % 2 === 1)
+    : [];
+  const away = new Set(delegated);
+  const mine = probes.map((_, i) => i).filter((i) => !away.has(i));
   const loop = new Epoll(timeoutMs);
   const probers: Probers = {
     timeoutMs,
@@ -173,10 +208,15 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     tcp: new TcpProber(loop),
     dns: new DnsProber(loop),
   };
+  const elsewhere = delegated.length === 0 ? Promise.resolve() : tcpOnWorker({
+    probes: delegated.map((i) => probes[i] as Extract<Probe, { kind: "tcp" }>),
+    timeoutMs,
+    concurrency: Math.ceil(concurrency / 2),
+  }).then((seen) => delegated.forEach((i, k) => out[i] = seen[k]));
   let next = 0;
-  const worker = async () => {
-    while (next < probes.length) {
-      const i = next++;
+  const lane = async () => {
+    while (next < mine.length) {
+      const i = mine[next++];
       try {
         out[i] = await runProbe(probes[i], probers);
       } catch (e) {
@@ -185,7 +225,10 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, probes.length) }, worker));
+    await Promise.all([
+      elsewhere,
+      ...Array.from({ length: Math.min(concurrency, mine.length) }, lane),
+    ]);
   } finally {
     probers.icmp.close();
     probers.tcp.close();

@@ -86,6 +86,16 @@ export function closeNetns(name: string): void {
 }
 
 /**
+ * Closes every cached namespace fd and the original-namespace fd. For a worker thread that is
+ * about to end: its fds belong to the process and would otherwise stay open.
+ */
+export function closeAllNetns(): void {
+  for (const name of [...fds.keys()]) closeNetns(name);
+  if (originalFd >= 0) libc().close(originalFd);
+  originalFd = -1;
+}
+
+/**
  * Runs `fn` with the main thread inside namespace `name` (`""` = the original namespace), then
  * switches back, also when `fn` throws. `fn` must be synchronous; sockets it creates stay in
  * `name`.
