@@ -198,3 +198,18 @@ export class Epoll {
     this.#wake = -1;
   }
 }
+
+/** Idle limit of {@link processLoop}'s deadlines: a client silent this long is dealt with. */
+export const PROCESS_LOOP_TIMEOUT_MS = 10_000;
+
+let shared: Epoll | null = null;
+
+/**
+ * The loop shared by the long-lived servers of this process (responders, the embedded DNS): one
+ * wait thread for all of them instead of one per socket. Its deadlines are
+ * {@link PROCESS_LOOP_TIMEOUT_MS} long. Never closed; it idles when nothing is watched.
+ */
+export function processLoop(): Epoll {
+  shared ??= new Epoll(PROCESS_LOOP_TIMEOUT_MS);
+  return shared;
+}

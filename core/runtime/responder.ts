@@ -11,7 +11,7 @@
  * Listeners are created inside the container's namespace ({@link withNetns}) and served from this
  * process. Nothing a client does can throw out of an accept loop.
  *
- * TCP is served through libc sockets on one {@link Epoll} loop shared by every responder of the
+ * TCP is served through libc sockets on the {@link processLoop} shared by every responder of the
  * process, so that an answer is one packet: the listener (and each connection) delays its ACKs, so
  * the client's line is acknowledged by the answer, and the answer goes out corked (`MSG_MORE`)
  * with the FIN of the `shutdown` that follows. A check run of thousands of connections is mostly
@@ -21,7 +21,7 @@
  */
 
 import type { Protocol } from "../model/types.ts";
-import { Epoll } from "../netlink/epoll.ts";
+import { processLoop } from "../netlink/epoll.ts";
 import {
   AF_INET,
   EAGAIN,
@@ -67,8 +67,6 @@ export interface Responder {
 
 /** Longest first line or header block a client may send before the responder gives up. */
 const MAX_REQUEST_BYTES = 16 * 1024;
-/** A client that sends no complete line within this time is answered anyway and closed. */
-const CLIENT_IDLE_MS = 10_000;
 
 const HTTP_REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/\d(\.\d)?$/;
 
@@ -172,12 +170,7 @@ export function startResponder(
   return Promise.resolve({ name, netns, ports: served, skipped, close });
 }
 
-/** The loop every responder of this process shares (made on first use). */
-let shared: Epoll | null = null;
-function loop(): Epoll {
-  shared ??= new Epoll(CLIENT_IDLE_MS);
-  return shared;
-}
+const loop = processLoop;
 
 const ON = new Uint8Array(new Int32Array([1]).buffer);
 const OFF = new Uint8Array(4);
@@ -219,6 +212,7 @@ function acceptAll(listener: number, clients: Set<Client>, answer: Uint8Array, h
       client.end();
       continue;
     }
+    // A client silent for the loop's timeout (10 s) is answered anyway and closed.
     client.idle = loop().deadline(() => client.respond());
     client.readable(); // the line may have arrived with the handshake
   }
