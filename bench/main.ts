@@ -320,7 +320,9 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
               {
                 note: `${probes} probes, ${
                   rate.toLocaleString("en-US")
-                } probes/s, ${failed} failed`,
+                } probes/s, ${failed} failed; first run ${
+                  Math.round(ms[0])
+                } ms (ARP cold: the lab was just brought up)`,
               },
             ),
           );

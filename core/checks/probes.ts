@@ -233,7 +233,7 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     probers.icmp.close();
     probers.tcp.close();
     probers.dns.close();
-    loop.close();
+    await loop.close();
   }
   return out;
 }

@@ -96,7 +96,7 @@ Deno.test("real loopback sockets: answered, open, closed without answer, silent,
     });
   } finally {
     tcp.close();
-    loop.close();
+    await loop.close();
     answering.close();
     closing.close();
     silent.close();

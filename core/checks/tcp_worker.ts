@@ -39,7 +39,7 @@ export async function runTcpWork(work: TcpWork): Promise<Observed[]> {
     await Promise.all(Array.from({ length: Math.max(1, work.concurrency) }, lane));
   } finally {
     tcp.close();
-    loop.close();
+    await loop.close(); // its fds belong to the process: closed before the worker is ended
   }
   return out;
 }

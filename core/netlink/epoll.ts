@@ -56,6 +56,7 @@ export class Epoll {
   #closed = false;
   readonly #events = new Uint8Array(EVENT_SIZE * MAX_EVENTS);
   readonly #drained = new Uint8Array(8);
+  readonly #released = Promise.withResolvers<void>();
 
   constructor(timeoutMs: number) {
     this.timeoutMs = timeoutMs;
@@ -177,18 +178,20 @@ export class Epoll {
   }
 
   /**
-   * Stops the loop and closes its fds; the caller closes its own sockets. A wait in progress ends
-   * at once (the epoll fd is closed when it has).
+   * Stops the loop; its fds are closed at once, or when a wait in progress has ended (it is
+   * interrupted). The caller closes its own sockets. Resolves when the fds are closed.
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#handlers.clear();
-    this.#queue = [];
-    this.#head = 0;
-    this.#live = 0;
-    if (this.#pumping) this.#interrupt();
-    else this.#release();
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#handlers.clear();
+      this.#queue = [];
+      this.#head = 0;
+      this.#live = 0;
+      if (this.#pumping) this.#interrupt();
+      else this.#release();
+    }
+    return this.#released.promise;
   }
 
   #release(): void {
@@ -196,6 +199,7 @@ export class Epoll {
     if (this.#wake >= 0) libc().close(this.#wake);
     this.#epfd = -1;
     this.#wake = -1;
+    this.#released.resolve();
   }
 }
 
