@@ -19,7 +19,6 @@ import { IcmpProber, sendFailure } from "./icmp.ts";
 import { PROBE_LINE, TcpProber } from "./tcp.ts";
 import { DnsProber } from "./dns_probe.ts";
 import { Epoll } from "../netlink/epoll.ts";
-import type { TcpWork } from "./tcp_worker.ts";
 import type { Observed, Probe } from "./types.ts";
 
 /** Options of {@link runProbes}. */
@@ -155,18 +154,25 @@ export function runProbe(p: Probe, { timeoutMs, icmp, tcp, dns }: Probers): Prom
 }
 
 /** TCP probes of a run from which a share goes to a second thread (on a machine with 2+ CPUs). */
-const PARALLEL_TCP_MIN = 1000;
+const PARALLEL_MIN = 1000;
+
+/** What a probe worker ({@link runOnThisThread} on another thread) is asked to do. */
+export interface ProbeWork {
+  probes: Probe[];
+  timeoutMs: number;
+  concurrency: number;
+}
 
 /**
- * Runs `work` on a worker thread ({@link runTcpWork}); resolves with its observations. A worker
- * that cannot start or dies answers every probe with an error.
+ * Runs `work` on a worker thread (core/checks/probe_worker.ts); resolves with its observations. A
+ * worker that cannot start or dies answers every probe with an error.
  */
-function tcpOnWorker(work: TcpWork): Promise<Observed[]> {
+function onWorker(work: ProbeWork): Promise<Observed[]> {
   const failAll = (message: string) =>
     work.probes.map((): Observed => ({ kind: "error", message: `probe thread: ${message}` }));
   let w: Worker;
   try {
-    w = new Worker(new URL("./tcp_worker.ts", import.meta.url), { type: "module" });
+    w = new Worker(new URL("./probe_worker.ts", import.meta.url), { type: "module" });
   } catch (e) {
     return Promise.resolve(failAll((e as Error).message));
   }
@@ -182,9 +188,11 @@ function tcpOnWorker(work: TcpWork): Promise<Observed[]> {
 
 /**
  * Runs all probes, at most `concurrency` at a time, each with its own deadline; results in input
- * order. Never throws for a single failed probe: failures are observations. With many TCP probes
- * and more than one CPU, every other TCP probe runs on a worker thread: the handshake's kernel
- * work happens inside `connect` on the calling thread, and one thread cannot use two CPUs.
+ * order. Never throws for a single failed probe: failures are observations. With 1,000 TCP probes
+ * or more and more than one CPU, every other TCP probe runs on a worker thread: the kernel's work
+ * for a handshake happens inside `connect` on the calling thread, and one thread cannot use two
+ * CPUs. (Splitting the DNS queries too was slower: the supervisor answering them is then the
+ * bottleneck, and two threads compete with it for the CPUs.)
  *
  * @example
  * ```ts
@@ -194,13 +202,31 @@ function tcpOnWorker(work: TcpWork): Promise<Observed[]> {
 export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promise<Observed[]> {
   const timeoutMs = opts.timeoutMs ?? 1000;
   const concurrency = Math.max(1, opts.concurrency ?? 256);
+  let tcp = 0;
+  const away = probes.map((p) => p.kind === "tcp" && tcp++ % 2 === 1);
+  if (tcp < PARALLEL_MIN || navigator.hardwareConcurrency < 2) {
+    return await runOnThisThread(probes, timeoutMs, concurrency);
+  }
+  const [mine, theirs] = await Promise.all([
+    runOnThisThread(probes.filter((_, i) => !away[i]), timeoutMs, concurrency),
+    onWorker({
+      probes: probes.filter((_, i) => away[i]),
+      timeoutMs,
+      concurrency: Math.ceil(concurrency / 2),
+    }),
+  ]);
+  let a = 0;
+  let b = 0;
+  return away.map((there) => there ? theirs[b++] : mine[a++]);
+}
+
+/** {@link runProbes} on the calling thread only. */
+export async function runOnThisThread(
+  probes: Probe[],
+  timeoutMs: number,
+  concurrency: number,
+): Promise<Observed[]> {
   const out: Observed[] = new Array(probes.length);
-  const tcpAt = probes.flatMap((p, i) => p.kind === "tcp" ? [i] : []);
-  const delegated = tcpAt.length >= PARALLEL_TCP_MIN && navigator.hardwareConcurrency > 1
-    ? tcpAt.filter((_, k) => k % 2 === 1)
-    : [];
-  const away = new Set(delegated);
-  const mine = probes.map((_, i) => i).filter((i) => !away.has(i));
   const loop = new Epoll(timeoutMs);
   const probers: Probers = {
     timeoutMs,
@@ -208,15 +234,10 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     tcp: new TcpProber(loop),
     dns: new DnsProber(loop),
   };
-  const elsewhere = delegated.length === 0 ? Promise.resolve() : tcpOnWorker({
-    probes: delegated.map((i) => probes[i] as Extract<Probe, { kind: "tcp" }>),
-    timeoutMs,
-    concurrency: Math.ceil(concurrency / 2),
-  }).then((seen) => delegated.forEach((i, k) => out[i] = seen[k]));
   let next = 0;
   const lane = async () => {
-    while (next < mine.length) {
-      const i = mine[next++];
+    while (next < probes.length) {
+      const i = next++;
       try {
         out[i] = await runProbe(probes[i], probers);
       } catch (e) {
@@ -225,15 +246,12 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
     }
   };
   try {
-    await Promise.all([
-      elsewhere,
-      ...Array.from({ length: Math.min(concurrency, mine.length) }, lane),
-    ]);
+    await Promise.all(Array.from({ length: Math.min(concurrency, probes.length) }, lane));
   } finally {
     probers.icmp.close();
     probers.tcp.close();
     probers.dns.close();
-    await loop.close();
+    await loop.close(); // its fds belong to the process (a worker's too)
   }
   return out;
 }
