@@ -150,6 +150,8 @@ export class IcmpProber {
   #counter = Math.floor(Math.random() * 0xffffffff);
   #polling = false;
   #closed = false;
+  /** Receive buffer of the poll loop (one per prober, not one per loop start). */
+  readonly #buf = new Uint8Array(65536);
   /** Echo requests sent so far. */
   sent = 0;
 
@@ -248,7 +250,7 @@ export class IcmpProber {
   async #poll(): Promise<void> {
     if (this.#polling) return;
     this.#polling = true;
-    const buf = new Uint8Array(65536);
+    const buf = this.#buf;
     try {
       while (!this.#closed) {
         const active = [...this.#pingers.values()].filter((p) => p.pending.size > 0);

@@ -77,7 +77,7 @@ async function datagram(
   try {
     await sock.send(payload, { transport: "udp", hostname: address, port });
     while (true) {
-      const got = await Promise.race([sock.receive(), left.promise]);
+      const got = await Promise.race([sock.receive(new Uint8Array(2048)), left.promise]);
       if (got === null) return { kind: "timeout" };
       if (accept(got[0])) return got[0];
     }
