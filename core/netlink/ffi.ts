@@ -13,6 +13,11 @@ const symbols = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  /** `recvfrom(fd, buf, len, flags, src_addr, addrlen_ptr)`: a datagram and its sender. */
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -196,3 +201,5 @@ export const EPOLLET = 1 << 31;
 export const EINPROGRESS = 115;
 export const EAGAIN = 11;
 export const ECONNREFUSED = 111;
+export const EADDRINUSE = 98;
+export const EADDRNOTAVAIL = 99;
