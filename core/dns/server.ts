@@ -11,10 +11,33 @@
  * upstream servers only when {@link lookup} says so (SERVFAIL when none answers). Nothing a packet
  * does can throw out of the socket loops.
  *
+ * UDP, where nearly every query arrives, is served through libc sockets on the {@link processLoop}
+ * the responders share: a readable socket is drained with `recvfrom` into one receive buffer for
+ * the whole process, each datagram answered and the answer sent with `sendto` at once, so a query
+ * costs a few system calls and no runtime op or promise (a check run asks tens of thousands).
+ * Forwarded names answer later, to a copy of the sender's address, and only while the listener is
+ * open. TCP (truncated answers, rare) stays on Deno's sockets.
+ *
  * @module
  */
 
 import { NslabError } from "../errors.ts";
+import { processLoop } from "../netlink/epoll.ts";
+import {
+  AF_INET,
+  EADDRINUSE,
+  EADDRNOTAVAIL,
+  EAGAIN,
+  EPOLLIN,
+  errno,
+  libc,
+  MSG_DONTWAIT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  sockaddrIn,
+  SyscallError,
+} from "../netlink/ffi.ts";
 import { withNetns } from "../netns/netns.ts";
 import { Forwarder } from "./forward.ts";
 import { type Answer, lookup, QTYPES, type RecordTable, rotate } from "./records.ts";
@@ -63,13 +86,34 @@ export interface DnsStats {
 interface Listener {
   netns: string;
   requester: string;
-  udp: Deno.DatagramConn;
+  /** The UDP socket (a libc fd, watched on the process loop). */
+  udp: number;
   tcp: Deno.Listener;
   conns: Set<Deno.Conn>;
   forwarder: Forwarder;
   closed: boolean;
-  loops: Promise<void>[];
+  /** The TCP accept loop. */
+  accepting: Promise<void>;
 }
+
+/** Largest UDP datagram: nothing a client sends is cut short. */
+const UDP_MAX = 65536;
+/** `struct sockaddr_in`. */
+const SOCKADDR_IN = 16;
+/**
+ * The receive buffer of every UDP listener of the process (one datagram at a time is read on the
+ * main thread), and the sender's address of that datagram. Nothing may keep a reference to them
+ * past the datagram's turn: `answer()` copies the packet it forwards.
+ */
+const recvBuf = new Uint8Array(UDP_MAX);
+const RECV_LEN = BigInt(UDP_MAX);
+const fromBuf = new Uint8Array(SOCKADDR_IN);
+const fromLen = new Uint32Array(1);
+/**
+ * Datagrams read per readiness report before the loop serves other sockets (the socket stays
+ * readable, so the loop comes back to it).
+ */
+const DRAIN_BATCH = 256;
 
 type Transport = "udp" | "tcp";
 
@@ -104,8 +148,6 @@ export class DnsServer {
   #opts: Required<DnsServerOptions>;
   #listeners = new Map<string, Listener>();
   #turns = new Map<string, number>();
-  /** Listeners between bind and start (concurrent listen() calls wait for them). */
-  #starting = new Map<string, Promise<void>>();
   /** Counters since construction. */
   readonly stats: DnsStats = newStats();
 
@@ -139,14 +181,11 @@ export class DnsServer {
 
   /**
    * Opens UDP and TCP sockets at 127.0.0.11:53 inside `netns`, answering as container
-   * `requester`. Listening again with the same requester does nothing.
+   * `requester`. Listening again with the same requester does nothing. The sockets are open and
+   * served when this returns (the promise only carries the outcome).
    * Like Docker's resolver in the container's namespace (which Docker reaches through a DNAT).
    */
   listen(netns: string, requester: string): Promise<void> {
-    const starting = this.#starting.get(netns);
-    if (starting !== undefined) {
-      return starting.catch(() => {}).then(() => this.listen(netns, requester));
-    }
     const existing = this.#listeners.get(netns);
     if (existing !== undefined) {
       if (existing.requester === requester) return Promise.resolve();
@@ -158,50 +197,24 @@ export class DnsServer {
       );
     }
     const { address, port } = this.#opts;
-    let udp: Deno.DatagramConn;
-    let tcp: Deno.Listener;
+    let udp = -1;
+    let tcp: Deno.Listener | null = null;
     try {
-      [udp, tcp] = withNetns(netns, () => {
-        const u = Deno.listenDatagram({ transport: "udp", hostname: address, port });
-        try {
-          return [u, Deno.listen({ transport: "tcp", hostname: address, port })] as const;
-        } catch (e) {
-          u.close();
-          throw e;
-        }
-      });
+      udp = bindUdp(netns, address, port);
+      tcp = withNetns(netns, () => Deno.listen({ transport: "tcp", hostname: address, port }));
+      checkReachable(netns, address, port);
+      this.#start(netns, requester, udp, tcp);
     } catch (e) {
+      if (udp >= 0) libc().close(udp);
+      try {
+        tcp?.close();
+      } catch { /* already closed */ }
       return Promise.reject(listenError(netns, address, port, e));
     }
-    const promise = this.#checkReachable(netns, udp, tcp)
-      .then(() => this.#start(netns, requester, udp, tcp))
-      .finally(() => this.#starting.delete(netns));
-    this.#starting.set(netns, promise);
-    return promise;
+    return Promise.resolve();
   }
 
-  /**
-   * Binding 127.0.0.11 succeeds even while `lo` is down, but then nothing can reach it: send an
-   * empty datagram from inside the namespace (the server drops it) and fail if it cannot leave.
-   */
-  async #checkReachable(netns: string, udp: Deno.DatagramConn, tcp: Deno.Listener) {
-    const { address, port } = this.#opts;
-    const probe = withNetns(
-      netns,
-      () => Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 }),
-    );
-    try {
-      await probe.send(new Uint8Array(0), { transport: "udp", hostname: address, port });
-    } catch (e) {
-      udp.close();
-      tcp.close();
-      throw listenError(netns, address, port, new Deno.errors.AddrNotAvailable(String(e)));
-    } finally {
-      probe.close();
-    }
-  }
-
-  #start(netns: string, requester: string, udp: Deno.DatagramConn, tcp: Deno.Listener): void {
+  #start(netns: string, requester: string, udp: number, tcp: Deno.Listener): void {
     const l: Listener = {
       netns,
       requester,
@@ -210,32 +223,37 @@ export class DnsServer {
       conns: new Set(),
       forwarder: new Forwarder(netns, { timeoutMs: this.#opts.forwardTimeoutMs }),
       closed: false,
-      loops: [],
+      accepting: Promise.resolve(),
     };
-    l.loops.push(this.#udpLoop(l), this.#tcpLoop(l));
+    processLoop().watch(udp, EPOLLIN, () => this.#drain(l));
+    l.accepting = this.#tcpLoop(l);
     this.#listeners.set(netns, l);
   }
 
   /**
-   * Closes the sockets in `netns` (queries there then time out). The sockets are closed before
-   * this returns; the promise settles when the loops have ended. Unknown namespaces are ignored.
+   * Closes the sockets in `netns` (queries there then time out). The UDP socket is closed before
+   * this returns, and an answer still being forwarded is not sent; Deno releases the TCP listener
+   * when its accept loop has ended, by the time the promise settles. Unknown namespaces are
+   * ignored.
    */
   unlisten(netns: string): Promise<void> {
     const l = this.#listeners.get(netns);
     if (l === undefined) return Promise.resolve();
     this.#listeners.delete(netns);
     l.closed = true;
-    for (const c of [l.udp, l.tcp, ...l.conns]) {
+    processLoop().forget(l.udp);
+    libc().close(l.udp);
+    for (const c of [l.tcp, ...l.conns]) {
       try {
         c.close();
       } catch { /* already closed */ }
     }
     l.conns.clear();
     const fwd = l.forwarder.close();
-    return Promise.all([...l.loops, fwd]).then(() => {});
+    return Promise.all([l.accepting, fwd]).then(() => {});
   }
 
-  /** Closes every listener (sockets close before this returns). */
+  /** Closes every listener (see {@link unlisten}). */
   close(): Promise<void> {
     return Promise.all(this.namespaces().map((ns) => this.unlisten(ns))).then(() => {});
   }
@@ -247,7 +265,8 @@ export class DnsServer {
 
   /**
    * The response to one packet from `requester`, or null to send nothing. Synchronous unless the
-   * name is forwarded. Exposed for tests; the socket loops call it.
+   * name is forwarded. Neither the response nor the promise refers to `packet` (the UDP receive
+   * buffer is reused for the next datagram). Exposed for tests; the socket loops call it.
    */
   answer(
     packet: Uint8Array,
@@ -305,25 +324,29 @@ export class DnsServer {
     return out;
   }
 
-  async #udpLoop(l: Listener): Promise<void> {
-    const buf = new Uint8Array(65536);
-    while (!l.closed) {
-      let msg: [Uint8Array, Deno.Addr];
-      try {
-        msg = await l.udp.receive(buf);
-      } catch (e) {
-        if (l.closed || e instanceof Deno.errors.BadResource) return;
-        continue;
+  /**
+   * Reads the datagrams waiting on `l`'s UDP socket (up to {@link DRAIN_BATCH}) and answers each
+   * to its sender. Called by the process loop while the socket is readable.
+   */
+  #drain(l: Listener): void {
+    const c = libc();
+    for (let i = 0; i < DRAIN_BATCH && !l.closed; i++) {
+      fromLen[0] = SOCKADDR_IN;
+      const n = Number(c.recvfrom(l.udp, recvBuf, RECV_LEN, MSG_DONTWAIT, fromBuf, fromLen));
+      if (n < 0) {
+        if (errno() === EAGAIN) return;
+        continue; // a pending socket error (e.g. from an ICMP): reading it cleared it
       }
-      const [data, addr] = msg;
       try {
-        const out = this.answer(data, l.requester, "udp", l.forwarder);
+        const out = this.answer(recvBuf.subarray(0, n), l.requester, "udp", l.forwarder);
         if (out === null) continue;
         if (out instanceof Uint8Array) {
-          l.udp.send(out, addr).catch(() => {});
+          sendTo(l.udp, out, fromBuf, fromLen[0]);
         } else {
+          const to = fromBuf.slice(0, fromLen[0]);
           out.then((o) => {
-            if (o !== null && !l.closed) l.udp.send(o, addr).catch(() => {});
+            // Closed: the fd may already belong to another socket.
+            if (o !== null && !l.closed) sendTo(l.udp, o, to, to.length);
           }).catch(() => this.stats.internalErrors++);
         }
       } catch {
@@ -425,9 +448,57 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
+/** A non-blocking UDP socket bound to `address:port` inside `netns`. Throws a SyscallError. */
+function bindUdp(netns: string, address: string, port: number): number {
+  const c = libc();
+  const sa = sockaddrIn(address, port);
+  const fd = withNetns(
+    netns,
+    () => c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+  );
+  if (fd < 0) throw new SyscallError("socket", errno(), "udp");
+  if (c.bind(fd, sa, sa.length) < 0) {
+    const code = errno();
+    c.close(fd);
+    throw new SyscallError("bind", code, `${address}:${port}`);
+  }
+  return fd;
+}
+
+/**
+ * Binding 127.0.0.11 succeeds even while `lo` is down, but then nothing can reach it: send an
+ * empty datagram from inside the namespace (the server drops it) and throw a `sendto`
+ * SyscallError if it cannot leave.
+ */
+function checkReachable(netns: string, address: string, port: number): void {
+  const c = libc();
+  const sa = sockaddrIn(address, port);
+  const fd = withNetns(netns, () => c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd < 0) throw new SyscallError("socket", errno(), "udp");
+  const rc = c.sendto(fd, new Uint8Array(0), 0n, MSG_DONTWAIT, sa, sa.length);
+  const code = errno();
+  c.close(fd);
+  if (rc < 0) throw new SyscallError("sendto", code, `${address}:${port}`);
+}
+
+/** Sends one datagram to the `struct sockaddr` in `to`; a failure drops it (UDP). */
+function sendTo(fd: number, msg: Uint8Array, to: Uint8Array<ArrayBuffer>, toLen: number): void {
+  libc().sendto(fd, msg as Uint8Array<ArrayBuffer>, BigInt(msg.length), MSG_DONTWAIT, to, toLen);
+}
+
+/** The errno behind a failed bind or reachability check (0 when it is not one of those). */
+function errnoOf(e: unknown): number {
+  if (e instanceof SyscallError) return e.errno;
+  if (e instanceof Deno.errors.AddrInUse) return EADDRINUSE;
+  if (e instanceof Deno.errors.AddrNotAvailable) return EADDRNOTAVAIL;
+  return 0;
+}
+
 function listenError(netns: string, address: string, port: number, e: unknown): NslabError {
   const where = `${address}:${port} in namespace "${netns}"`;
-  if (e instanceof Deno.errors.AddrNotAvailable) {
+  const code = errnoOf(e);
+  // The reachability probe's send fails (ENETUNREACH) when lo is down.
+  if (code === EADDRNOTAVAIL || (e instanceof SyscallError && e.call === "sendto")) {
     return new NslabError(
       `Cannot serve DNS at ${where}: the address is not available (loopback is down); ` +
         `bring it up: ip -n ${netns} link set lo up`,
@@ -435,7 +506,7 @@ function listenError(netns: string, address: string, port: number, e: unknown): 
       { cause: e },
     );
   }
-  if (e instanceof Deno.errors.AddrInUse) {
+  if (code === EADDRINUSE) {
     return new NslabError(
       `Cannot serve DNS at ${where}: another socket already uses it; stop that server ` +
         `(ip netns exec ${netns} ss -lunp sport = :${port})`,
