@@ -124,6 +124,11 @@ export interface ApplyOptions {
   /** Called with a short description before each phase. */
   onStep?: (step: string) => void;
   /**
+   * Called once every namespace exists (and is journaled), before links are made: work that only
+   * needs the namespaces (their /etc files) can start then and run beside the rest of the apply.
+   */
+  onNamespaces?: () => void;
+  /**
    * Namespaces that already exist elsewhere (a Docker container's `/proc/<pid>/ns/net`): pinned
    * under their plan name instead of created, then wired like any other.
    */
@@ -425,6 +430,7 @@ export async function applyNetwork(plan: Plan, opts: ApplyOptions = {}): Promise
       count.flush(tagging);
       for (const [key, value] of Object.entries(ns.sysctls)) setSysctl(ns.name, key, value);
     }
+    opts.onNamespaces?.();
     if (plan.namespaces.length === 0) return finish();
 
     step("Links");

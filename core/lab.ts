@@ -11,7 +11,7 @@ import { applyNetwork } from "./apply.ts";
 import { deleteNetns, listNetns } from "./netns/netns.ts";
 import { teardown, type TeardownReport } from "./teardown.ts";
 import { applyFirewall } from "./firewall/apply.ts";
-import { writeNetnsFiles } from "./runtime/netns_files.ts";
+import { removeNetnsFiles, writeManyNetnsFiles } from "./runtime/netns_files.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
 import { checkDockerEngine, startDockerContainers } from "./runtime/docker.ts";
 import { checkKernelFeatures } from "./features.ts";
@@ -125,12 +125,9 @@ function appendStateLine(lab: string, file: string, line: string): void {
   Deno.writeTextFileSync(`${stateDir(lab)}/${file}`, `${line}\n`, { append: true, mode: 0o600 });
 }
 
-/** Writes per-namespace files and applies every host's firewall (one iptables-restore each). */
+/** Applies every host's firewall (one iptables-restore each). */
 async function applyUserland(plan: Plan, progress: Progress): Promise<void> {
   progress.step("Firewall (iptables-restore per host)");
-  for (const p of plan.processes) {
-    if (Object.keys(p.files).length) writeNetnsFiles(p.netns, p.files);
-  }
   await Promise.all(plan.firewall.map((f) => applyFirewall(f.netns, f.rules)));
   progress.done(`Firewall on ${plan.firewall.length} host(s)`);
 }
@@ -187,14 +184,24 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   });
   const plan = state.plan;
   let supervisor: Supervisor | null = null;
+  // The /etc/netns files of the sandboxes, written beside the kernel apply once the namespaces
+  // exist (so a teardown after a kill finds them through the journal).
+  let files: Promise<void> | null = null;
   try {
     progress.step("Namespaces, links, addresses, routes");
     // runtime: docker containers start first; their namespaces are then wired like sandboxes.
     const adopt = await startDockerContainers(model, {
       record: (name) => appendStateLine(lab, "docker", name),
     });
-    await applyNetwork(plan, { adopt });
+    await applyNetwork(plan, {
+      adopt,
+      onNamespaces: () => {
+        files = writeManyNetnsFiles(plan.processes);
+        files.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+      },
+    });
     progress.done(`Network: ${plan.namespaces.length} namespaces`);
+    await files;
     await applyUserland(plan, progress);
     progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");
     if (opts.supervisor.kind === "in-process") {
@@ -212,6 +219,15 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
     return { state, supervisor, unchanged: false };
   } catch (e) {
     const cleanup: Error[] = [];
+    await (files as Promise<void> | null)?.catch(() => {});
+    // A failed apply rolls its namespaces back and drops its journal: their files go here.
+    for (const p of plan.processes) {
+      try {
+        removeNetnsFiles(p.netns);
+      } catch (err) {
+        cleanup.push(err as Error);
+      }
+    }
     try {
       if (supervisor) await supervisor.stop();
     } catch (err) {
@@ -351,6 +367,7 @@ export async function upHostPart(model: Model, host: string, opts: UpOptions): P
       const applied = await applyNetwork(part, { shared: [model.underlay.netns] });
       made.push(...applied.namespaces);
       progress.done(`Host ${host}: ${applied.namespaces.length} namespaces`);
+      await writeManyNetnsFiles(part.processes);
       await applyUserland(part, progress);
       const partState: HostPartState = { host, digest: opts.digest, plan: part, supervisorPid: 0 };
       if (opts.supervisor.kind === "in-process") {

@@ -13,7 +13,12 @@ import {
   ProcessManager,
   utsPath,
 } from "../core/runtime/process.ts";
-import { netnsEtcDir, removeNetnsFiles, writeNetnsFiles } from "../core/runtime/netns_files.ts";
+import {
+  netnsEtcDir,
+  removeNetnsFiles,
+  writeManyNetnsFiles,
+  writeNetnsFiles,
+} from "../core/runtime/netns_files.ts";
 import { createNetns, deleteNetns, listNetns } from "../core/netns/netns.ts";
 import { processAlive, stateDir } from "../core/state.ts";
 import { run } from "./_support/run.ts";
@@ -246,5 +251,35 @@ Deno.test("netns files are written atomically with safe names only, and removed 
     removeNetnsFiles(netns); // idempotent
   } finally {
     removeNetnsFiles(netns);
+  }
+});
+
+Deno.test("many namespaces' files are written concurrently, and a bad name writes nothing", async () => {
+  const id = crypto.randomUUID().slice(0, 6);
+  const names = Array.from({ length: 40 }, (_, i) => `fwt-${id}-m${i}`);
+  try {
+    await writeManyNetnsFiles(
+      names.map((netns) => ({ netns, files: { "resolv.conf": RESOLV, hosts: `${netns}\n` } })),
+      8,
+    );
+    for (const netns of names) {
+      assertEquals(Deno.readTextFileSync(`${netnsEtcDir(netns)}/hosts`), `${netns}\n`);
+      assertEquals(Deno.statSync(`${netnsEtcDir(netns)}/resolv.conf`).mode! & 0o777, 0o644);
+      assertEquals([...Deno.readDirSync(netnsEtcDir(netns))].length, 2, "no temporary file left");
+    }
+    const late = `fwt-${id}-late`;
+    let threw = false;
+    try {
+      await writeManyNetnsFiles([
+        { netns: late, files: { hosts: "x" } },
+        { netns: `fwt-${id}-bad`, files: { "../passwd": "x" } },
+      ]);
+    } catch {
+      threw = true;
+    }
+    assert(threw, "a bad file name is refused");
+    assert(!(await Deno.stat(netnsEtcDir(late)).then(() => true, () => false)), "checked first");
+  } finally {
+    for (const netns of names) removeNetnsFiles(netns);
   }
 });
