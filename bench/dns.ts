@@ -275,7 +275,7 @@ export async function benchDockerDns(
     const perf = await dnsperf(where, "127.0.0.11", queries, seconds);
     return rows("docker", perf, await percentiles(where, "127.0.0.11", queries));
   } finally {
-    await docker.remove(names).catch(() => {});
+    await docker.remove(names).catch(() => docker.removeAll());
     await docker.removeNetwork(net).catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }

@@ -158,6 +158,21 @@ export class DockerRun implements AsyncDisposable {
   }
 
   /**
+   * `docker rm -f` of every container of this run until none is left: a removal can fail halfway
+   * and leave a container "Dead", which only a second `rm -f` takes away. Up to 60 s.
+   */
+  async removeAll(): Promise<void> {
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const ids = await docker(["ps", "-aq", "--filter", `label=nslab.bench=${this.id}`])
+        .then((r) => r.stdout.split("\n").filter(Boolean), () => [] as string[]);
+      if (ids.length === 0 || performance.now() > deadline) return;
+      await docker(["rm", "-f", ...ids], 120_000).catch(() => {});
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  }
+
+  /**
    * `docker network rm` of a network made by {@link network}. Docker releases the endpoints of
    * removed containers asynchronously ("has active endpoints"), so this retries for up to 30 s.
    */
@@ -183,9 +198,7 @@ export class DockerRun implements AsyncDisposable {
 
   /** Removes every container, network and image of this run (errors ignored). */
   async cleanup(): Promise<void> {
-    const ids = await docker(["ps", "-aq", "--filter", `label=nslab.bench=${this.id}`])
-      .then((r) => r.stdout.split("\n").filter(Boolean), () => [] as string[]);
-    if (ids.length) await docker(["rm", "-f", ...ids], 120_000).catch(() => {});
+    await this.removeAll();
     for (const n of [...this.#networks]) await this.removeNetwork(n).catch(() => {});
     for (const i of this.#images) await docker(["image", "rm", "--force", i]).catch(() => {});
   }
