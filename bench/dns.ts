@@ -259,9 +259,10 @@ export async function benchDockerDns(
 ): Promise<BenchRow[]> {
   const net = await docker.network(`dns${crypto.randomUUID().slice(0, 4)}`);
   const names: string[] = [];
-  for (let i = 1; i <= 20; i++) names.push(await docker.run(image, net, `c${i}`, [`c${i}`]));
+  // Container names of their own (the names asked are the network aliases).
+  for (let i = 1; i <= 20; i++) names.push(await docker.run(image, net, `dns-c${i}`, [`c${i}`]));
   for (let i = 1; i <= 4; i++) {
-    names.push(await docker.run(image, net, `api-${i}`, [`api-${i}`, "api"]));
+    names.push(await docker.run(image, net, `dns-api-${i}`, [`api-${i}`, "api"]));
   }
   const dir = await Deno.makeTempDir({ prefix: "bnd-bench-" });
   try {

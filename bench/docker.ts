@@ -154,7 +154,8 @@ export class DockerRun implements AsyncDisposable {
 
   /** `docker rm -f` of the given containers (one command, like `compose down`). */
   async remove(names: string[]): Promise<void> {
-    if (names.length) await must(["rm", "-f", ...names], 120_000);
+    // Slow on some engines (20.10 retries "key modified" while it frees many endpoints at once).
+    if (names.length) await must(["rm", "-f", ...names], 300_000);
   }
 
   /**
@@ -214,9 +215,11 @@ export class DockerRun implements AsyncDisposable {
  */
 export async function dockerUpDown(run: DockerRun, image: string, n: number): Promise<number> {
   const t0 = performance.now();
-  const net = await run.network(`net${crypto.randomUUID().slice(0, 4)}`);
+  const tag = crypto.randomUUID().slice(0, 4);
+  const net = await run.network(`net${tag}`);
   const names: string[] = [];
-  for (let i = 1; i <= n; i++) names.push(await run.run(image, net, `c${i}`));
+  // Names unique per round: a round whose removal failed must not block the next one.
+  for (let i = 1; i <= n; i++) names.push(await run.run(image, net, `u${tag}-c${i}`));
   await run.remove(names);
   await run.removeNetwork(net);
   return performance.now() - t0;
