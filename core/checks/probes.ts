@@ -1,7 +1,8 @@
 /**
  * Probes: each runs inside its source namespace, from this one process, with its own deadline.
- * Sockets are created on the main thread inside the namespace ({@link withNetns}) and used from
- * outside it, so thousands run concurrently without a process per probe.
+ * Sockets are created on the calling thread inside the namespace ({@link withNetns}) and used from
+ * outside it, so thousands run concurrently without a process per probe; with many TCP probes, a
+ * worker thread (probe_worker.ts) takes half of them.
  *
  * - `tcp`: connect; with `responder`, send a line and read the name that answers
  *   ({@link TcpProber}: libc sockets and one epoll set).
