@@ -15,7 +15,6 @@
 import { Buffer } from "node:buffer";
 import dnsPacket from "dns-packet";
 import {
-  AF_INET,
   EAGAIN,
   ECONNREFUSED,
   EPOLLERR,
@@ -24,12 +23,11 @@ import {
   errnoName,
   libc,
   MSG_DONTWAIT,
-  SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   sockaddrIn,
 } from "../netlink/ffi.ts";
-import { withNetns } from "../netns/netns.ts";
+import { socketIn } from "../netns/netns.ts";
 import type { Deadline, Epoll } from "../netlink/epoll.ts";
 import type { DnsType, Observed } from "./types.ts";
 
@@ -158,11 +156,7 @@ export class DnsProber {
     const [address, port] = server.split(":");
     const sa = sockaddrIn(address, Number(port ?? 53));
     const c = libc();
-    const fd = withNetns(
-      netns,
-      () => c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-    );
-    if (fd < 0) throw new Error(`socket in namespace "${netns}": ${errnoName(errno())}`);
+    const fd = socketIn(netns, SOCK_DGRAM | SOCK_NONBLOCK);
     const r = new Resolver(fd);
     try {
       if (c.connect(fd, sa, sa.length) < 0) throw new Error(`connect: ${errnoName(errno())}`);

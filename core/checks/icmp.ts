@@ -10,7 +10,6 @@
 
 import {
   AF_INET,
-  check,
   errno,
   errnoName,
   ICMP_FILTER,
@@ -18,12 +17,11 @@ import {
   libc,
   MSG_DONTWAIT,
   POLLIN,
-  SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_RAW,
 } from "../netlink/ffi.ts";
-import { withNetns } from "../netns/netns.ts";
+import { socketIn } from "../netns/netns.ts";
 import type { Observed } from "./types.ts";
 
 const ECHO_REPLY = 0;
@@ -159,12 +157,7 @@ export class IcmpProber {
     let p = this.#pingers.get(netns);
     if (!p) {
       const c = libc();
-      const fd = withNetns(netns, () =>
-        check(
-          "socket",
-          c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP),
-          `AF_INET, SOCK_RAW, IPPROTO_ICMP in namespace "${netns}"`,
-        ));
+      const fd = socketIn(netns, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
       // Only echo replies and errors reach the socket, not every echo request passing by.
       const mask = new Uint32Array([
         ~((1 << ECHO_REPLY) | (1 << DEST_UNREACH) | (1 << TIME_EXCEEDED)) >>> 0,

@@ -15,7 +15,6 @@
  */
 
 import {
-  AF_INET,
   EAGAIN,
   EINPROGRESS,
   EPOLLERR,
@@ -32,14 +31,13 @@ import {
   MSG_NOSIGNAL,
   SO_ERROR,
   SO_LINGER,
-  SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   sockaddrIn,
   SOL_SOCKET,
   TCP_QUICKACK,
 } from "../netlink/ffi.ts";
-import { withNetns } from "../netns/netns.ts";
+import { socketIn } from "../netns/netns.ts";
 import type { Deadline, Epoll } from "../netlink/epoll.ts";
 import { sendFailure } from "./icmp.ts";
 import type { Observed } from "./types.ts";
@@ -126,8 +124,7 @@ export class TcpProber {
     let code = 0;
     try {
       const sa = sockaddrIn(address, port);
-      fd = withNetns(netns, () => c.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-      if (fd < 0) throw new Error(`socket in namespace "${netns}": ${errnoName(errno())}`);
+      fd = socketIn(netns, SOCK_STREAM | SOCK_NONBLOCK);
       c.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_RESET, LINGER_RESET.length);
       if (c.connect(fd, sa, sa.length) < 0) code = errno();
     } catch (e) {

@@ -24,7 +24,6 @@
 import { NslabError } from "../errors.ts";
 import { processLoop } from "../netlink/epoll.ts";
 import {
-  AF_INET,
   EADDRINUSE,
   EADDRNOTAVAIL,
   EAGAIN,
@@ -32,13 +31,12 @@ import {
   errno,
   libc,
   MSG_DONTWAIT,
-  SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   sockaddrIn,
   SyscallError,
 } from "../netlink/ffi.ts";
-import { withNetns } from "../netns/netns.ts";
+import { boundSocketIn, socketIn, withNetns } from "../netns/netns.ts";
 import { Forwarder } from "./forward.ts";
 import { type Answer, lookup, QTYPES, type RecordTable, rotate } from "./records.ts";
 import { encodeError, encodeRcode, encodeResponse, parseQuery, RCODE, udpLimit } from "./wire.ts";
@@ -200,7 +198,7 @@ export class DnsServer {
     let udp = -1;
     let tcp: Deno.Listener | null = null;
     try {
-      udp = bindUdp(netns, address, port);
+      udp = boundSocketIn(netns, SOCK_DGRAM | SOCK_NONBLOCK, address, port);
       tcp = withNetns(netns, () => Deno.listen({ transport: "tcp", hostname: address, port }));
       checkReachable(netns, address, port);
       this.#start(netns, requester, udp, tcp);
@@ -448,23 +446,6 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
-/** A non-blocking UDP socket bound to `address:port` inside `netns`. Throws a SyscallError. */
-function bindUdp(netns: string, address: string, port: number): number {
-  const c = libc();
-  const sa = sockaddrIn(address, port);
-  const fd = withNetns(
-    netns,
-    () => c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-  );
-  if (fd < 0) throw new SyscallError("socket", errno(), "udp");
-  if (c.bind(fd, sa, sa.length) < 0) {
-    const code = errno();
-    c.close(fd);
-    throw new SyscallError("bind", code, `${address}:${port}`);
-  }
-  return fd;
-}
-
 /**
  * Binding 127.0.0.11 succeeds even while `lo` is down, but then nothing can reach it: send an
  * empty datagram from inside the namespace (the server drops it) and throw a `sendto`
@@ -473,8 +454,7 @@ function bindUdp(netns: string, address: string, port: number): number {
 function checkReachable(netns: string, address: string, port: number): void {
   const c = libc();
   const sa = sockaddrIn(address, port);
-  const fd = withNetns(netns, () => c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (fd < 0) throw new SyscallError("socket", errno(), "udp");
+  const fd = socketIn(netns, SOCK_DGRAM);
   const rc = c.sendto(fd, new Uint8Array(0), 0n, MSG_DONTWAIT, sa, sa.length);
   const code = errno();
   c.close(fd);

@@ -9,6 +9,7 @@
  */
 
 import {
+  AF_INET,
   check,
   CLONE_NEWNET,
   cstr,
@@ -22,6 +23,10 @@ import {
   O_CREAT,
   O_EXCL,
   O_RDONLY,
+  SO_REUSEADDR,
+  SOCK_CLOEXEC,
+  sockaddrIn,
+  SOL_SOCKET,
   SyscallError,
 } from "../netlink/ffi.ts";
 
@@ -116,6 +121,47 @@ export function withNetns<T>(name: string, fn: () => T): T {
     check("setns", libc().setns(back, CLONE_NEWNET), "original namespace");
   }
 }
+
+/**
+ * An `AF_INET` socket of `type` (e.g. `SOCK_STREAM | SOCK_NONBLOCK`; close-on-exec is added) made
+ * inside namespace `name`: it stays there. Throws a {@link SyscallError}.
+ * Equivalent to: `socket(2)` under `ip netns exec NAME`.
+ */
+export function socketIn(name: string, type: number, protocol = 0): number {
+  const c = libc();
+  const fd = withNetns(name, () => {
+    const fd = c.socket(AF_INET, type | SOCK_CLOEXEC, protocol);
+    return fd < 0 ? -errno() : fd;
+  });
+  if (fd < 0) throw new SyscallError("socket", -fd, `in namespace "${name}"`);
+  return fd;
+}
+
+/**
+ * {@link socketIn}, bound to `address:port` (with `SO_REUSEADDR` first when `reuseAddr`); closed
+ * again when binding fails. Throws a {@link SyscallError}.
+ */
+export function boundSocketIn(
+  name: string,
+  type: number,
+  address: string,
+  port: number,
+  reuseAddr = false,
+): number {
+  const c = libc();
+  const sa = sockaddrIn(address, port);
+  const fd = socketIn(name, type);
+  if (reuseAddr) c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE, ONE.length);
+  if (c.bind(fd, sa, sa.length) < 0) {
+    const code = errno();
+    c.close(fd);
+    throw new SyscallError("bind", code, `${address}:${port} in namespace "${name}"`);
+  }
+  return fd;
+}
+
+/** An `int` 1 for `setsockopt`. */
+const ONE = new Uint8Array(new Int32Array([1]).buffer);
 
 /**
  * Like {@link withNetns}, but does not keep the namespace's fd cached afterwards (unless it was

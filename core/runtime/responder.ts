@@ -23,28 +23,23 @@
 import type { Protocol } from "../model/types.ts";
 import { processLoop } from "../netlink/epoll.ts";
 import {
-  AF_INET,
   EAGAIN,
   EPOLLET,
   EPOLLIN,
   EPOLLRDHUP,
   errno,
-  errnoName,
   IPPROTO_TCP,
   libc,
   MSG_DONTWAIT,
   MSG_MORE,
   MSG_NOSIGNAL,
-  SO_REUSEADDR,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
-  sockaddrIn,
-  SOL_SOCKET,
-  strerror,
+  SyscallError,
   TCP_QUICKACK,
 } from "../netlink/ffi.ts";
-import { withNetns } from "../netns/netns.ts";
+import { boundSocketIn, withNetns } from "../netns/netns.ts";
 
 /** One port the responder listens on. */
 export interface ResponderPort {
@@ -172,7 +167,6 @@ export function startResponder(
 
 const loop = processLoop;
 
-const ON = new Uint8Array(new Int32Array([1]).buffer);
 const OFF = new Uint8Array(4);
 const SHUT_WR = 1;
 const LISTEN_BACKLOG = 4096;
@@ -180,20 +174,12 @@ const LISTEN_BACKLOG = 4096;
 /** A listening TCP socket on `hostname:port` inside `netns`, its ACKs delayed. */
 function listenTcp(netns: string, hostname: string, port: number): number {
   const c = libc();
-  const sa = sockaddrIn(hostname, port);
-  const fd = withNetns(
-    netns,
-    () => c.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-  );
-  if (fd < 0) throw new Error(`socket: ${errnoName(errno())}`);
-  const fail = (call: string) => {
+  const fd = boundSocketIn(netns, SOCK_STREAM | SOCK_NONBLOCK, hostname, port, true);
+  if (c.listen(fd, LISTEN_BACKLOG) < 0) {
     const code = errno();
     c.close(fd);
-    return new Error(`${call} ${hostname}:${port}: ${strerror(code)} (${errnoName(code)})`);
-  };
-  c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ON, ON.length);
-  if (c.bind(fd, sa, sa.length) < 0) throw fail("bind");
-  if (c.listen(fd, LISTEN_BACKLOG) < 0) throw fail("listen");
+    throw new SyscallError("listen", code, `${hostname}:${port}`);
+  }
   c.setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, OFF, OFF.length);
   return fd;
 }
