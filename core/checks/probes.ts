@@ -16,8 +16,8 @@
  */
 
 import { withNetns } from "../netns/netns.ts";
-import { IcmpProber, sendFailure } from "./icmp.ts";
-import { PROBE_LINE, TcpProber } from "./tcp.ts";
+import { IcmpProber } from "./icmp.ts";
+import { connectFailure, PROBE_LINE, TcpProber } from "./tcp.ts";
 import { DnsProber } from "./dns_probe.ts";
 import { Epoll } from "../netlink/epoll.ts";
 import type { Observed, Probe } from "./types.ts";
@@ -30,19 +30,15 @@ export interface ProbeOptions {
   concurrency?: number;
 }
 
-/** Maps a socket error (Deno's message carries `os error N`) to an observation. */
+/** Maps a socket error (Deno's message carries `os error N`) to an observation, as {@link connectFailure} maps an errno. */
 export function classifyError(e: unknown): Observed {
   if (e instanceof Deno.errors.ConnectionRefused) return { kind: "refused" };
   if (e instanceof Deno.errors.TimedOut) return { kind: "timeout" };
   const message = e instanceof Error ? e.message : String(e);
   const m = /os error (\d+)/.exec(message);
   if (m) {
-    const code = Number(m[1]);
-    if (code === 111) return { kind: "refused" };
-    if (code === 110) return { kind: "timeout" };
-    if (code === 104) return { kind: "wrong-answer", detail: "connection reset" };
-    const o = sendFailure(code);
-    if (o.kind === "unreachable") return o;
+    const o = connectFailure(Number(m[1]));
+    if (o.kind !== "error") return o;
   }
   return { kind: "error", message };
 }
