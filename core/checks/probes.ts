@@ -30,7 +30,10 @@ export interface ProbeOptions {
   concurrency?: number;
 }
 
-/** Maps a socket error (Deno's message carries `os error N`) to an observation, as {@link connectFailure} maps an errno. */
+/**
+ * Maps a socket error (Deno's message carries `os error N`) to an observation, the errno as
+ * {@link connectFailure} maps it.
+ */
 export function classifyError(e: unknown): Observed {
   if (e instanceof Deno.errors.ConnectionRefused) return { kind: "refused" };
   if (e instanceof Deno.errors.TimedOut) return { kind: "timeout" };
