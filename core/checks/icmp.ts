@@ -1,7 +1,7 @@
 /**
  * ICMP echo from inside namespaces: one raw socket per namespace (`socket(AF_INET, SOCK_RAW,
- * IPPROTO_ICMP)`, created on the main thread inside the namespace), one `poll` on a worker thread
- * for all of them, replies matched to requests by ICMP id and sequence number.
+ * IPPROTO_ICMP)`, created on the calling thread inside the namespace) on the run's {@link Epoll},
+ * replies matched to requests by ICMP id and sequence number.
  *
  * Equivalent to: `ip netns exec NS ping -c1 -W1 ADDRESS`, thousands at once from one process.
  *
@@ -10,17 +10,18 @@
 
 import {
   AF_INET,
+  EPOLLIN,
   errno,
   errnoName,
   ICMP_FILTER,
   IPPROTO_ICMP,
   libc,
   MSG_DONTWAIT,
-  POLLIN,
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_RAW,
 } from "../netlink/ffi.ts";
+import type { Deadline, Epoll } from "../netlink/epoll.ts";
 import { socketIn } from "../netns/netns.ts";
 import type { Observed } from "./types.ts";
 
@@ -120,7 +121,7 @@ export function sendFailure(code: number): Observed {
 
 interface Pending {
   resolve: (o: Observed) => void;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: Deadline;
 }
 
 /** One raw ICMP socket in one namespace. */
@@ -130,28 +131,34 @@ class Pinger {
 }
 
 /**
- * All echo probes of one run. Sockets are created on first use per namespace and closed by
+ * All echo probes of one run, on the run's {@link Epoll} (whose timeout is every probe's
+ * deadline). Sockets are created on first use per namespace and closed by
  * {@link IcmpProber.close}.
  *
  * @example
  * ```ts
- * const icmp = new IcmpProber();
+ * const loop = new Epoll(1000);
+ * const icmp = new IcmpProber(loop);
  * try {
- *   console.log(await icmp.ping("shop-web", "172.20.0.3", 1000)); // { kind: "open", from: … }
+ *   console.log(await icmp.ping("shop-web", "172.20.0.3")); // { kind: "open", from: … }
  * } finally {
  *   icmp.close();
+ *   await loop.close();
  * }
  * ```
  */
 export class IcmpProber {
+  readonly #loop: Epoll;
   #pingers = new Map<string, Pinger>();
   #counter = Math.floor(Math.random() * 0xffffffff);
-  #polling = false;
-  #closed = false;
-  /** Receive buffer of the poll loop (one per prober, not one per loop start). */
+  /** Receive buffer shared by the prober's sockets (they are drained one at a time). */
   readonly #buf = new Uint8Array(65536);
   /** Echo requests sent so far. */
   sent = 0;
+
+  constructor(loop: Epoll) {
+    this.#loop = loop;
+  }
 
   #pinger(netns: string): Pinger {
     let p = this.#pingers.get(netns);
@@ -168,15 +175,22 @@ export class IcmpProber {
       if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, new Uint8Array(size.buffer), 4) !== 0) {
         c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(size.buffer), 4);
       }
-      p = new Pinger(netns, fd);
-      this.#pingers.set(netns, p);
+      const made = new Pinger(netns, fd);
+      try {
+        this.#loop.watch(fd, EPOLLIN, () => this.#drain(made));
+      } catch (e) {
+        c.close(fd);
+        throw e;
+      }
+      this.#pingers.set(netns, made);
+      p = made;
     }
     return p;
   }
 
-  /** Sends one echo request from `netns` to `address`; resolves by `timeoutMs` at the latest. */
-  ping(netns: string, address: string, timeoutMs: number): Promise<Observed> {
-    if (this.#closed) return Promise.resolve({ kind: "error", message: "prober closed" });
+  /** Sends one echo request from `netns` to `address`; resolves by the deadline at the latest. */
+  ping(netns: string, address: string): Promise<Observed> {
+    if (this.#loop.closed) return Promise.resolve({ kind: "error", message: "prober closed" });
     let p: Pinger;
     try {
       p = this.#pinger(netns);
@@ -195,18 +209,17 @@ export class IcmpProber {
       const finish = (o: Observed) => {
         const entry = p.pending.get(key);
         if (!entry) return;
-        clearTimeout(entry.timer);
+        entry.deadline.cancel();
         p.pending.delete(key);
         resolve(o);
       };
-      const timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
-      p.pending.set(key, { resolve, timer });
+      const deadline = this.#loop.deadline(() => finish({ kind: "timeout" }));
+      p.pending.set(key, { resolve, deadline });
       const trySend = () => {
         if (!p.pending.has(key)) return;
         const rc = Number(libc().sendto(p.fd, packet, BigInt(packet.length), 0, sa, 16));
         if (rc >= 0) {
           this.sent++;
-          this.#poll();
           return;
         }
         const code = errno();
@@ -220,16 +233,17 @@ export class IcmpProber {
     });
   }
 
-  /** Drains every socket that has data; resolves the matching pending probes. */
-  #drain(fd: number, p: Pinger, buf: Uint8Array<ArrayBuffer>): void {
+  /** Reads every packet that has arrived on `p`'s socket; resolves the matching probes. */
+  #drain(p: Pinger): void {
+    const buf = this.#buf;
     while (true) {
-      const n = Number(libc().recv(fd, buf, BigInt(buf.length), MSG_DONTWAIT));
+      const n = Number(libc().recv(p.fd, buf, BigInt(buf.length), MSG_DONTWAIT));
       if (n <= 0) return;
       const ev = parseIcmp(buf.subarray(0, n));
       if (!ev) continue;
       const entry = p.pending.get((ev.id << 16) | ev.seq);
       if (!entry) continue;
-      clearTimeout(entry.timer);
+      entry.deadline.cancel();
       p.pending.delete((ev.id << 16) | ev.seq);
       entry.resolve(
         ev.kind === "reply"
@@ -239,42 +253,15 @@ export class IcmpProber {
     }
   }
 
-  /** One poll loop at a time, running while any probe waits. */
-  async #poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    const buf = this.#buf;
-    try {
-      while (!this.#closed) {
-        const active = [...this.#pingers.values()].filter((p) => p.pending.size > 0);
-        if (active.length === 0) return;
-        const fds = new Uint8Array(8 * active.length);
-        const v = new DataView(fds.buffer);
-        active.forEach((p, i) => {
-          v.setInt32(i * 8, p.fd, true);
-          v.setInt16(i * 8 + 4, POLLIN, true);
-        });
-        const ready = await libc().poll_async(fds, BigInt(active.length), 20);
-        if (this.#closed) return;
-        if (ready <= 0) continue;
-        active.forEach((p, i) => {
-          if (v.getInt16(i * 8 + 6, true) !== 0) this.#drain(p.fd, p, buf);
-        });
-      }
-    } finally {
-      this.#polling = false;
-    }
-  }
-
   /** Closes every socket; waiting probes resolve as errors. */
   close(): void {
-    this.#closed = true;
     for (const p of this.#pingers.values()) {
       for (const entry of p.pending.values()) {
-        clearTimeout(entry.timer);
+        entry.deadline.cancel();
         entry.resolve({ kind: "error", message: "prober closed" });
       }
       p.pending.clear();
+      this.#loop.forget(p.fd);
       libc().close(p.fd);
     }
     this.#pingers.clear();

@@ -127,7 +127,7 @@ export function probeIface(p: Extract<Probe, { kind: "iface" }>): Observed {
   }
 }
 
-/** The probers of one run, sharing one epoll loop and one deadline. */
+/** The probers of one run, sharing one epoll loop and its deadline (`timeoutMs`). */
 export interface Probers {
   timeoutMs: number;
   icmp: IcmpProber;
@@ -143,7 +143,7 @@ export function runProbe(p: Probe, { timeoutMs, icmp, tcp, dns }: Probers): Prom
     case "udp":
       return probeUdp(p, timeoutMs);
     case "icmp":
-      return icmp.ping(p.netns, p.address, timeoutMs);
+      return icmp.ping(p.netns, p.address);
     case "dns":
       return dns.query(p.netns, p.server ?? "127.0.0.11:53", p.name, p.type);
     case "iface":
@@ -230,7 +230,7 @@ export async function runOnThisThread(
   const loop = new Epoll(timeoutMs);
   const probers: Probers = {
     timeoutMs,
-    icmp: new IcmpProber(),
+    icmp: new IcmpProber(loop),
     tcp: new TcpProber(loop),
     dns: new DnsProber(loop),
   };

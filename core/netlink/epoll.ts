@@ -24,7 +24,6 @@ const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
 
 /** A pending deadline; `cancel` is cheap and idempotent. */
 export interface Deadline {
-  readonly at: number;
   cancel(): void;
 }
 
@@ -121,7 +120,6 @@ export class Epoll {
     this.#live++;
     void this.#pump();
     return {
-      at: e.at,
       cancel: () => {
         if (e.fire === null) return;
         e.fire = null;

@@ -40,16 +40,9 @@ const symbols = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   /**
-   * `poll(fds, nfds, timeout_ms)` on a worker thread (returns a Promise), so the main thread keeps
-   * running while it waits; errno is not readable afterwards (it belongs to the worker).
+   * `epoll_wait` on a worker thread (returns a Promise), so the main thread keeps running while it
+   * waits; errno is not readable afterwards (it belongs to the worker).
    */
-  poll_async: {
-    name: "poll",
-    parameters: ["buffer", "u64", "i32"],
-    result: "i32",
-    nonblocking: true,
-  },
-  /** `epoll_wait` on a worker thread, like {@link poll_async}. */
   epoll_wait_async: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],
@@ -180,7 +173,6 @@ export const SOL_RAW = 255;
 /** Raw ICMP socket option: bit mask of ICMP types NOT delivered to the socket. */
 export const ICMP_FILTER = 1;
 export const MSG_DONTWAIT = 0x40;
-export const POLLIN = 1;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
