@@ -21,7 +21,7 @@
  */
 
 import type { Protocol } from "../model/types.ts";
-import { processLoop } from "../netlink/epoll.ts";
+import { type Deadline, processLoop } from "../netlink/epoll.ts";
 import {
   EAGAIN,
   EPOLLET,
@@ -131,10 +131,10 @@ export function startResponder(
         for (const hostname of addresses) {
           const fd = listenTcp(netns, hostname, p.port);
           closers.push(() => {
-            loop().forget(fd);
+            processLoop().forget(fd);
             libc().close(fd);
           });
-          loop().watch(fd, EPOLLIN, () => acceptAll(fd, clients, answer, http));
+          processLoop().watch(fd, EPOLLIN, () => acceptAll(fd, clients, answer, http));
         }
         served.push(p);
       } else if (p.protocol === "udp") {
@@ -165,8 +165,6 @@ export function startResponder(
   return Promise.resolve({ name, netns, ports: served, skipped, close });
 }
 
-const loop = processLoop;
-
 const OFF = new Uint8Array(4);
 const SHUT_WR = 1;
 const LISTEN_BACKLOG = 4096;
@@ -193,22 +191,24 @@ function acceptAll(listener: number, clients: Set<Client>, answer: Uint8Array, h
     c.setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, OFF, OFF.length);
     const client = new Client(fd, clients, answer, http);
     try {
-      loop().watch(fd, EPOLLIN | EPOLLRDHUP | EPOLLET, () => client.readable());
+      processLoop().watch(fd, EPOLLIN | EPOLLRDHUP | EPOLLET, () => client.readable());
     } catch {
       client.end();
       continue;
     }
     // A client silent for the loop's timeout (10 s) is answered anyway and closed.
-    client.idle = loop().deadline(() => client.respond());
+    client.idle = processLoop().deadline(() => client.respond());
     client.readable(); // the line may have arrived with the handshake
   }
 }
 
+/** What every connection reads into (reads are synchronous, one connection at a time). */
+const readBuf = new Uint8Array(4096);
+
 /** One accepted connection: reads the request, answers once, closes. */
 class Client {
   text = "";
-  idle: { cancel(): void } | null = null;
-  readonly #buf = new Uint8Array(4096);
+  idle: Deadline | null = null;
   readonly #decoder = new TextDecoder();
 
   constructor(
@@ -224,9 +224,9 @@ class Client {
   readable(): void {
     const c = libc();
     while (this.fd >= 0) {
-      const n = Number(c.recv(this.fd, this.#buf, BigInt(this.#buf.length), MSG_DONTWAIT));
+      const n = Number(c.recv(this.fd, readBuf, BigInt(readBuf.length), MSG_DONTWAIT));
       if (n > 0) {
-        this.text += this.#decoder.decode(this.#buf.subarray(0, n), { stream: true });
+        this.text += this.#decoder.decode(readBuf.subarray(0, n), { stream: true });
         if (this.complete()) return this.respond();
         continue;
       }
@@ -239,14 +239,18 @@ class Client {
   complete(): boolean {
     if (this.text.length >= MAX_REQUEST_BYTES) return true;
     if (!hasLine(this.text)) return false;
-    return !isHttpRequestLine(this.text.split("\n", 1)[0]) || hasHeaders(this.text);
+    return !this.isHttp() || hasHeaders(this.text);
+  }
+
+  /** Is the first line (once complete) an HTTP request line? */
+  isHttp(): boolean {
+    return hasLine(this.text) && isHttpRequestLine(this.text.split("\n", 1)[0]);
   }
 
   /** Sends the answer (with the FIN in the same packet) and closes. */
   respond(): void {
     if (this.fd < 0) return;
-    const isHttp = hasLine(this.text) && isHttpRequestLine(this.text.split("\n", 1)[0]);
-    const bytes = isHttp ? this.http : this.answer;
+    const bytes = this.isHttp() ? this.http : this.answer;
     libc().sendto(
       this.fd,
       bytes as Uint8Array<ArrayBuffer>,
@@ -263,7 +267,7 @@ class Client {
   end(): void {
     if (this.fd < 0) return;
     this.idle?.cancel();
-    loop().forget(this.fd);
+    processLoop().forget(this.fd);
     libc().close(this.fd);
     this.fd = -1;
     this.clients.delete(this);
