@@ -186,7 +186,7 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   let supervisor: Supervisor | null = null;
   // The /etc/netns files of the sandboxes, written beside the kernel apply once the namespaces
   // exist (so a teardown after a kill finds them through the journal).
-  let files: Promise<void> | null = null;
+  let files = Promise.resolve();
   try {
     progress.step("Namespaces, links, addresses, routes");
     // runtime: docker containers start first; their namespaces are then wired like sandboxes.
@@ -219,7 +219,7 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
     return { state, supervisor, unchanged: false };
   } catch (e) {
     const cleanup: Error[] = [];
-    await (files as Promise<void> | null)?.catch(() => {});
+    await files.catch(() => {});
     // A failed apply rolls its namespaces back and drops its journal: their files go here.
     for (const p of plan.processes) {
       try {

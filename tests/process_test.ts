@@ -61,7 +61,7 @@ async function fixture() {
   const netns = `${lab}-web`;
   createNetns(netns);
   await run(["ip", "-n", netns, "link", "set", "lo", "up"]);
-  writeNetnsFiles(netns, { "resolv.conf": RESOLV, hosts: HOSTS });
+  await writeNetnsFiles(netns, { "resolv.conf": RESOLV, hosts: HOSTS });
   const pm = new ProcessManager(lab);
   const plan = (over: Partial<ProcessPlan>): ProcessPlan => ({
     container: "web",
@@ -128,7 +128,7 @@ Deno.test("a command sees its hostname, environment, resolv.conf, hosts and only
     // Broken on purpose: without the netns files exec sees the machine's resolv.conf.
     removeNetnsFiles(netns);
     assert(!(await run(execArgs(lab, p, ["cat", "/etc/resolv.conf"]))).out.includes("# test"));
-    writeNetnsFiles(netns, { "resolv.conf": RESOLV });
+    await writeNetnsFiles(netns, { "resolv.conf": RESOLV });
 
     await pm.stop("web");
     assert(!processAlive(pid), "stop left the command running");
@@ -230,7 +230,7 @@ Deno.test("after a crash, the lab's files alone are enough to kill its commands 
 Deno.test("netns files are written atomically with safe names only, and removed with their folder", async () => {
   const netns = `fwt-${crypto.randomUUID().slice(0, 6)}-files`;
   try {
-    writeNetnsFiles(netns, { "resolv.conf": RESOLV, hosts: HOSTS });
+    await writeNetnsFiles(netns, { "resolv.conf": RESOLV, hosts: HOSTS });
     assertEquals(Deno.readTextFileSync(`${netnsEtcDir(netns)}/resolv.conf`), RESOLV);
     assertEquals(Deno.statSync(`${netnsEtcDir(netns)}/hosts`).mode! & 0o777, 0o644);
     assertEquals([...Deno.readDirSync(netnsEtcDir(netns))].map((e) => e.name).sort(), [
@@ -240,7 +240,7 @@ Deno.test("netns files are written atomically with safe names only, and removed 
     for (const bad of ["../passwd", "a/b", "..", ".hidden", ""]) {
       let threw = false;
       try {
-        writeNetnsFiles(netns, { [bad]: "x" });
+        await writeNetnsFiles(netns, { [bad]: "x" });
       } catch {
         threw = true;
       }

@@ -19,7 +19,7 @@ import { routeDel, routeReplace } from "../netlink/route.ts";
 import { fdbAppend, fdbDel, neighDel, neighReplace } from "../netlink/neigh.ts";
 import { netnsFd, setSysctl } from "../netns/netns.ts";
 import { applyFirewall } from "../firewall/apply.ts";
-import { writeNetnsFiles } from "../runtime/netns_files.ts";
+import { writeManyNetnsFiles } from "../runtime/netns_files.ts";
 import { NslabError } from "../errors.ts";
 import type { JournalEntry } from "../apply.ts";
 import { reloadRuleset } from "./firewall.ts";
@@ -133,7 +133,7 @@ export async function applyDelta(
   } finally {
     for (const x of handles.values()) x.close();
   }
-  for (const f of delta.files) writeNetnsFiles(f.netns, f.files);
+  await writeManyNetnsFiles(delta.files);
   await Promise.all(delta.firewall.map(async (f) => {
     try {
       await applyFirewall(f.netns, reloadRuleset(f.rules));

@@ -36,21 +36,11 @@ export function netnsEtcDir(netns: string): string {
  *
  * @example
  * ```ts
- * writeNetnsFiles("shop-web", { "resolv.conf": "nameserver 127.0.0.11\noptions ndots:0\n" });
+ * await writeNetnsFiles("shop-web", { "resolv.conf": "nameserver 127.0.0.11\noptions ndots:0\n" });
  * ```
  */
-export function writeNetnsFiles(netns: string, files: Record<string, string>): void {
-  const dir = netnsEtcDir(netns);
-  const names = Object.keys(files);
-  for (const name of names) assertEtcFileName(name);
-  if (names.length === 0) return;
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  for (const name of names.sort()) {
-    const tmp = `${dir}/.${name}.tmp`;
-    Deno.writeTextFileSync(tmp, files[name], { mode: 0o644 });
-    Deno.chmodSync(tmp, 0o644);
-    Deno.renameSync(tmp, `${dir}/${name}`);
-  }
+export async function writeNetnsFiles(netns: string, files: Record<string, string>): Promise<void> {
+  await writeManyNetnsFiles([{ netns, files }]);
 }
 
 /**
