@@ -195,7 +195,7 @@ export class DnsProber {
       if (!q) continue;
       r.pending.delete(id);
       q.deadline?.cancel();
-      q.resolve(dnsObservation(this.#read.slice(0, n), q.type));
+      q.resolve(dnsObservation(this.#read.subarray(0, n), q.type)); // decoding copies
       this.#fill(r);
     }
   }

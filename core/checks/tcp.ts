@@ -53,6 +53,11 @@ const LINE = new TextEncoder().encode(PROBE_LINE);
 const LINGER_RESET = new Uint8Array(new Int32Array([1, 0]).buffer);
 const WATCH = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 const OFF = new Uint8Array(4);
+/** `getsockopt` result and length, shared: read right after each synchronous call. */
+const SOCKOPT = new Int32Array(1);
+const SOCKOPT_BYTES = new Uint8Array(SOCKOPT.buffer);
+const SOCKOPT_LEN = new Uint32Array(1);
+const SOCKOPT_LEN_BYTES = new Uint8Array(SOCKOPT_LEN.buffer);
 
 /** Maps a connect error (`SO_ERROR` or the errno of `connect`) to an observation. */
 export function connectFailure(code: number): Observed {
@@ -163,16 +168,10 @@ export class TcpProber {
   #event(f: Flight, mask: number): void {
     if (!f.connected) {
       if ((mask & (EPOLLOUT | EPOLLERR | EPOLLHUP)) === 0) return;
-      const err = new Int32Array(1);
-      const len = new Uint32Array([4]);
-      libc().getsockopt(
-        f.fd,
-        SOL_SOCKET,
-        SO_ERROR,
-        new Uint8Array(err.buffer),
-        new Uint8Array(len.buffer),
-      );
-      if (err[0] !== 0) return this.#finish(f, connectFailure(err[0]));
+      SOCKOPT_LEN[0] = 4;
+      libc().getsockopt(f.fd, SOL_SOCKET, SO_ERROR, SOCKOPT_BYTES, SOCKOPT_LEN_BYTES);
+      const err = SOCKOPT[0];
+      if (err !== 0) return this.#finish(f, connectFailure(err));
       f.connected = true;
       if (!f.responder) return this.#finish(f, { kind: "open" });
       // Delayed ACKs: the reset that follows the answer acknowledges it, one packet fewer.
