@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { buildRecords, type RecordTable } from "../core/dns/records.ts";
 import { DnsServer } from "../core/dns/server.ts";
 import { shopModel, testModel } from "../core/dns/_testmodel.ts";
-import { must, nsRun, TestNamespaces } from "../core/dns/_testns.ts";
+import { nsRun, TestNamespaces } from "../core/dns/_testns.ts";
 
 const UPSTREAM = "10.99.0.53";
 
@@ -95,13 +95,7 @@ Deno.test("embedded DNS answers real dig and getent inside namespaces", async (t
   const api = await nss.add("api1");
   const vault = await nss.add("vault");
   const up = await nss.add("up");
-  // web ↔ upstream: a veth pair so forwarded queries have somewhere to go.
-  const vethWeb = `${nss.prefix.slice(5)}w`;
-  await must("ip", "-n", web, "link", "add", vethWeb, "type", "veth", "peer", "eth0", "netns", up);
-  await must("ip", "-n", web, "addr", "add", "10.99.0.2/24", "dev", vethWeb);
-  await must("ip", "-n", web, "link", "set", vethWeb, "up");
-  await must("ip", "-n", up, "addr", "add", `${UPSTREAM}/24`, "dev", "eth0");
-  await must("ip", "-n", up, "link", "set", "eth0", "up");
+  await nss.linkUpstream(web, up, UPSTREAM);
 
   await using dns = new DnsServer(labTable({ upstream: true }), { forwardTimeoutMs: 500 });
   await using upstream = new DnsServer(upstreamTable(), { address: UPSTREAM });

@@ -12,8 +12,8 @@ import { shopModel } from "../core/dns/_testmodel.ts";
 import { must, TestNamespaces } from "../core/dns/_testns.ts";
 import { dnsObservation, DnsProber } from "../core/checks/dns_probe.ts";
 import { Epoll } from "../core/netlink/epoll.ts";
-import { withNetns } from "../core/netns/netns.ts";
-import { AF_INET, libc, SOCK_CLOEXEC, SOCK_DGRAM, sockaddrIn } from "../core/netlink/ffi.ts";
+import { socketIn, withNetns } from "../core/netns/netns.ts";
+import { libc, SOCK_DGRAM, sockaddrIn } from "../core/netlink/ffi.ts";
 
 const UPSTREAM = "10.99.0.53";
 
@@ -85,12 +85,7 @@ Deno.test("a forwarded answer that ends after unlisten is not sent, even on a re
   await using nss = new TestNamespaces("dnsu");
   const web = await nss.add("web");
   const up = await nss.add("up");
-  const veth = `${nss.prefix.slice(5)}w`;
-  await must("ip", "-n", web, "link", "add", veth, "type", "veth", "peer", "eth0", "netns", up);
-  await must("ip", "-n", web, "addr", "add", "10.99.0.2/24", "dev", veth);
-  await must("ip", "-n", web, "link", "set", veth, "up");
-  await must("ip", "-n", up, "addr", "add", `${UPSTREAM}/24`, "dev", "eth0");
-  await must("ip", "-n", up, "link", "set", "eth0", "up");
+  await nss.linkUpstream(web, up, UPSTREAM);
 
   await using dns = new DnsServer(buildRecords(shopModel({ upstream: [UPSTREAM] })), {
     forwardTimeoutMs: 5000,
@@ -117,7 +112,7 @@ Deno.test("a forwarded answer that ends after unlisten is not sent, even on a re
     // carry that answer to the client.
     const opened = fdSet();
     const gone = dns.unlisten(web);
-    const squatter = withNetns(web, () => libc().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const squatter = socketIn(web, SOCK_DGRAM);
     try {
       assert(opened.has(String(squatter)), "the listener's fd number was reused");
       const sa = sockaddrIn("127.0.0.11", 53);

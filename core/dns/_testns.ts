@@ -55,6 +55,19 @@ export class TestNamespaces implements AsyncDisposable {
     return name;
   }
 
+  /**
+   * A veth pair from `from` (10.99.0.2/24) to `to` (`eth0`, `upstream`/24): somewhere for
+   * forwarded queries to go.
+   */
+  async linkUpstream(from: string, to: string, upstream: string): Promise<void> {
+    const veth = `${this.prefix.slice(5)}w`;
+    await must("ip", "-n", from, "link", "add", veth, "type", "veth", "peer", "eth0", "netns", to);
+    await must("ip", "-n", from, "addr", "add", "10.99.0.2/24", "dev", veth);
+    await must("ip", "-n", from, "link", "set", veth, "up");
+    await must("ip", "-n", to, "addr", "add", `${upstream}/24`, "dev", "eth0");
+    await must("ip", "-n", to, "link", "set", "eth0", "up");
+  }
+
   /** Removes every namespace and its /etc/netns folder; reports all failures at the end. */
   async [Symbol.asyncDispose](): Promise<void> {
     const errors: string[] = [];
