@@ -95,40 +95,27 @@ function expand(
   spec: string,
 ): PortRequest[] | PortError {
   const n = container.last - container.first + 1;
-  const out: PortRequest[] = [];
-  if (host === null) {
-    for (let i = 0; i < n; i++) {
-      out.push({
-        hostIp,
-        containerPort: container.first + i,
-        protocol,
-        name,
-        host: { kind: "range", first: EPHEMERAL_FIRST, last: EPHEMERAL_LAST, ephemeral: true },
-      });
-    }
-    return out;
-  }
-  const m = host.last - host.first + 1;
-  if (m === n) {
-    for (let i = 0; i < n; i++) {
-      out.push({
-        hostIp,
-        containerPort: container.first + i,
-        protocol,
-        name,
-        host: { kind: "fixed", port: host.first + i },
-      });
-    }
-    return out;
-  }
-  if (n === 1) {
-    return [{
+  /** One request per container port, its host side chosen by `hostSide(i)`. */
+  const each = (hostSide: (i: number) => PortRequest["host"]): PortRequest[] =>
+    Array.from({ length: n }, (_, i) => ({
       hostIp,
-      containerPort: container.first,
+      containerPort: container.first + i,
       protocol,
       name,
-      host: { kind: "range", first: host.first, last: host.last, ephemeral: false },
-    }];
+      host: hostSide(i),
+    }));
+  if (host === null) {
+    return each(() => ({
+      kind: "range",
+      first: EPHEMERAL_FIRST,
+      last: EPHEMERAL_LAST,
+      ephemeral: true,
+    }));
+  }
+  const m = host.last - host.first + 1;
+  if (m === n) return each((i) => ({ kind: "fixed", port: host.first + i }));
+  if (n === 1) {
+    return each(() => ({ kind: "range", first: host.first, last: host.last, ephemeral: false }));
   }
   return {
     error: `invalid ranges specified for container and host Ports in "${spec}" ` +
