@@ -71,18 +71,7 @@ function parseOnly(model: Model, only: string[] | undefined): Selection {
   return { kinds, names };
 }
 
-/**
- * Keeps the expectations `only` selects: kinds and containers; both given → both must match.
- * Throws a {@link UsageError} for a word that is neither.
- */
-export function selectExpectations(
-  model: Model,
-  exps: Expectation[],
-  only: string[] | undefined,
-): Expectation[] {
-  return select(model, exps, parseOnly(model, only));
-}
-
+/** Keeps the expectations `only` selected: kinds and containers; both given → both must match. */
 function select(model: Model, exps: Expectation[], { kinds, names }: Selection): Expectation[] {
   if (kinds.size === 0 && names.size === 0) return exps;
   const services = new Map(model.containers.map((c) => [c.name, c.service]));
