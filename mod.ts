@@ -14,7 +14,7 @@
  * @module
  */
 
-export { type ExecResult, Lab, type LabUpOptions } from "./core/fixture.ts";
+export { type ExecResult, Lab, type LabUpOptions } from "./core/lab/fixture.ts";
 export { loadTopology, loadTopologyObject, type TopologyInput } from "./core/model/load.ts";
 export { buildPlan } from "./core/plan/plan.ts";
 export type * from "./core/model/types.ts";

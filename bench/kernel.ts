@@ -11,8 +11,8 @@
  */
 
 import type { NamespacePlan, Plan } from "../core/plan/types.ts";
-import { applyNetwork } from "../core/apply.ts";
-import { teardown } from "../core/teardown.ts";
+import { applyNetwork } from "../core/kernel/apply.ts";
+import { teardown } from "../core/kernel/teardown.ts";
 
 /** One line of the result table. */
 export interface BenchRow {

@@ -13,8 +13,8 @@
 import type { TopologyInput } from "../core/model/load.ts";
 import { loadTopologyObject } from "../core/model/load.ts";
 import type { Model } from "../core/model/types.ts";
-import { downLab, upLab } from "../core/lab.ts";
-import { readState } from "../core/state.ts";
+import { downLab, upLab } from "../core/lab/lab.ts";
+import { readState } from "../core/lab/state.ts";
 import type { Supervisor } from "../core/runtime/supervisor.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;

@@ -34,8 +34,8 @@ import {
   withRatios,
 } from "./result.ts";
 import { runChecks } from "../core/checks/run.ts";
-import { listLabs, teardown } from "../core/teardown.ts";
-import { deleteNetns, listNetns } from "../core/netns/netns.ts";
+import { listLabs, teardown } from "../core/kernel/teardown.ts";
+import { deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
 import process from "node:process";
 
 /** Parsed command line. */

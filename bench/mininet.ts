@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createNetns, deleteNetns } from "../core/netns/netns.ts";
+import { createNetns, deleteNetns } from "../core/kernel/netns/netns.ts";
 
 const PINGALL = new URL("./baselines/mininet_pingall.py", import.meta.url).pathname;
 

@@ -6,7 +6,7 @@
 
 import { findTopologyFile, loadTopology } from "../core/model/load.ts";
 import type { Model } from "../core/model/types.ts";
-import { digest, listStateDirs, readState } from "../core/state.ts";
+import { digest, listStateDirs, readState } from "../core/lab/state.ts";
 import { UsageError } from "../core/errors.ts";
 
 /** Options every lab-addressing verb accepts. */

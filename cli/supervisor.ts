@@ -6,9 +6,9 @@
  * @module
  */
 
-import { type LabState, readState, stateDir, writeStateFile } from "../core/state.ts";
+import { type LabState, readState, stateDir, writeStateFile } from "../core/lab/state.ts";
 import { Supervisor } from "../core/runtime/supervisor.ts";
-import { markPartReady, markReady, readPartState } from "../core/lab.ts";
+import { markPartReady, markReady, readPartState } from "../core/lab/lab.ts";
 
 const lab = Deno.args[0] ?? "";
 const state = readState(lab);

@@ -213,7 +213,7 @@ export async function eventually(cond: () => boolean, ms = 5000): Promise<boolea
 }
 
 if (import.meta.main && Deno.args[0] === "apply") {
-  const { applyNetwork } = await import("../core/apply.ts");
+  const { applyNetwork } = await import("../core/kernel/apply.ts");
   const [, lab, containers, octet] = Deno.args;
   const plan = buildTestPlan(lab, {
     hosts: 3,

@@ -4,11 +4,11 @@
  * without a journal, and the prefix trap (`x` vs `x-2`).
  */
 import assert from "node:assert/strict";
-import { applyNetwork, readJournal } from "../core/apply.ts";
-import { listLabs, teardown } from "../core/teardown.ts";
+import { applyNetwork, readJournal } from "../core/kernel/apply.ts";
+import { listLabs, teardown } from "../core/kernel/teardown.ts";
 import { ApplyError } from "../core/errors.ts";
-import { NetlinkError } from "../core/netlink/errors.ts";
-import { createNetns, deleteNetns, listNetns } from "../core/netns/netns.ts";
+import { NetlinkError } from "../core/kernel/netlink/errors.ts";
+import { createNetns, deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
 import {
   buildTestPlan,
   eventually,

@@ -19,7 +19,7 @@ import { formatTable } from "../core/checks/report.ts";
 import { type Responder, startResponder } from "../core/runtime/responder.ts";
 import { DnsServer } from "../core/dns/server.ts";
 import { buildRecords } from "../core/dns/records.ts";
-import { listNetns } from "../core/netns/netns.ts";
+import { listNetns } from "../core/kernel/netns/netns.ts";
 import type { Model } from "../core/model/types.ts";
 import type { CheckReport, Probe } from "../core/checks/types.ts";
 

@@ -10,7 +10,7 @@ import { buildRecords } from "../core/dns/records.ts";
 import { DnsServer } from "../core/dns/server.ts";
 import { shopModel } from "../core/dns/_testmodel.ts";
 import { nsRun, TestNamespaces } from "../core/dns/_testns.ts";
-import { withNetns } from "../core/netns/netns.ts";
+import { withNetns } from "../core/kernel/netns/netns.ts";
 
 const SEED = Number(Deno.env.get("DNS_FUZZ_SEED") ?? Date.now() % 1_000_000);
 const UDP_PACKETS = 100_000;

@@ -11,9 +11,9 @@ import { DnsServer } from "../core/dns/server.ts";
 import { shopModel } from "../core/dns/_testmodel.ts";
 import { must, TestNamespaces } from "../core/dns/_testns.ts";
 import { dnsObservation, DnsProber } from "../core/checks/dns_probe.ts";
-import { Epoll } from "../core/netlink/epoll.ts";
-import { socketIn, withNetns } from "../core/netns/netns.ts";
-import { libc, SOCK_DGRAM, sockaddrIn } from "../core/netlink/ffi.ts";
+import { Epoll } from "../core/kernel/sys/epoll.ts";
+import { socketIn, withNetns } from "../core/kernel/netns/netns.ts";
+import { libc, SOCK_DGRAM, sockaddrIn } from "../core/kernel/sys/ffi.ts";
 
 const UPSTREAM = "10.99.0.53";
 

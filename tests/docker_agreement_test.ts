@@ -16,7 +16,7 @@ import assert, { deepEqual as assertEquals, notDeepEqual } from "node:assert/str
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/input.ts";
 import { docker } from "../core/runtime/docker.ts";
-import { listNetns } from "../core/netns/netns.ts";
+import { listNetns } from "../core/kernel/netns/netns.ts";
 import { run as runCmd } from "./_support/run.ts";
 import {
   buildBusyboxImage,

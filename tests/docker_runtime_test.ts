@@ -11,7 +11,7 @@ import assert, { deepEqual as assertEquals, match as assertMatch } from "node:as
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/input.ts";
 import { docker, LAB_LABEL } from "../core/runtime/docker.ts";
-import { listNetns } from "../core/netns/netns.ts";
+import { listNetns } from "../core/kernel/netns/netns.ts";
 import {
   buildBusyboxImage,
   dockerOut,

@@ -6,10 +6,16 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { applyFirewall, FirewallError } from "../core/firewall/apply.ts";
-import { hostRuleset, hostSysctls } from "../core/firewall/rules.ts";
-import { fwModel } from "../core/firewall/_testmodel.ts";
-import { createNetns, deleteNetns, listNetns, setSysctl, withNetns } from "../core/netns/netns.ts";
+import { applyFirewall, FirewallError } from "../core/kernel/firewall.ts";
+import { hostRuleset, hostSysctls } from "../core/plan/firewall/rules.ts";
+import { fwModel } from "../core/plan/firewall/_testmodel.ts";
+import {
+  createNetns,
+  deleteNetns,
+  listNetns,
+  setSysctl,
+  withNetns,
+} from "../core/kernel/netns/netns.ts";
 import { run as runCmd } from "./_support/run.ts";
 
 interface RunResult {

@@ -4,7 +4,7 @@
  * apply; after each kill, `teardown` must leave no namespace, pin file, mount, root link or state.
  */
 import assert from "node:assert/strict";
-import { teardown } from "../core/teardown.ts";
+import { teardown } from "../core/kernel/teardown.ts";
 import { labName, leftovers } from "./_nlt_support.ts";
 
 const CHILD = new URL("./_nlt_support.ts", import.meta.url).pathname;

@@ -8,7 +8,7 @@
 import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/load.ts";
-import { has8021q, hasEsp } from "../core/features.ts";
+import { has8021q, hasEsp } from "../core/kernel/features.ts";
 import { UnsupportedError } from "../core/errors.ts";
 import { assertNoNamespaces, inNs, labName, labNamespaces, run } from "./_ov_support.ts";
 

@@ -3,14 +3,14 @@
  * `ip -j` / `bridge -j` then sees, and deleting it makes `ip` see it gone.
  */
 import assert from "node:assert/strict";
-import { createNetns, deleteNetns, listNetns, netnsFd } from "../core/netns/netns.ts";
-import { Batch, closeHandle, handleFor } from "../core/netlink/client.ts";
-import { linkAdd, linkDel, linkGet, linkList, linkSet } from "../core/netlink/link.ts";
-import { addrAdd, addrDel, addrList } from "../core/netlink/addr.ts";
-import { routeAdd, routeList, routeReplace } from "../core/netlink/route.ts";
-import { fdbAppend, neighList, neighReplace } from "../core/netlink/neigh.ts";
-import { NetlinkError } from "../core/netlink/errors.ts";
-import { AF_BRIDGE, NUD_PERMANENT } from "../core/netlink/constants.ts";
+import { createNetns, deleteNetns, listNetns, netnsFd } from "../core/kernel/netns/netns.ts";
+import { Batch, closeHandle, handleFor } from "../core/kernel/netlink/client.ts";
+import { linkAdd, linkDel, linkGet, linkList, linkSet } from "../core/kernel/netlink/link.ts";
+import { addrAdd, addrDel, addrList } from "../core/kernel/netlink/addr.ts";
+import { routeAdd, routeList, routeReplace } from "../core/kernel/netlink/route.ts";
+import { fdbAppend, neighList, neighReplace } from "../core/kernel/netlink/neigh.ts";
+import { NetlinkError } from "../core/kernel/netlink/errors.ts";
+import { AF_BRIDGE, NUD_PERMANENT } from "../core/kernel/netlink/constants.ts";
 import { bridgeJson, ipJson, labName, pings } from "./_nlt_support.ts";
 
 type IpLink = {

@@ -8,10 +8,10 @@
 import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/input.ts";
-import { applyFirewall } from "../core/firewall/apply.ts";
-import { hostRuleset } from "../core/firewall/rules.ts";
+import { applyFirewall } from "../core/kernel/firewall.ts";
+import { hostRuleset } from "../core/plan/firewall/rules.ts";
 import { NslabError } from "../core/errors.ts";
-import { processAlive } from "../core/state.ts";
+import { processAlive } from "../core/lab/state.ts";
 import { run as runCmd } from "./_support/run.ts";
 
 const suffix = () => Math.random().toString(36).slice(2, 7);
@@ -472,7 +472,7 @@ Deno.test({
       await lab.network.create("late", { subnet: "172.31.11.0/24" });
       // Learn the veth name the connect will use, and take it first: the bridge gets created,
       // then the veth fails with EEXIST.
-      const { connectNetwork } = await import("../core/ops/model_ops.ts");
+      const { connectNetwork } = await import("../core/model/network_ops.ts");
       const veth = connectNetwork(lab.model, "late", "web").containers
         .find((c) => c.name === "web")!.endpoints.at(-1)!.hostIfname;
       assertEquals((await inNs(host, ["ip", "link", "add", veth, "type", "bridge"])).code, 0);

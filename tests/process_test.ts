@@ -19,8 +19,8 @@ import {
   writeManyNetnsFiles,
   writeNetnsFiles,
 } from "../core/runtime/netns_files.ts";
-import { createNetns, deleteNetns, listNetns } from "../core/netns/netns.ts";
-import { processAlive, stateDir } from "../core/state.ts";
+import { createNetns, deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
+import { processAlive, stateDir } from "../core/lab/state.ts";
 import { run } from "./_support/run.ts";
 
 const RESOLV = "# test resolv.conf\nnameserver 127.0.0.11\noptions ndots:0\n";

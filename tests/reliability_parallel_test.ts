@@ -20,8 +20,8 @@ import {
   until,
 } from "./_reliability/support.ts";
 import { loadTopology } from "../core/model/load.ts";
-import { downLab, upLab } from "../core/lab.ts";
-import { digest } from "../core/state.ts";
+import { downLab, upLab } from "../core/lab/lab.ts";
+import { digest } from "../core/lab/state.ts";
 
 const LABS = count("NSLAB_PARALLEL_LABS", 8, 8);
 const ROUNDS = count("NSLAB_PARALLEL_ROUNDS", 2, 10);

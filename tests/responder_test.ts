@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startResponder } from "../core/runtime/responder.ts";
-import { withNetns } from "../core/netns/netns.ts";
+import { withNetns } from "../core/kernel/netns/netns.ts";
 import { TestNets, tryRun } from "../core/checks/_netns_testkit.ts";
 
 function inNs(ns: string, cmd: string, args: string[], stdin?: string) {

@@ -2,7 +2,7 @@
 import type { Model } from "../../core/model/types.ts";
 import { runChecks } from "../../core/checks/run.ts";
 import { formatJson, formatJunit, formatTable } from "../../core/checks/report.ts";
-import { useColor } from "../../core/progress.ts";
+import { useColor } from "../../core/lab/progress.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 
 export interface CheckOptions {

@@ -1,7 +1,7 @@
 /** `nslab down`: remove everything a lab made, even after a crash; idempotent. */
-import { downLab } from "../../core/lab.ts";
-import { listLabs } from "../../core/teardown.ts";
-import { listStateDirs } from "../../core/state.ts";
+import { downLab } from "../../core/lab/lab.ts";
+import { listLabs } from "../../core/kernel/teardown.ts";
+import { listStateDirs } from "../../core/lab/state.ts";
 import { labName, type LabOptions } from "../common.ts";
 
 export async function downCommand(opts: LabOptions & { all?: boolean }): Promise<number> {

@@ -1,7 +1,7 @@
 /** `nslab schema` and `nslab doctor`. */
 import { topologySchema } from "../../core/model/load.ts";
-import { listLabs } from "../../core/teardown.ts";
-import { listStateDirs } from "../../core/state.ts";
+import { listLabs } from "../../core/kernel/teardown.ts";
+import { listStateDirs } from "../../core/lab/state.ts";
 
 export function schemaCommand(): number {
   console.log(JSON.stringify(topologySchema(), null, 2));

@@ -1,14 +1,14 @@
 /**
  * `nslab network ls|inspect|create|connect|disconnect|rm|prune`: Docker's `docker network` verbs
- * on a running lab. Thin: parsing here, everything else in `core/ops/network.ts`.
+ * on a running lab. Thin: parsing here, everything else in `core/lab/network.ts`.
  *
  * @module
  */
 
 import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { detachedSupervisor, NetworkOps } from "../../core/ops/network.ts";
-import { formatNetworkTable } from "../../core/ops/inspect.ts";
+import { detachedSupervisor, NetworkOps } from "../../core/lab/network.ts";
+import { formatNetworkTable } from "../../core/lab/inspect.ts";
 import { labName, type LabOptions } from "../common.ts";
 
 async function opsFor(opts: LabOptions): Promise<NetworkOps> {

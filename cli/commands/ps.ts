@@ -1,7 +1,7 @@
 /** `nslab ps` (containers of a lab) and `nslab ls` (all labs). */
 import type { Model } from "../../core/model/types.ts";
-import { listLabs } from "../../core/teardown.ts";
-import { listStateDirs, processAlive, readState } from "../../core/state.ts";
+import { listLabs } from "../../core/kernel/teardown.ts";
+import { listStateDirs, processAlive, readState } from "../../core/lab/state.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 
 function table(rows: string[][]): string {

@@ -1,6 +1,6 @@
 /** `nslab up`: build the lab, start its supervisor, wait until ready. */
-import { downLab, upHostPart, upLab } from "../../core/lab.ts";
-import { consoleProgress } from "../../core/progress.ts";
+import { downLab, upHostPart, upLab } from "../../core/lab/lab.ts";
+import { consoleProgress } from "../../core/lab/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
 import { runCheckReport } from "./check.ts";

@@ -1,7 +1,7 @@
 /** `nslab validate`: parse + validate, print the resolved model summary. */
 import { summarize } from "../../core/model/load.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
-import { checkKernelFeatures } from "../../core/features.ts";
+import { checkKernelFeatures } from "../../core/kernel/features.ts";
 import { checkDockerEngine } from "../../core/runtime/docker.ts";
 import { type LabOptions, load } from "../common.ts";
 

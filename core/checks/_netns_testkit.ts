@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createNetns, deleteNetns, listNetns } from "../netns/netns.ts";
+import { createNetns, deleteNetns, listNetns } from "../kernel/netns/netns.ts";
 import { run as runCmd } from "../../tests/_support/run.ts";
 
 /** Runs a command (args array, no shell) and returns stdout; throws with stderr on failure. */

@@ -26,9 +26,9 @@ import {
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   sockaddrIn,
-} from "../netlink/ffi.ts";
-import { socketIn } from "../netns/netns.ts";
-import type { Deadline, Epoll } from "../netlink/epoll.ts";
+} from "../kernel/sys/ffi.ts";
+import { socketIn } from "../kernel/netns/netns.ts";
+import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
 import type { DnsType, Observed } from "./types.ts";
 
 /**

@@ -20,9 +20,9 @@ import {
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_RAW,
-} from "../netlink/ffi.ts";
-import type { Deadline, Epoll } from "../netlink/epoll.ts";
-import { socketIn } from "../netns/netns.ts";
+} from "../kernel/sys/ffi.ts";
+import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
+import { socketIn } from "../kernel/netns/netns.ts";
 import type { Observed } from "./types.ts";
 
 const ECHO_REPLY = 0;

@@ -11,7 +11,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { closeAllNetns } from "../netns/netns.ts";
+import { closeAllNetns } from "../kernel/netns/netns.ts";
 import { type ProbeWork, runOnThisThread } from "./probes.ts";
 import type { Observed } from "./types.ts";
 

@@ -15,11 +15,11 @@
  * @module
  */
 
-import { withNetns } from "../netns/netns.ts";
+import { withNetns } from "../kernel/netns/netns.ts";
 import { IcmpProber } from "./icmp.ts";
 import { connectFailure, PROBE_LINE, TcpProber } from "./tcp.ts";
 import { DnsProber } from "./dns_probe.ts";
-import { Epoll } from "../netlink/epoll.ts";
+import { Epoll } from "../kernel/sys/epoll.ts";
 import type { Observed, Probe } from "./types.ts";
 
 /** Options of {@link runProbes}. */

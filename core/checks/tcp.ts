@@ -36,9 +36,9 @@ import {
   sockaddrIn,
   SOL_SOCKET,
   TCP_QUICKACK,
-} from "../netlink/ffi.ts";
-import { socketIn } from "../netns/netns.ts";
-import type { Deadline, Epoll } from "../netlink/epoll.ts";
+} from "../kernel/sys/ffi.ts";
+import { socketIn } from "../kernel/netns/netns.ts";
+import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
 import { sendFailure } from "./icmp.ts";
 import type { Observed } from "./types.ts";
 

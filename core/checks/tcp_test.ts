@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { answerOf, connectFailure, PROBE_LINE, TcpProber } from "./tcp.ts";
-import { Epoll } from "../netlink/epoll.ts";
+import { Epoll } from "../kernel/sys/epoll.ts";
 
 Deno.test("connect errors map to refused, timeout, unreachable and reset", () => {
   assertEquals(connectFailure(111), { kind: "refused" });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createNetns, deleteNetns, listNetns } from "../netns/netns.ts";
+import { createNetns, deleteNetns, listNetns } from "../kernel/netns/netns.ts";
 import { run as runCmd } from "../../tests/_support/run.ts";
 
 /** Output of a finished command. */

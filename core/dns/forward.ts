@@ -9,7 +9,7 @@
  * @module
  */
 
-import { withNetns } from "../netns/netns.ts";
+import { withNetns } from "../kernel/netns/netns.ts";
 import { withId } from "./wire.ts";
 
 /** Docker's `maxExtDNS`: at most this many upstream servers are tried. */

@@ -22,7 +22,7 @@
  */
 
 import { NslabError } from "../errors.ts";
-import { processLoop } from "../netlink/epoll.ts";
+import { processLoop } from "../kernel/sys/epoll.ts";
 import {
   EADDRINUSE,
   EADDRNOTAVAIL,
@@ -35,8 +35,8 @@ import {
   SOCK_NONBLOCK,
   sockaddrIn,
   SyscallError,
-} from "../netlink/ffi.ts";
-import { boundSocketIn, socketIn, withNetns } from "../netns/netns.ts";
+} from "../kernel/sys/ffi.ts";
+import { boundSocketIn, socketIn, withNetns } from "../kernel/netns/netns.ts";
 import { Forwarder } from "./forward.ts";
 import { type Answer, lookup, QTYPES, type RecordTable, rotate } from "./records.ts";
 import { encodeError, encodeRcode, encodeResponse, parseQuery, RCODE, udpLimit } from "./wire.ts";

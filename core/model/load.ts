@@ -16,7 +16,7 @@ import { checkShape } from "./schema.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName } from "./names.ts";
 import { readMachineRoutes } from "./routes.ts";
-import { recordedUnderlays } from "../alloc.ts";
+import { recordedUnderlays } from "../lab/alloc.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";

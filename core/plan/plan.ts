@@ -7,11 +7,11 @@
 
 import type { Container, Driver, Host, Model } from "../model/types.ts";
 import type { NamespacePlan, Plan, ProcessPlan, XfrmPlan } from "./types.ts";
-import type { NetworkDriver } from "../drivers/driver.ts";
-import { bridgeDriver } from "../drivers/bridge.ts";
-import { overlayDriver } from "../drivers/overlay.ts";
-import { macvlanDriver } from "../drivers/macvlan.ts";
-import { hostRuleset, hostSysctls } from "../firewall/rules.ts";
+import type { NetworkDriver } from "./drivers/driver.ts";
+import { bridgeDriver } from "./drivers/bridge.ts";
+import { overlayDriver } from "./drivers/overlay.ts";
+import { macvlanDriver } from "./drivers/macvlan.ts";
+import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 

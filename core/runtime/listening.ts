@@ -6,7 +6,7 @@
  * @module
  */
 
-import { withNetns } from "../netns/netns.ts";
+import { withNetns } from "../kernel/netns/netns.ts";
 
 const TCP_LISTEN = "0A";
 

@@ -29,9 +29,9 @@ import {
   O_CREAT,
   O_RDONLY,
   SyscallError,
-} from "../netlink/ffi.ts";
-import { assertNetnsName } from "../netns/netns.ts";
-import { ensureStateDir, stateDir } from "../state.ts";
+} from "../kernel/sys/ffi.ts";
+import { assertNetnsName } from "../kernel/netns/netns.ts";
+import { ensureStateDir, stateDir } from "../lab/state.ts";
 import { NslabError } from "../errors.ts";
 
 /** PATH a command gets unless its environment sets one (Docker's default). */

@@ -21,7 +21,7 @@
  */
 
 import type { Protocol } from "../model/types.ts";
-import { type Deadline, processLoop } from "../netlink/epoll.ts";
+import { type Deadline, processLoop } from "../kernel/sys/epoll.ts";
 import {
   EAGAIN,
   EPOLLET,
@@ -38,8 +38,8 @@ import {
   SOCK_STREAM,
   SyscallError,
   TCP_QUICKACK,
-} from "../netlink/ffi.ts";
-import { boundSocketIn, withNetns } from "../netns/netns.ts";
+} from "../kernel/sys/ffi.ts";
+import { boundSocketIn, withNetns } from "../kernel/netns/netns.ts";
 
 /** One port the responder listens on. */
 export interface ResponderPort {

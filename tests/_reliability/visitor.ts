@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { withNetns } from "../../core/netns/netns.ts";
+import { withNetns } from "../../core/kernel/netns/netns.ts";
 
 const [netns, stop] = Deno.args;
 const cell = new Int32Array(new SharedArrayBuffer(4));

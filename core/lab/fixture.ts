@@ -1,0 +1,156 @@
+/**
+ * `Lab`: a running lab as a test fixture. `await using lab = await Lab.up(file)` tears everything
+ * down when the scope ends, also when the test throws.
+ *
+ * @module
+ */
+
+import { loadTopology, loadTopologyObject, type TopologyInput } from "../model/load.ts";
+import type { Container, Model } from "../model/types.ts";
+import { downLab, upLab } from "./lab.ts";
+import type { Supervisor } from "../runtime/supervisor.ts";
+import { execArgs } from "../runtime/process.ts";
+import { runChecks } from "../checks/run.ts";
+import type { TeardownReport } from "../kernel/teardown.ts";
+import { digest, readState, stateDir } from "./state.ts";
+import { NslabError } from "../errors.ts";
+import { LabNetwork } from "./lab_network.ts";
+
+/** Options of {@link Lab.up}. */
+export interface LabUpOptions {
+  /** Lab name (namespaces are `<name>-…`); overrides the file's `name:`. */
+  name?: string;
+  /** Create the uplink from the machine's root namespace (default true). */
+  uplink?: boolean;
+}
+
+/** Output of a command run inside a container. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A started lab. Leaving an `await using` scope tears it down. */
+export class Lab implements AsyncDisposable {
+  readonly name: string;
+  /** `docker network ls|inspect|create|connect|disconnect|rm|prune` on this lab. */
+  readonly network: LabNetwork;
+  #model: Model;
+  #supervisor: Supervisor | null;
+  #down = false;
+
+  private constructor(model: Model, supervisor: Supervisor | null) {
+    this.name = model.lab;
+    this.#model = model;
+    this.#supervisor = supervisor;
+    this.network = new LabNetwork(model.lab, {
+      supervisor: () => this.#supervisor,
+      changed: (next) => (this.#model = next),
+    });
+  }
+
+  /** The lab's resolved model; after a `lab.network` change, the new one. */
+  get model(): Model {
+    return this.#model;
+  }
+
+  /**
+   * Builds a lab from a topology file or object and waits until it is ready. A failed start rolls
+   * back and rethrows.
+   *
+   * @example
+   * ```ts
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "t1" });
+   * const r = await lab.exec("web", ["getent", "hosts", "api"]);
+   * ```
+   */
+  static async up(source: string | TopologyInput, opts: LabUpOptions = {}): Promise<Lab> {
+    const loadOpts = { project: opts.name, uplink: opts.uplink };
+    let file: string;
+    let text: string;
+    let model: Model;
+    if (typeof source === "string") {
+      file = source;
+      text = await Deno.readTextFile(source);
+      model = loadTopology({ file, text }, loadOpts).model;
+    } else {
+      file = "<object>";
+      text = JSON.stringify(source);
+      model = loadTopologyObject(source, loadOpts).model;
+    }
+    const up = await upLab(model, {
+      file,
+      digest: await digest(text),
+      supervisor: { kind: "in-process" },
+    });
+    if (up.unchanged) throw new NslabError(`Lab "${model.lab}" is already up in another process`);
+    return new Lab(up.state.model, up.supervisor);
+  }
+
+  /**
+   * The lab's in-process supervisor (DNS listeners, responders, commands) — for tests that break
+   * the lab on purpose, e.g. `await lab.supervisor.stopDns("t1-web")`.
+   */
+  get supervisor(): Supervisor {
+    if (!this.#supervisor) throw new NslabError(`Lab "${this.name}" is down`);
+    return this.#supervisor;
+  }
+
+  /** The container `name`, or a clear error. */
+  container(name: string): Container {
+    const c = this.model.containers.find((x) => x.name === name);
+    if (!c) throw new NslabError(`No container "${name}" in lab "${this.name}"`);
+    return c;
+  }
+
+  /** Runs a command inside a container's sandbox (its namespaces, resolv.conf and hosts). */
+  async exec(container: string, cmd: string[]): Promise<ExecResult> {
+    this.container(container);
+    const p = readState(this.name)!.plan.processes.find((x) => x.container === container)!;
+    const [bin, ...args] = execArgs(this.name, p, cmd);
+    const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** Runs the implied and explicit checks (the same engine as `nslab check`). */
+  async check(opts: { only?: string[] } = {}): ReturnType<typeof runChecks> {
+    return await runChecks(this.model, opts);
+  }
+
+  /** A container's resolved model entry (networks, addresses, MACs, ports). */
+  inspect(container: string): Container {
+    return this.container(container);
+  }
+
+  /** Output of a container's command so far. */
+  async logs(container: string): Promise<string> {
+    this.container(container);
+    try {
+      return await Deno.readTextFile(`${stateDir(this.name)}/logs/${container}.log`);
+    } catch {
+      return "";
+    }
+  }
+
+  /** Tears the lab down (idempotent). */
+  async down(): Promise<TeardownReport | null> {
+    if (this.#down) return null;
+    this.#down = true;
+    const report = await downLab(this.name, { supervisor: this.#supervisor });
+    this.#supervisor = null;
+    if (report.errors.length) {
+      throw new NslabError(
+        `Lab "${this.name}" was not removed cleanly:\n${
+          report.errors.map((e) => `  - ${e.message}`).join("\n")
+        }`,
+      );
+    }
+    return report;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * A lab's state on the machine: `/run/nslab/<lab>/` (0700), files 0600. `state.json` is the single
+ * truth about a running lab (its model and plan, and the supervisor's pid); the kernel objects can
+ * still be found from the lab name alone when it is gone (see teardown).
+ *
+ * @module
+ */
+
+import type { Model } from "../model/types.ts";
+import type { Plan } from "../plan/types.ts";
+
+/** Root of all nslab state. */
+export const STATE_ROOT = "/run/nslab";
+
+/** What `up` records about a running lab. */
+export interface LabState {
+  lab: string;
+  file: string;
+  /** sha-256 of the topology text, so `up` of an unchanged file is a no-op. */
+  digest: string;
+  model: Model;
+  plan: Plan;
+  supervisorPid: number;
+  createdAt: string;
+}
+
+const LAB_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** The state directory of a lab (the name is validated: it reaches the file system). */
+export function stateDir(lab: string): string {
+  if (!LAB_NAME.test(lab)) throw new Error(`Invalid lab name ${JSON.stringify(lab)}`);
+  return `${STATE_ROOT}/${lab}`;
+}
+
+/** Creates the lab's state directory (0700) if needed and returns it. */
+export function ensureStateDir(lab: string): string {
+  const dir = stateDir(lab);
+  Deno.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o755 });
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  Deno.chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Writes a file inside the lab's state directory with mode 0600, atomically (rename). */
+export function writeStateFile(lab: string, name: string, data: string): void {
+  const dir = ensureStateDir(lab);
+  const tmp = `${dir}/.${name}.tmp`;
+  Deno.writeTextFileSync(tmp, data, { mode: 0o600 });
+  Deno.renameSync(tmp, `${dir}/${name}`);
+}
+
+/** The recorded state of a lab, or null when there is none. */
+export function readState(lab: string): LabState | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/state.json`)) as LabState;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Records the state of a lab. */
+export function writeState(state: LabState): void {
+  writeStateFile(state.lab, "state.json", JSON.stringify(state));
+}
+
+/** Names of labs that have a state directory. */
+export function listStateDirs(): string[] {
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(STATE_ROOT)) if (e.isDirectory) out.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
+
+/** true when a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) Z /.test(stat); // zombies are not alive
+  } catch {
+    return false;
+  }
+}
+
+/** sha-256 hex of a text. */
+export async function digest(text: string): Promise<string> {
+  const buf = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

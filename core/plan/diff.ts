@@ -1,0 +1,207 @@
+/**
+ * The difference between two plans of the same lab: what to remove and what to add, per
+ * namespace, so a running lab moves from one plan to the other without being rebuilt. Pure.
+ *
+ * Rules: a link whose description changed is removed and created again; removing a link takes its
+ * addresses, routes, neighbours and FDB entries (and a veth's peer) with it, so those are not
+ * removed one by one; anything on a link that is created again is added again. Namespaces and the
+ * root namespace must be the same in both plans (network operations never add or remove them).
+ *
+ * @module
+ */
+
+import type {
+  AddrPlan,
+  FdbPlan,
+  FirewallPlan,
+  LinkPlan,
+  NamespacePlan,
+  NeighPlan,
+  NsName,
+  Plan,
+  RoutePlan,
+} from "./types.ts";
+
+/** What changes in one namespace. */
+export interface NamespaceDelta {
+  name: NsName;
+  /** Links listed in this namespace (a macvlan is removed from its `targetNs`), newest first. */
+  removeLinks: LinkPlan[];
+  /** Addresses, routes, neighbours and FDB entries to remove from links that stay. */
+  removeAddrs: AddrPlan[];
+  removeRoutes: RoutePlan[];
+  removeNeighs: NeighPlan[];
+  removeFdb: FdbPlan[];
+  /** sysctls whose value is new or changed. */
+  sysctls: Record<string, string>;
+  /** Links to create, in plan order. */
+  addLinks: LinkPlan[];
+  /** Links to bring up. */
+  up: string[];
+  addAddrs: AddrPlan[];
+  /** Routes to add or replace (one route per destination). */
+  routes: RoutePlan[];
+  neighs: NeighPlan[];
+  fdb: FdbPlan[];
+}
+
+/** Everything that differs between two plans. */
+export interface PlanDelta {
+  /** Namespaces with kernel changes, in plan order. */
+  namespaces: NamespaceDelta[];
+  /** Hosts whose firewall text changed (the new text). */
+  firewall: FirewallPlan[];
+  /** Processes whose `/etc/netns` files changed (the new files). */
+  files: { netns: NsName; container: string; files: Record<string, string> }[];
+  /** true when nothing in the kernel, the firewall or the files changes. */
+  empty: boolean;
+}
+
+const key = (x: unknown) => JSON.stringify(x);
+
+/** Where a link lives once made: a macvlan is created into its target namespace. */
+export function linkHome(ns: NsName, link: LinkPlan): NsName {
+  return link.kind === "macvlan" ? link.targetNs : ns;
+}
+
+/** `ns\0name` of every link that disappears when `link` (listed in `ns`) is deleted. */
+function goneWith(ns: NsName, link: LinkPlan): string[] {
+  const out = [`${linkHome(ns, link)}\0${link.name}`];
+  if (link.kind === "veth") out.push(`${link.peer.ns}\0${link.peer.name}`);
+  return out;
+}
+
+function emptyDelta(name: NsName): NamespaceDelta {
+  return {
+    name,
+    removeLinks: [],
+    removeAddrs: [],
+    removeRoutes: [],
+    removeNeighs: [],
+    removeFdb: [],
+    sysctls: {},
+    addLinks: [],
+    up: [],
+    addAddrs: [],
+    routes: [],
+    neighs: [],
+    fdb: [],
+  };
+}
+
+function changed(d: NamespaceDelta): boolean {
+  return d.removeLinks.length + d.removeAddrs.length + d.removeRoutes.length +
+      d.removeNeighs.length + d.removeFdb.length + Object.keys(d.sysctls).length +
+      d.addLinks.length + d.up.length + d.addAddrs.length + d.routes.length +
+      d.neighs.length + d.fdb.length > 0;
+}
+
+/**
+ * Computes what turns a lab built from `from` into one built from `to`.
+ *
+ * @throws {Error} when the plans are of different labs or differ in namespaces or root objects
+ *   (a network operation never changes those; this would be an nslab bug).
+ * @example
+ * ```ts
+ * const delta = diffPlans(buildPlan(before), buildPlan(after));
+ * console.log(delta.namespaces.map((n) => n.name));
+ * ```
+ */
+export function diffPlans(from: Plan, to: Plan): PlanDelta {
+  if (from.lab !== to.lab) {
+    throw new Error(`Cannot diff plans of different labs ("${from.lab}" and "${to.lab}")`);
+  }
+  const names = (p: Plan) => p.namespaces.map((n) => n.name).join(",");
+  if (names(from) !== names(to) || key(from.root) !== key(to.root)) {
+    throw new Error(
+      `Cannot change lab "${from.lab}" in place: the new plan has other namespaces or root ` +
+        "objects than the running one; this is an nslab bug",
+    );
+  }
+  const before = new Map(from.namespaces.map((n) => [n.name, n]));
+
+  // Links: removed (or changed) ones, and everything that goes with them.
+  const removed = new Map<NsName, LinkPlan[]>();
+  const added = new Map<NsName, LinkPlan[]>();
+  const gone = new Set<string>();
+  for (const next of to.namespaces) {
+    const prev = before.get(next.name)!;
+    const nextKeys = new Set(next.links.map(key));
+    const prevKeys = new Set(prev.links.map(key));
+    const out = prev.links.filter((l) => !nextKeys.has(key(l))).reverse();
+    removed.set(next.name, out);
+    for (const l of out) for (const g of goneWith(next.name, l)) gone.add(g);
+    added.set(next.name, next.links.filter((l) => !prevKeys.has(key(l))));
+  }
+  const created = new Set<string>();
+  for (const [ns, links] of added) {
+    for (const l of links) for (const g of goneWith(ns, l)) created.add(g);
+  }
+
+  const namespaces: NamespaceDelta[] = [];
+  for (const next of to.namespaces) {
+    const prev = before.get(next.name)!;
+    const d = emptyDelta(next.name);
+    d.removeLinks = removed.get(next.name)!;
+    d.addLinks = added.get(next.name)!;
+    const stays = (dev: string) => !gone.has(`${next.name}\0${dev}`);
+    const fresh = (dev: string) => created.has(`${next.name}\0${dev}`);
+    diffItems(prev.addrs, next.addrs, stays, fresh, d.removeAddrs, d.addAddrs);
+    diffItems(prev.neighs, next.neighs, stays, fresh, d.removeNeighs, d.neighs);
+    diffItems(prev.fdb, next.fdb, stays, fresh, d.removeFdb, d.fdb);
+    diffRoutes(prev, next, stays, fresh, d);
+    const wasUp = new Set(prev.up);
+    d.up = next.up.filter((dev) => !wasUp.has(dev) || fresh(dev));
+    for (const [k, v] of Object.entries(next.sysctls)) {
+      if (prev.sysctls[k] !== v) d.sysctls[k] = v;
+    }
+    if (changed(d)) namespaces.push(d);
+  }
+
+  const oldRules = new Map(from.firewall.map((f) => [f.netns, f.rules]));
+  const firewall = to.firewall.filter((f) => oldRules.get(f.netns) !== f.rules);
+  const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));
+  const files = to.processes
+    .filter((p) => Object.keys(p.files).length > 0 && oldFiles.get(p.container) !== key(p.files))
+    .map((p) => ({ netns: p.netns, container: p.container, files: p.files }));
+  return {
+    namespaces,
+    firewall,
+    files,
+    empty: namespaces.length === 0 && firewall.length === 0 && files.length === 0,
+  };
+}
+
+/** Items keyed by their whole description, each on a device `dev`. */
+function diffItems<T extends { dev: string }>(
+  prev: T[],
+  next: T[],
+  stays: (dev: string) => boolean,
+  fresh: (dev: string) => boolean,
+  remove: T[],
+  add: T[],
+): void {
+  const nextKeys = new Set(next.map(key));
+  const prevKeys = new Set(prev.map(key));
+  for (const x of prev) if (!nextKeys.has(key(x)) && stays(x.dev)) remove.push(x);
+  for (const x of next) if (!prevKeys.has(key(x)) || fresh(x.dev)) add.push(x);
+}
+
+/** Routes are keyed by destination: a changed route is replaced, a vanished one deleted. */
+function diffRoutes(
+  prev: NamespacePlan,
+  next: NamespacePlan,
+  stays: (dev: string) => boolean,
+  fresh: (dev: string) => boolean,
+  d: NamespaceDelta,
+): void {
+  const nextByDst = new Map(next.routes.map((r) => [r.dst, r]));
+  const prevByDst = new Map(prev.routes.map((r) => [r.dst, r]));
+  for (const r of prev.routes) {
+    if (!nextByDst.has(r.dst) && stays(r.dev)) d.removeRoutes.push(r);
+  }
+  for (const r of next.routes) {
+    const old = prevByDst.get(r.dst);
+    if (!old || key(old) !== key(r) || fresh(r.dev)) d.routes.push(r);
+  }
+}
