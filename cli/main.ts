@@ -53,11 +53,13 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     program.command("plan").description("print every kernel object and rule `up` would create"),
   )
     .option("--json", "machine-readable plan")
+    .option("--dry-run", "the exact netlink messages (and other actions) `up` would send")
     .addHelpText(
       "after",
       examples([
         "nslab plan -f topologies/seed.yaml",
         "nslab plan --json | jq '.namespaces[].name'",
+        "nslab plan --dry-run -f topologies/seed.yaml",
       ]),
     )
     .action((o) => run(planCommand(o)));

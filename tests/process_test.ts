@@ -18,7 +18,7 @@ import {
   removeNetnsFiles,
   writeManyNetnsFiles,
   writeNetnsFiles,
-} from "../core/runtime/netns_files.ts";
+} from "../core/kernel/netns/files.ts";
 import { createNetns, deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
 import { processAlive, stateDir } from "../core/lab/state.ts";
 import { run } from "./_support/run.ts";

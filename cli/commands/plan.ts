@@ -1,11 +1,18 @@
-/** `nslab plan`: every kernel object and rule `up` would create, touching nothing. */
+/**
+ * `nslab plan`: every kernel object and rule `up` would create, touching nothing. `--dry-run`:
+ * the exact netlink messages (and other actions) `up` would send, from the same applier.
+ */
 import { buildPlan } from "../../core/plan/plan.ts";
 import { formatPlan } from "../../core/plan/format.ts";
+import { dryRun, formatDryRun } from "../../core/kernel/dry_run.ts";
 import { type LabOptions, load } from "../common.ts";
 
-export async function planCommand(opts: LabOptions & { json?: boolean }): Promise<number> {
+export async function planCommand(
+  opts: LabOptions & { json?: boolean; dryRun?: boolean },
+): Promise<number> {
   const { model } = await load(opts);
   const plan = buildPlan(model);
-  console.log(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  if (opts.dryRun) console.log(formatDryRun(await dryRun(plan)));
+  else console.log(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
   return 0;
 }

@@ -11,7 +11,7 @@
  */
 
 import { NslabError } from "../errors.ts";
-import { labStateDir, readJournal } from "./apply.ts";
+import { labStateDir, readJournal } from "./journal.ts";
 import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./sys/ffi.ts";

@@ -7,11 +7,10 @@
 import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { buildPlan, hostPartPlan, underlaySegmentPlan } from "../plan/plan.ts";
-import { applyNetwork } from "../kernel/apply.ts";
+import { applyNetwork, applyPlan, type Section } from "../kernel/apply.ts";
 import { deleteNetns, listNetns } from "../kernel/netns/netns.ts";
 import { teardown, type TeardownReport } from "../kernel/teardown.ts";
-import { applyFirewall } from "../kernel/firewall.ts";
-import { removeNetnsFiles, writeManyNetnsFiles } from "../runtime/netns_files.ts";
+import { removeNetnsFiles } from "../kernel/netns/files.ts";
 import { Supervisor } from "../runtime/supervisor.ts";
 import { checkDockerEngine, startDockerContainers } from "../runtime/docker.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
@@ -125,11 +124,13 @@ function appendStateLine(lab: string, file: string, line: string): void {
   Deno.writeTextFileSync(`${stateDir(lab)}/${file}`, `${line}\n`, { append: true, mode: 0o600 });
 }
 
-/** Applies every host's firewall (one iptables-restore each). */
-async function applyUserland(plan: Plan, progress: Progress): Promise<void> {
-  progress.step("Firewall (iptables-restore per host)");
-  await Promise.all(plan.firewall.map((f) => applyFirewall(f.netns, f.rules)));
-  progress.done(`Firewall on ${plan.firewall.length} host(s)`);
+/** Progress of `up`: the network is `done` when the firewall (one iptables-restore per host) starts. */
+function firewallProgress(progress: Progress, done: string): (s: Section) => void {
+  return (s) => {
+    if (s !== "firewall") return;
+    progress.done(done);
+    progress.step("Firewall (iptables-restore per host)");
+  };
 }
 
 /**
@@ -184,25 +185,17 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   });
   const plan = state.plan;
   let supervisor: Supervisor | null = null;
-  // The /etc/netns files of the sandboxes, written beside the kernel apply once the namespaces
-  // exist (so a teardown after a kill finds them through the journal).
-  let files = Promise.resolve();
   try {
     progress.step("Namespaces, links, addresses, routes");
     // runtime: docker containers start first; their namespaces are then wired like sandboxes.
     const adopt = await startDockerContainers(model, {
       record: (name) => appendStateLine(lab, "docker", name),
     });
-    await applyNetwork(plan, {
+    await applyPlan(plan, {
       adopt,
-      onNamespaces: () => {
-        files = writeManyNetnsFiles(plan.processes);
-        files.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-      },
+      onSection: firewallProgress(progress, `Network: ${plan.namespaces.length} namespaces`),
     });
-    progress.done(`Network: ${plan.namespaces.length} namespaces`);
-    await files;
-    await applyUserland(plan, progress);
+    progress.done(`Firewall on ${plan.firewall.length} host(s)`);
     progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");
     if (opts.supervisor.kind === "in-process") {
       supervisor = new Supervisor(model);
@@ -219,7 +212,6 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
     return { state, supervisor, unchanged: false };
   } catch (e) {
     const cleanup: Error[] = [];
-    await files.catch(() => {});
     // A failed apply rolls its namespaces back and drops its journal: their files go here.
     for (const p of plan.processes) {
       try {
@@ -364,11 +356,17 @@ export async function upHostPart(model: Model, host: string, opts: UpOptions): P
       if (!listNetns().includes(model.underlay.netns)) {
         await applyNetwork(underlaySegmentPlan(full, model));
       }
-      const applied = await applyNetwork(part, { shared: [model.underlay.netns] });
+      const applied = await applyPlan(part, {
+        shared: [model.underlay.netns],
+        onSection: firewallProgress(
+          progress,
+          `Host ${host}: ${
+            part.namespaces.filter((n) => n.name !== model.underlay.netns).length
+          } namespaces`,
+        ),
+      });
       made.push(...applied.namespaces);
-      progress.done(`Host ${host}: ${applied.namespaces.length} namespaces`);
-      await writeManyNetnsFiles(part.processes);
-      await applyUserland(part, progress);
+      progress.done(`Firewall on ${part.firewall.length} host(s)`);
       const partState: HostPartState = { host, digest: opts.digest, plan: part, supervisorPid: 0 };
       if (opts.supervisor.kind === "in-process") {
         supervisor = new Supervisor(model);

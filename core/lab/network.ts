@@ -3,7 +3,7 @@
  * model + plan) stays the single truth; every change is:
  *
  * load state → new model (`model_ops.ts`) → new plan → {@link diffPlans} → apply only the
- * difference ({@link applyDelta}; on failure the reverse difference is applied and nothing is
+ * difference ({@link applyChange}; on failure the reverse difference is applied and nothing is
  * recorded) → write the new state → tell the supervisor (so DNS answers and responders follow at
  * once).
  *
@@ -21,7 +21,7 @@ import { checkKernelFeatures } from "../kernel/features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { type LabState, readState, stateDir, writeState } from "./state.ts";
 import { diffPlans } from "../plan/diff.ts";
-import { applyDelta } from "../kernel/apply_delta.ts";
+import { applyChange } from "../kernel/apply.ts";
 import {
   connectNetwork,
   createNetwork,
@@ -196,12 +196,12 @@ export class NetworkOps {
     const journal = `${stateDir(this.lab)}/journal`;
     const created = new Set<string>();
     try {
-      const r = await applyDelta(delta, { journal, created });
+      const r = await applyChange(delta, { journal, created });
       return { requests: r.requests, firewalls: r.firewalls };
     } catch (e) {
       // Undo: remove only the links this apply made (a name clash must not cost someone else's
       // link), re-add what it removed, restore addresses, routes, firewall and files.
-      const back = await applyDelta(diffPlans(to, from), { tolerant: true, onlyRemove: created })
+      const back = await applyChange(diffPlans(to, from), { tolerant: true, onlyRemove: created })
         .catch((err) => ({ tolerated: [err as Error] }));
       // Errors of the rollback that only say "already as it was" are expected; keep the rest.
       const real = back.tolerated.filter((x) =>

@@ -1,11 +1,15 @@
 /**
  * The difference between two plans of the same lab: what to remove and what to add, per
  * namespace, so a running lab moves from one plan to the other without being rebuilt. Pure.
+ * `up` is the difference from {@link emptyPlan} (every namespace, root object, xfrm state and
+ * firewall is new); network operations are the difference between two plans of a running lab.
  *
  * Rules: a link whose description changed is removed and created again; removing a link takes its
  * addresses, routes, neighbours and FDB entries (and a veth's peer) with it, so those are not
- * removed one by one; anything on a link that is created again is added again. Namespaces and the
- * root namespace must be the same in both plans (network operations never add or remove them).
+ * removed one by one; anything on a link that is created again is added again. Namespaces may be
+ * added (they are then created) but never removed, and the root namespace's objects may only be
+ * added to an empty root: network operations never add or remove those, and `down` removes a
+ * lab by its journal and its tag, not by a difference.
  *
  * @module
  */
@@ -20,11 +24,14 @@ import type {
   NsName,
   Plan,
   RoutePlan,
+  XfrmPlan,
 } from "./types.ts";
 
 /** What changes in one namespace. */
 export interface NamespaceDelta {
   name: NsName;
+  /** true when the namespace is new: it is created (and tagged, journaled) first. */
+  create: boolean;
   /** Links listed in this namespace (a macvlan is removed from its `targetNs`), newest first. */
   removeLinks: LinkPlan[];
   /** Addresses, routes, neighbours and FDB entries to remove from links that stay. */
@@ -45,16 +52,50 @@ export interface NamespaceDelta {
   fdb: FdbPlan[];
 }
 
+/** Objects added to the machine's root namespace (only ever to an empty root: `up`). */
+export interface RootDelta {
+  links: LinkPlan[];
+  addrs: AddrPlan[];
+  routes: RoutePlan[];
+  up: string[];
+}
+
+/** A host's firewall to load: `reload` when it replaces a loaded one (see `reloadRuleset`). */
+export interface FirewallDelta extends FirewallPlan {
+  reload: boolean;
+}
+
 /** Everything that differs between two plans. */
 export interface PlanDelta {
-  /** Namespaces with kernel changes, in plan order. */
+  lab: string;
+  /** Namespaces with kernel changes (or new ones), in plan order. */
   namespaces: NamespaceDelta[];
-  /** Hosts whose firewall text changed (the new text). */
-  firewall: FirewallPlan[];
+  root: RootDelta;
+  /** IPsec states and policies that are new. */
+  xfrm: XfrmPlan[];
+  /** Hosts whose firewall text changed or is new (the new text). */
+  firewall: FirewallDelta[];
   /** Processes whose `/etc/netns` files changed (the new files). */
   files: { netns: NsName; container: string; files: Record<string, string> }[];
   /** true when nothing in the kernel, the firewall or the files changes. */
   empty: boolean;
+}
+
+/** The plan of a lab with nothing in it: `up` applies `diffPlans(emptyPlan(lab), plan)`. */
+export function emptyPlan(lab: string): Plan {
+  return {
+    lab,
+    root: { links: [], addrs: [], routes: [], up: [] },
+    namespaces: [],
+    firewall: [],
+    xfrm: [],
+    processes: [],
+  };
+}
+
+/** A namespace with nothing in it yet (what a namespace new in a plan is diffed from). */
+function emptyNamespace(n: NamespacePlan): NamespacePlan {
+  return { ...n, sysctls: {}, links: [], up: [], addrs: [], routes: [], neighs: [], fdb: [] };
 }
 
 const key = (x: unknown) => JSON.stringify(x);
@@ -71,9 +112,10 @@ function goneWith(ns: NsName, link: LinkPlan): string[] {
   return out;
 }
 
-function emptyDelta(name: NsName): NamespaceDelta {
+function emptyDelta(name: NsName, create: boolean): NamespaceDelta {
   return {
     name,
+    create,
     removeLinks: [],
     removeAddrs: [],
     removeRoutes: [],
@@ -90,10 +132,10 @@ function emptyDelta(name: NsName): NamespaceDelta {
 }
 
 function changed(d: NamespaceDelta): boolean {
-  return d.removeLinks.length + d.removeAddrs.length + d.removeRoutes.length +
-      d.removeNeighs.length + d.removeFdb.length + Object.keys(d.sysctls).length +
-      d.addLinks.length + d.up.length + d.addAddrs.length + d.routes.length +
-      d.neighs.length + d.fdb.length > 0;
+  return d.create || d.removeLinks.length + d.removeAddrs.length + d.removeRoutes.length +
+          d.removeNeighs.length + d.removeFdb.length + Object.keys(d.sysctls).length +
+          d.addLinks.length + d.up.length + d.addAddrs.length + d.routes.length +
+          d.neighs.length + d.fdb.length > 0;
 }
 
 /**
@@ -111,14 +153,19 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   if (from.lab !== to.lab) {
     throw new Error(`Cannot diff plans of different labs ("${from.lab}" and "${to.lab}")`);
   }
-  const names = (p: Plan) => p.namespaces.map((n) => n.name).join(",");
-  if (names(from) !== names(to) || key(from.root) !== key(to.root)) {
+  const kept = new Set(to.namespaces.map((n) => n.name));
+  const rootEmpty = key(from.root) === key(emptyPlan(from.lab).root);
+  if (
+    from.namespaces.some((n) => !kept.has(n.name)) ||
+    (!rootEmpty && key(from.root) !== key(to.root))
+  ) {
     throw new Error(
       `Cannot change lab "${from.lab}" in place: the new plan has other namespaces or root ` +
         "objects than the running one; this is an nslab bug",
     );
   }
   const before = new Map(from.namespaces.map((n) => [n.name, n]));
+  for (const n of to.namespaces) if (!before.has(n.name)) before.set(n.name, emptyNamespace(n));
 
   // Links: removed (or changed) ones, and everything that goes with them.
   const removed = new Map<NsName, LinkPlan[]>();
@@ -141,7 +188,7 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   const namespaces: NamespaceDelta[] = [];
   for (const next of to.namespaces) {
     const prev = before.get(next.name)!;
-    const d = emptyDelta(next.name);
+    const d = emptyDelta(next.name, !from.namespaces.some((n) => n.name === next.name));
     d.removeLinks = removed.get(next.name)!;
     d.addLinks = added.get(next.name)!;
     const stays = (dev: string) => !gone.has(`${next.name}\0${dev}`);
@@ -159,16 +206,25 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   }
 
   const oldRules = new Map(from.firewall.map((f) => [f.netns, f.rules]));
-  const firewall = to.firewall.filter((f) => oldRules.get(f.netns) !== f.rules);
+  const firewall = to.firewall
+    .filter((f) => oldRules.get(f.netns) !== f.rules)
+    .map((f) => ({ ...f, reload: oldRules.has(f.netns) }));
+  const root = rootEmpty ? to.root : emptyPlan(to.lab).root;
+  const oldXfrm = new Set(from.xfrm.map(key));
+  const xfrm = to.xfrm.filter((x) => !oldXfrm.has(key(x)));
   const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));
   const files = to.processes
     .filter((p) => Object.keys(p.files).length > 0 && oldFiles.get(p.container) !== key(p.files))
     .map((p) => ({ netns: p.netns, container: p.container, files: p.files }));
+  const rootCount = root.links.length + root.addrs.length + root.routes.length + root.up.length;
   return {
+    lab: to.lab,
     namespaces,
+    root,
+    xfrm,
     firewall,
     files,
-    empty: namespaces.length === 0 && firewall.length === 0 && files.length === 0,
+    empty: namespaces.length + rootCount + xfrm.length + firewall.length + files.length === 0,
   };
 }
 

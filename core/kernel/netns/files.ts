@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assertNetnsName } from "../kernel/netns/netns.ts";
+import { assertNetnsName } from "./netns.ts";
 
 /** Where iproute2 looks for per-namespace `/etc` files. */
 export const NETNS_ETC_DIR = "/etc/netns";
