@@ -15,6 +15,7 @@ import { loadTopologyObject } from "../core/model/load.ts";
 import type { Model } from "../core/model/types.ts";
 import { downLab, upLab } from "../core/lab/lab.ts";
 import { readState } from "../core/lab/state.ts";
+import { readMachine } from "../core/lab/alloc.ts";
 import type { Supervisor } from "../core/runtime/supervisor.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -48,7 +49,7 @@ export async function libraryUp(make: (name: string) => TopologyInput): Promise<
   const name = labName();
   const t0 = performance.now();
   try {
-    const { model } = loadTopologyObject(make(name), { uplink: false });
+    const { model } = loadTopologyObject(make(name), { uplink: false, machine: readMachine() });
     const up = await upLab(model, {
       file: "<bench>",
       digest: name,

@@ -5,6 +5,8 @@
  */
 
 import { findTopologyFile, loadTopology } from "../core/model/load.ts";
+import { readMachine } from "../core/lab/alloc.ts";
+import { isLabName } from "../core/kernel/journal.ts";
 import type { Model } from "../core/model/types.ts";
 import { digest, listStateDirs, readState } from "../core/lab/state.ts";
 import { UsageError } from "../core/errors.ts";
@@ -50,6 +52,7 @@ export async function load(opts: LabOptions, fallback?: string): Promise<Loaded>
   const { model } = loadTopology({ file, text }, {
     project: opts.projectName,
     uplink: opts.uplink,
+    machine: readMachine(),
   });
   return { file, digest: await digest(text), model };
 }
@@ -58,7 +61,7 @@ export async function load(opts: LabOptions, fallback?: string): Promise<Loaded>
 export async function labName(opts: LabOptions): Promise<string> {
   if (opts.projectName) {
     // It reaches paths (/run/nslab/<lab>) and namespace names: a usage error, not a crash.
-    if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(opts.projectName)) {
+    if (!isLabName(opts.projectName)) {
       throw new UsageError(
         `Invalid lab name ${JSON.stringify(opts.projectName)} (-p): use lowercase letters, ` +
           "digits, '-' and '_', starting with a letter or digit",

@@ -15,6 +15,11 @@ export const STATE_ROOT = "/run/nslab";
 /** What a lab name may be: it reaches the file system and interface aliases. */
 const LAB_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
+/** Whether `name` may be a lab name (1-32 of a-z, 0-9, '-', '_', not starting with '-' or '_'). */
+export function isLabName(name: string): boolean {
+  return LAB_NAME.test(name);
+}
+
 /**
  * The state directory of a lab; the name is validated because it reaches the file system.
  *

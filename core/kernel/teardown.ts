@@ -12,11 +12,11 @@
 
 import { NslabError } from "../errors.ts";
 import { labStateDir, readJournal } from "./journal.ts";
+import { pollUntil } from "../poll.ts";
 import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./sys/ffi.ts";
 import { deleteNetns } from "./netns/netns.ts";
-import { removeDockerContainers } from "../runtime/docker.ts";
 import {
   labOfTag,
   labTag,
@@ -34,6 +34,15 @@ export interface TeardownExtra {
   mounts?: string[];
   /** State directory (default `/run/nslab/<lab>`). */
   stateDir?: string;
+  /**
+   * Removes the lab's Docker containers (runtime: docker) listed in `/run/nslab/<lab>/docker`;
+   * the lab layer passes `removeDockerContainers` (the kernel layer knows no container engine).
+   * Without it, recorded containers are reported as errors, never silently left.
+   */
+  removeContainers?: (
+    lab: string,
+    names: string[],
+  ) => Promise<{ removed: string[]; errors: Error[] }>;
 }
 
 /** What {@link teardown} removed, and every failure. */
@@ -91,16 +100,12 @@ function alive(pid: number): boolean {
 }
 
 async function waitGone(pids: number[], ms: number): Promise<number[]> {
-  const deadline = performance.now() + ms;
-  let left = pids.filter(alive);
-  for (
-    let delay = 1;
-    left.length > 0 && performance.now() < deadline;
-    delay = Math.min(delay * 2, 50)
-  ) {
-    await new Promise((r) => setTimeout(r, delay));
-    left = left.filter(alive);
-  }
+  let left = pids;
+  await pollUntil(() => (left = left.filter(alive)).length === 0, {
+    timeoutMs: ms,
+    firstMs: 1,
+    maxMs: 50,
+  });
   return left;
 }
 
@@ -173,9 +178,16 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   // are killed below; only when the lab recorded any (no engine call for other labs).
   const dockerNames = readLines(`${dir}/docker`);
   if (dockerNames.length > 0) {
-    const removal = await removeDockerContainers(lab, dockerNames);
-    report.dockerContainers = removal.removed;
-    report.errors.push(...removal.errors);
+    if (extra.removeContainers) {
+      const removal = await extra.removeContainers(lab, dockerNames);
+      report.dockerContainers = removal.removed;
+      report.errors.push(...removal.errors);
+    } else {
+      fail(
+        `Cannot remove the Docker containers of lab "${lab}" (${dockerNames.join(", ")})`,
+        new Error('use "nslab down", which removes them'),
+      );
+    }
   }
 
   // 2. Processes: listed ones (checked, pids get reused) and any living in the lab's namespaces.

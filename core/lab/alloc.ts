@@ -12,7 +12,20 @@
 import { formatCidr, overlaps, parseCidr } from "../model/ip.ts";
 import { readMachineRoutes } from "../model/routes.ts";
 import type { Model } from "../model/types.ts";
+import type { MachineView } from "../model/load.ts";
 import { listStateDirs, readState, STATE_ROOT } from "./state.ts";
+
+/**
+ * What the loader must know about this machine now: its routes and the underlays labs recorded.
+ *
+ * @example
+ * ```ts
+ * const { model } = loadTopology({ file, text }, { machine: readMachine() });
+ * ```
+ */
+export function readMachine(): MachineView {
+  return { routes: readMachineRoutes(), underlays: recordedUnderlays("") };
+}
 
 /**
  * Runs `fn` holding the machine-wide allocation lock (like `flock /run/nslab CMD`). Waits for

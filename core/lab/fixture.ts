@@ -5,7 +5,13 @@
  * @module
  */
 
-import { loadTopology, loadTopologyObject, type TopologyInput } from "../model/load.ts";
+import {
+  loadTopology,
+  loadTopologyObject,
+  type MachineView,
+  type TopologyInput,
+} from "../model/load.ts";
+import { readMachine } from "./alloc.ts";
 import type { Container, Model } from "../model/types.ts";
 import { downLab, upLab } from "./lab.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
@@ -69,20 +75,22 @@ export class Lab implements AsyncDisposable {
     const loadOpts = { project: opts.name, uplink: opts.uplink };
     let file: string;
     let text: string;
-    let model: Model;
+    let load: (machine: MachineView) => Model;
     if (typeof source === "string") {
       file = source;
       text = await Deno.readTextFile(source);
-      model = loadTopology({ file, text }, loadOpts).model;
+      load = (machine) => loadTopology({ file, text }, { ...loadOpts, machine }).model;
     } else {
       file = "<object>";
       text = JSON.stringify(source);
-      model = loadTopologyObject(source, loadOpts).model;
+      load = (machine) => loadTopologyObject(source, { ...loadOpts, machine }).model;
     }
+    const model = load(readMachine());
     const up = await upLab(model, {
       file,
       digest: await digest(text),
       supervisor: { kind: "in-process" },
+      reload: load,
     });
     if (up.unchanged) throw new NslabError(`Lab "${model.lab}" is already up in another process`);
     return new Lab(up.state.model, up.supervisor);

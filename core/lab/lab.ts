@@ -12,13 +12,19 @@ import { deleteNetns, listNetns } from "../kernel/netns/netns.ts";
 import { teardown, type TeardownReport } from "../kernel/teardown.ts";
 import { removeNetnsFiles } from "../kernel/netns/files.ts";
 import { Supervisor } from "../runtime/supervisor.ts";
-import { checkDockerEngine, startDockerContainers } from "../runtime/docker.ts";
+import {
+  checkDockerEngine,
+  removeDockerContainers,
+  startDockerContainers,
+} from "../runtime/docker.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
-import { underlayTaken, withAllocLock } from "./alloc.ts";
-import { reloadModel } from "../model/load.ts";
+import { readMachine, underlayTaken, withAllocLock } from "./alloc.ts";
+import { loadTopology, type MachineView } from "../model/load.ts";
 import { ApplyError, NslabError, UnsupportedError } from "../errors.ts";
+import { pollUntil } from "../poll.ts";
 import { type Progress, silent } from "./progress.ts";
 import {
+  digest,
   ensureStateDir,
   type LabState,
   processAlive,
@@ -43,6 +49,30 @@ export interface UpOptions {
   progress?: Progress;
   /** Give up waiting for the supervisor's listeners after this long. */
   readyTimeoutMs?: number;
+  /**
+   * The same topology resolved against the machine as it is now, used under the allocation lock
+   * when the underlay chosen at load time was taken meanwhile. Default, for a model chosen on the
+   * machine (`model.chosenOnMachine`): `file` loaded again (when it still has `digest`) with the
+   * lab name and uplink of the model. A model whose `reserved` the caller fixed is not re-chosen.
+   */
+  reload?: (machine: MachineView) => Model;
+}
+
+/** The topology file of `opts` loaded again against `machine`, or null when it changed or is gone. */
+async function reloadFromFile(
+  model: Model,
+  opts: UpOptions,
+  machine: MachineView,
+): Promise<Model | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(opts.file);
+  } catch {
+    return null;
+  }
+  if (await digest(text) !== opts.digest) return null;
+  const loadOpts = { project: model.lab, uplink: model.underlay.uplink !== null, machine };
+  return loadTopology({ file: opts.file, text }, loadOpts).model;
 }
 
 /** A lab that is up. */
@@ -55,14 +85,8 @@ export interface UpResult {
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let delay = 5;
-  while (!cond()) {
-    if (performance.now() > deadline) {
-      throw new NslabError(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
+  if (!await pollUntil(cond, { timeoutMs, firstMs: 5, maxMs: 100 })) {
+    throw new NslabError(`Timed out after ${timeoutMs} ms waiting for ${what}`);
   }
 }
 
@@ -156,13 +180,16 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
   }
   // Parallel `up`s: the underlay is re-checked (and re-chosen if taken meanwhile) and the state,
   // which reserves it, written under one machine-wide lock (core/lab/alloc.ts).
-  const state = await withAllocLock(() => {
+  const state = await withAllocLock(async () => {
     if (readState(lab)) {
       throw new NslabError(`Cannot bring up lab "${lab}": another process is bringing it up`, 1);
     }
     const taken = underlayTaken(model);
     if (taken) {
-      model = reloadModel(model) ?? model;
+      if (model.chosenOnMachine) {
+        const machine = readMachine();
+        model = opts.reload?.(machine) ?? await reloadFromFile(model, opts, machine) ?? model;
+      }
       const still = underlayTaken(model);
       if (still) {
         throw new NslabError(
@@ -226,7 +253,7 @@ export async function upLab(model: Model, opts: UpOptions): Promise<UpResult> {
       cleanup.push(err as Error);
     }
     try {
-      const report = await teardown(lab);
+      const report = await teardown(lab, { removeContainers: removeDockerContainers });
       cleanup.push(...report.errors);
     } catch (err) {
       cleanup.push(err as Error);
@@ -259,7 +286,7 @@ export async function downLab(
       } catch { /* already gone */ }
     }
   }
-  return await teardown(lab);
+  return await teardown(lab, { removeContainers: removeDockerContainers });
 }
 
 /** Marks the detached supervisor of `lab` as ready (called by cli/supervisor.ts). */

@@ -19,6 +19,7 @@ import { buildPlan } from "../plan/plan.ts";
 import { readMachineRoutes } from "../model/routes.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
+import { pollUntil } from "../poll.ts";
 import { type LabState, readState, stateDir, writeState } from "./state.ts";
 import { diffPlans } from "../plan/diff.ts";
 import { applyChange } from "../kernel/apply.ts";
@@ -269,13 +270,11 @@ export function detachedSupervisor(lab: string, timeoutMs = 10_000): SupervisorL
       const want = String(state.generation ?? 0);
       const file = `${stateDir(lab)}/reloaded`;
       Deno.kill(pid, "SIGHUP");
-      const deadline = performance.now() + timeoutMs;
-      for (let delay = 2;; delay = Math.min(delay * 2, 50)) {
-        let got = "";
+      let got = "";
+      const settled = () => {
         try {
           got = Deno.readTextFileSync(file).trim();
         } catch { /* not yet */ }
-        if (got === want) return;
         if (got.startsWith(`${want} error: `)) {
           throw new NslabError(
             `The network of lab "${lab}" changed, but its supervisor failed to follow: ` +
@@ -283,16 +282,16 @@ export function detachedSupervisor(lab: string, timeoutMs = 10_000): SupervisorL
             1,
           );
         }
-        if (performance.now() > deadline || !isDetachedSupervisor(pid, lab)) {
-          throw new NslabError(
-            `The supervisor of lab "${lab}" (pid ${pid}) did not reload within ${timeoutMs} ms; ` +
-              `the network changed but DNS may still answer the old names — see ` +
-              `${stateDir(lab)}/supervisor.log`,
-            1,
-          );
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
+        return got === want || !isDetachedSupervisor(pid, lab);
+      };
+      await pollUntil(settled, { timeoutMs, firstMs: 2, maxMs: 50 });
+      if (got === want) return;
+      throw new NslabError(
+        `The supervisor of lab "${lab}" (pid ${pid}) did not reload within ${timeoutMs} ms; ` +
+          `the network changed but DNS may still answer the old names — see ` +
+          `${stateDir(lab)}/supervisor.log`,
+        1,
+      );
     },
   };
 }

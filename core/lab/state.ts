@@ -8,9 +8,10 @@
 
 import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
+import { ensureLabStateDir, labStateDir, STATE_ROOT } from "../kernel/journal.ts";
 
-/** Root of all nslab state. */
-export const STATE_ROOT = "/run/nslab";
+/** Root of all nslab state (defined once, in `core/kernel/journal.ts`). */
+export { STATE_ROOT };
 
 /** What `up` records about a running lab. */
 export interface LabState {
@@ -24,22 +25,11 @@ export interface LabState {
   createdAt: string;
 }
 
-const LAB_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
 /** The state directory of a lab (the name is validated: it reaches the file system). */
-export function stateDir(lab: string): string {
-  if (!LAB_NAME.test(lab)) throw new Error(`Invalid lab name ${JSON.stringify(lab)}`);
-  return `${STATE_ROOT}/${lab}`;
-}
+export const stateDir: (lab: string) => string = labStateDir;
 
 /** Creates the lab's state directory (0700) if needed and returns it. */
-export function ensureStateDir(lab: string): string {
-  const dir = stateDir(lab);
-  Deno.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o755 });
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  Deno.chmodSync(dir, 0o700);
-  return dir;
-}
+export const ensureStateDir: (lab: string) => string = ensureLabStateDir;
 
 /** Writes a file inside the lab's state directory with mode 0600, atomically (rename). */
 export function writeStateFile(lab: string, name: string, data: string): void {

@@ -1,7 +1,8 @@
 /**
  * Loading a topology: file or object → shape check → resolution → {@link Model}, or a
  * {@link TopologyError} carrying every problem found (file:line:col, what is wrong, how to fix).
- * Nothing here touches the kernel; the machine's routes are read only to keep IPAM off them.
+ * Pure: what IPAM must avoid on the machine comes in as a value ({@link MachineView}, read by
+ * `core/lab/alloc.ts`), and nothing here reads or touches the machine.
  *
  * @module
  */
@@ -15,23 +16,31 @@ import { fromObject, type Located, parseYaml } from "./source.ts";
 import { checkShape } from "./schema.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName } from "./names.ts";
-import { readMachineRoutes } from "./routes.ts";
-import { recordedUnderlays } from "../lab/alloc.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
 export { summarize } from "./summary.ts";
 export { readMachineRoutes } from "./routes.ts";
 
+/** What the loader needs to know about the machine (`readMachine()` in `core/lab/alloc.ts`). */
+export interface MachineView {
+  /** Routes in the machine's root namespace: automatic subnets stay off them. */
+  routes: { cidr: string; iface: string }[];
+  /** Underlays recorded by labs on the machine (their uplink routes may not exist yet). */
+  underlays: { lab: string; subnet: string }[];
+}
+
 /** Options of {@link loadTopology} and {@link loadTopologyObject}. */
 export interface LoadOptions {
   /** Lab name (`-p/--project-name`); wins over the file's `name:`. */
   project?: string;
   /**
-   * Prefixes already routed on the machine (IPAM skips pools overlapping them). Default: the
-   * machine's routes from `/proc/net/route`, minus this lab's own uplink.
+   * Prefixes already routed on the machine (IPAM skips pools overlapping them). Default: those of
+   * `machine`, minus this lab's own uplink and underlay.
    */
   reserved?: string[];
+  /** The machine as it is (default: an empty machine, nothing reserved). */
+  machine?: MachineView;
   /** Create the uplink from the machine's root namespace (default true). */
   uplink?: boolean;
 }
@@ -80,21 +89,11 @@ function machineReserved(opts: LoadOptions): (lab: string) => string[] {
     return () => list;
   }
   // Other labs' recorded underlays too: their uplink route may not exist yet (a parallel `up`).
+  const machine = opts.machine ?? { routes: [], underlays: [] };
   return (lab) => [
-    ...readMachineRoutes().filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr),
-    ...recordedUnderlays(lab).map((r) => r.subnet),
+    ...machine.routes.filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr),
+    ...machine.underlays.filter((u) => u.lab !== lab).map((u) => u.subnet),
   ];
-}
-
-const reloaders = new WeakMap<Model, () => Model>();
-
-/**
- * The same topology resolved again against the machine as it is now (its routes and the labs
- * recorded since), for a model loaded with the default `reserved`; null for other models.
- * `up` calls it under the allocation lock when the underlay it was given was taken meanwhile.
- */
-export function reloadModel(model: Model): Model | null {
-  return reloaders.get(model)?.() ?? null;
 }
 
 function build(
@@ -121,7 +120,7 @@ function build(
       positions,
     );
     diags.throwIfAny();
-    if (!opts.reserved) reloaders.set(model, () => build(file, parse, folderName, opts).model);
+    if (!opts.reserved) model.chosenOnMachine = true;
     return { model };
   } catch (e) {
     if (e instanceof TopologyError) throw e;

@@ -211,4 +211,10 @@ export interface Model {
   checks: CheckSpec[];
   dns: { upstream: string[]; ttl: number };
   warnings: Warning[];
+  /**
+   * Set when automatic choices (the underlay /24) were made against a snapshot of the machine
+   * (`LoadOptions.machine`), so `up` may make them again against the machine as it is then;
+   * absent when the caller fixed `reserved`.
+   */
+  chosenOnMachine?: true;
 }

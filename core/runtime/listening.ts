@@ -7,6 +7,7 @@
  */
 
 import { withNetns } from "../kernel/netns/netns.ts";
+import { pollUntil } from "../poll.ts";
 
 const TCP_LISTEN = "0A";
 
@@ -57,13 +58,11 @@ export async function waitListening(
   timeoutMs: number,
 ): Promise<{ port: number; protocol: string }[]> {
   const wanted = ports.filter((p) => p.protocol === "tcp" || p.protocol === "udp");
-  const deadline = performance.now() + timeoutMs;
-  let delay = 10;
-  for (;;) {
+  let missing = wanted;
+  await pollUntil(() => {
     const now = listeningPorts(netns);
-    const missing = wanted.filter((p) => !(p.protocol === "tcp" ? now.tcp : now.udp).has(p.port));
-    if (missing.length === 0 || performance.now() > deadline) return missing;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 200);
-  }
+    missing = wanted.filter((p) => !(p.protocol === "tcp" ? now.tcp : now.udp).has(p.port));
+    return missing.length === 0;
+  }, { timeoutMs, firstMs: 10, maxMs: 200 });
+  return missing;
 }

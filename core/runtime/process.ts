@@ -19,19 +19,17 @@
 import type { ProcessPlan } from "../plan/types.ts";
 import {
   check,
-  CLONE_NEWUTS,
   cstr,
   errno,
   libc,
   MNT_DETACH,
-  MS_BIND,
   O_CLOEXEC,
   O_CREAT,
   O_RDONLY,
   SyscallError,
 } from "../kernel/sys/ffi.ts";
-import { assertNetnsName } from "../kernel/netns/netns.ts";
-import { ensureStateDir, stateDir } from "../lab/state.ts";
+import { assertNetnsName, unsharePinned } from "../kernel/netns/netns.ts";
+import { ensureLabStateDir as ensureStateDir, labStateDir as stateDir } from "../kernel/journal.ts";
 import { NslabError } from "../errors.ts";
 
 /** PATH a command gets unless its environment sets one (Docker's default). */
@@ -111,31 +109,18 @@ export function pinUtsNamespace(path: string, hostname: string): void {
   const c = libc();
   const fd = check("open", c.open(cstr(path), O_RDONLY | O_CREAT | O_CLOEXEC, 0o444), path);
   c.close(fd);
-  const back = check(
-    "open",
-    c.open(cstr("/proc/thread-self/ns/uts"), O_RDONLY | O_CLOEXEC, 0),
-    "/proc/thread-self/ns/uts",
-  );
   try {
-    check("unshare", c.unshare(CLONE_NEWUTS), "CLONE_NEWUTS");
-    try {
-      const name = new TextEncoder().encode(hostname);
-      check("sethostname", c.sethostname(name, BigInt(name.length)), hostname);
-      check(
-        "mount",
-        c.mount(cstr("/proc/thread-self/ns/uts"), cstr(path), cstr("none"), BigInt(MS_BIND), null),
-        `--bind /proc/thread-self/ns/uts ${path}`,
-      );
-    } finally {
-      check("setns", c.setns(back, CLONE_NEWUTS), "original UTS namespace");
-    }
+    unsharePinned("uts", path, {
+      inside: () => {
+        const name = new TextEncoder().encode(hostname);
+        check("sethostname", c.sethostname(name, BigInt(name.length)), hostname);
+      },
+    });
   } catch (e) {
     try {
       Deno.removeSync(path);
     } catch { /* best effort */ }
     throw e;
-  } finally {
-    c.close(back);
   }
 }
 

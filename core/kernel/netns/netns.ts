@@ -12,6 +12,7 @@ import {
   AF_INET,
   check,
   CLONE_NEWNET,
+  CLONE_NEWUTS,
   cstr,
   errno,
   libc,
@@ -200,6 +201,38 @@ function prepareRunDir(): void {
 }
 
 /**
+ * Makes a new namespace of `type` on the calling thread, runs `inside` in it, pins it at `path`
+ * (a file that must exist) with a bind mount of `/proc/thread-self/ns/<type>`, and puts the
+ * thread back into `back` (default: the namespace it was in). The one place namespaces are pinned.
+ * Equivalent to: `unshare --net=PATH` (or `--uts=PATH`).
+ */
+export function unsharePinned(
+  type: "net" | "uts",
+  path: string,
+  opts: { inside?: () => void; back?: number } = {},
+): void {
+  const c = libc();
+  const flag = type === "net" ? CLONE_NEWNET : CLONE_NEWUTS;
+  const self = `/proc/thread-self/ns/${type}`;
+  const back = opts.back ?? check("open", c.open(cstr(self), O_RDONLY | O_CLOEXEC, 0), self);
+  try {
+    check("unshare", c.unshare(flag), type === "net" ? "CLONE_NEWNET" : "CLONE_NEWUTS");
+    try {
+      opts.inside?.();
+      check(
+        "mount",
+        c.mount(cstr(self), cstr(path), cstr("none"), BigInt(MS_BIND), null),
+        `--bind ${self} ${path}`,
+      );
+    } finally {
+      check("setns", c.setns(back, flag), `original ${type} namespace`);
+    }
+  } finally {
+    if (opts.back === undefined) c.close(back);
+  }
+}
+
+/**
  * Creates a new network namespace and pins it at `/run/netns/<name>`.
  * Equivalent to: `ip netns add NAME`. Fails with EEXIST when it exists.
  */
@@ -210,18 +243,8 @@ export function createNetns(name: string): void {
   const path = `${NETNS_RUN_DIR}/${name}`;
   const fd = check("open", c.open(cstr(path), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0), path);
   c.close(fd);
-  const back = original();
   try {
-    check("unshare", c.unshare(CLONE_NEWNET), "CLONE_NEWNET");
-    try {
-      check(
-        "mount",
-        c.mount(cstr("/proc/thread-self/ns/net"), cstr(path), cstr("none"), BigInt(MS_BIND), null),
-        `--bind /proc/thread-self/ns/net ${path}`,
-      );
-    } finally {
-      check("setns", c.setns(back, CLONE_NEWNET), "original namespace");
-    }
+    unsharePinned("net", path, { back: original() });
   } catch (e) {
     try {
       Deno.removeSync(path);
