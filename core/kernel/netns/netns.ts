@@ -233,24 +233,32 @@ export function unsharePinned(
 }
 
 /**
- * Creates a new network namespace and pins it at `/run/netns/<name>`.
- * Equivalent to: `ip netns add NAME`. Fails with EEXIST when it exists.
+ * Creates the pin file `/run/netns/<name>` (failing with EEXIST when it exists), lets `mount`
+ * bind a namespace onto it, and removes the file again when that fails.
  */
-export function createNetns(name: string): void {
-  assertNetnsName(name);
+function pinAt(name: string, mount: (path: string) => void): void {
   prepareRunDir();
   const c = libc();
   const path = `${NETNS_RUN_DIR}/${name}`;
   const fd = check("open", c.open(cstr(path), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0), path);
   c.close(fd);
   try {
-    unsharePinned("net", path, { back: original() });
+    mount(path);
   } catch (e) {
     try {
       Deno.removeSync(path);
     } catch { /* best effort */ }
     throw e;
   }
+}
+
+/**
+ * Creates a new network namespace and pins it at `/run/netns/<name>`.
+ * Equivalent to: `ip netns add NAME`. Fails with EEXIST when it exists.
+ */
+export function createNetns(name: string): void {
+  assertNetnsName(name);
+  pinAt(name, (path) => unsharePinned("net", path, { back: original() }));
 }
 
 /**
@@ -268,23 +276,13 @@ export function adoptNetns(name: string, source: string): void {
       }: expected /proc/<pid>/ns/net`,
     );
   }
-  prepareRunDir();
   const c = libc();
-  const path = `${NETNS_RUN_DIR}/${name}`;
-  const fd = check("open", c.open(cstr(path), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0), path);
-  c.close(fd);
-  try {
+  pinAt(name, (path) =>
     check(
       "mount",
       c.mount(cstr(source), cstr(path), cstr("none"), BigInt(MS_BIND), null),
       `--bind ${source} ${path}`,
-    );
-  } catch (e) {
-    try {
-      Deno.removeSync(path);
-    } catch { /* best effort */ }
-    throw e;
-  }
+    ));
 }
 
 /**
