@@ -15,8 +15,14 @@ import type {
   NetworkMode,
   PublishedPort,
 } from "../model/types.ts";
-
-const POS = { file: "test.yaml", line: 1, col: 1 };
+import {
+  testContainer,
+  testEndpoint,
+  testHost,
+  testModel,
+  testNetwork,
+  testPort,
+} from "../model/_testkit.ts";
 
 /** A network in the compact description. */
 export interface NetSpec {
@@ -67,23 +73,18 @@ function gatewayOf(subnet: string): string {
 export function buildModel(spec: LabSpec): Model {
   const lab = spec.lab ?? "t";
   const hostNames = spec.hosts ?? ["host"];
-  const hosts = hostNames.map((name, i) => ({
-    name,
-    netns: `${lab}-${name}`,
-    address: `10.77.0.${11 + i}`,
-    mac: `02:4e:0a:4d:00:${(11 + i).toString(16)}`,
-    underlayIfname: `u-${name}`,
-  }));
+  const hosts = hostNames.map((name, i) =>
+    testHost(lab, name, i, {
+      mac: `02:4e:0a:4d:00:${(11 + i).toString(16)}`,
+      underlayIfname: `u-${name}`,
+    })
+  );
   const networks: Network[] = (spec.networks ?? []).map((n, i) => {
     const driver = n.driver ?? "bridge";
     const hasSubnet = driver !== "host" && driver !== "none";
     const subnet = hasSubnet ? (n.subnet ?? `172.${20 + i}.0.0/24`) : "";
-    return {
-      name: n.name,
-      driver,
-      scope: driver === "overlay" ? "global" : "local",
+    return testNetwork(n.name, driver, {
       internal: n.internal ?? false,
-      hasSubnet,
       subnet,
       prefix: hasSubnet ? prefixOf(subnet) : 0,
       gateway: hasSubnet && driver !== "macvlan" ? gatewayOf(subnet) : "",
@@ -91,16 +92,11 @@ export function buildModel(spec: LabSpec): Model {
       isDefault: n.name === "default",
       bridge: driver === "bridge" ? (n.name === "default" ? "docker0" : `br-${n.name}`) : "",
       mtu: driver === "overlay" ? 1450 : 1500,
-      enableIpv6: false,
-      encrypted: false,
-      driverOpts: {},
       vxlan: driver === "overlay" ? { vni: 4096 + i, port: 4789, device: `vx-${n.name}` } : null,
       macvlan: driver === "macvlan"
         ? { parent: "eth0", vlan: null, mode: n.macvlanMode ?? "bridge", hostShim: false }
         : null,
-      hosts: [],
-      pos: POS,
-    };
+    });
   });
   const containers: Container[] = spec.containers.map((c) => {
     const host = c.host ?? hostNames[0];
@@ -109,36 +105,31 @@ export function buildModel(spec: LabSpec): Model {
       const network = networks.find((n) => n.name === net);
       if (!network) throw new Error(`test model: unknown network ${net}`);
       if (!network.hosts.includes(host)) network.hosts.push(host);
-      return {
-        network: net,
+      return testEndpoint(net, address, {
         ifname: `eth${i}`,
         hostIfname: network.driver === "macvlan" ? "" : `veth${c.name}${i}`.slice(0, 15),
-        address,
         prefix: network.prefix,
         mac: "02:42:" + address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"))
           .join(":"),
         gateway: network.internal ? "" : network.gateway,
         aliases: aliases ?? [],
         mtu: network.mtu,
-      };
+      });
     });
-    const defaultEndpoint = endpoints.findIndex((e) => e.gateway !== "");
-    const ports: PublishedPort[] = (c.ports ?? []).map((p) => ({
-      hostIp: p.hostIp ?? "0.0.0.0",
-      hostPort: p.hostPort ?? p.containerPort ?? 80,
-      containerPort: p.containerPort ?? 80,
-      protocol: p.protocol ?? "tcp",
-      name: p.name ?? null,
-      random: false,
-    }));
+    const ports: PublishedPort[] = (c.ports ?? []).map((p) =>
+      testPort(p.hostPort ?? p.containerPort ?? 80, p.containerPort ?? 80, {
+        hostIp: p.hostIp ?? "0.0.0.0",
+        protocol: p.protocol ?? "tcp",
+        name: p.name ?? null,
+      })
+    );
     const hostNs = hosts.find((h) => h.name === host)!.netns;
     const netns = mode.kind === "host"
       ? hostNs
       : mode.kind === "container"
       ? `${lab}-${mode.of}`
       : `${lab}-${c.name}`;
-    return {
-      name: c.name,
+    return testContainer(c.name, {
       service: c.service ?? c.name,
       replica: c.replica ?? null,
       host,
@@ -149,17 +140,10 @@ export function buildModel(spec: LabSpec): Model {
       ports,
       expose: c.expose ?? [],
       command: c.command ?? null,
-      environment: {},
-      runtime: "netns",
-      image: null,
-      restart: "no",
-      defaultEndpoint,
-      pos: POS,
-    };
+      defaultEndpoint: endpoints.findIndex((e) => e.gateway !== ""),
+    });
   });
-  return {
-    lab,
-    file: "test.yaml",
+  return testModel(lab, {
     underlay: {
       netns: `${lab}-underlay`,
       subnet: "10.77.0.0/24",
@@ -173,7 +157,5 @@ export function buildModel(spec: LabSpec): Model {
     networks,
     containers,
     checks: spec.checks ?? [],
-    dns: { upstream: [], ttl: 600 },
-    warnings: [],
-  };
+  });
 }

@@ -4,7 +4,15 @@
  * @module
  */
 
-import type { Container, Model, Network, NetworkMode, PublishedPort } from "../model/types.ts";
+import type { Container, Model, Network, NetworkMode } from "../model/types.ts";
+import {
+  testContainer,
+  testEndpoint,
+  testHost,
+  testModel as baseModel,
+  testNetwork,
+  testPort,
+} from "../model/_testkit.ts";
 
 /** A network in the compact test description. */
 export interface TestNetwork {
@@ -27,100 +35,52 @@ export interface TestContainer {
   netns?: string;
 }
 
-const pos = { file: "test.yaml", line: 1, col: 1 };
-
 /** Builds a valid-enough {@link Model} from a compact description. */
 export function testModel(
   networks: TestNetwork[],
   containers: TestContainer[],
   dns: { upstream?: string[]; ttl?: number } = {},
 ): Model {
-  const nets: Network[] = networks.map((n) => ({
-    name: n.name,
-    driver: "bridge",
-    scope: "local",
-    internal: n.internal ?? false,
-    hasSubnet: true,
-    subnet: n.subnet,
-    prefix: Number(n.subnet.split("/")[1]),
-    gateway: n.subnet.replace(/\.0\/\d+$/, ".1"),
-    ipRange: n.subnet,
-    isDefault: n.isDefault ?? false,
-    bridge: `br-${n.name}`,
-    mtu: 1500,
-    enableIpv6: false,
-    encrypted: false,
-    driverOpts: {},
-    vxlan: null,
-    macvlan: null,
-    hosts: ["h1"],
-    pos,
-  }));
-  const ctrs: Container[] = containers.map((c) => {
-    const ports: PublishedPort[] = (c.ports ?? []).map((p, i) => ({
-      hostIp: "0.0.0.0",
-      hostPort: 30000 + i,
-      containerPort: p.containerPort,
-      protocol: p.protocol ?? "tcp",
-      name: p.name,
-      random: false,
-    }));
-    return {
-      name: c.name,
+  const nets: Network[] = networks.map((n) =>
+    testNetwork(n.name, "bridge", {
+      internal: n.internal ?? false,
+      subnet: n.subnet,
+      prefix: Number(n.subnet.split("/")[1]),
+      gateway: n.subnet.replace(/\.0\/\d+$/, ".1"),
+      ipRange: n.subnet,
+      isDefault: n.isDefault ?? false,
+      bridge: `br-${n.name}`,
+      hosts: ["h1"],
+    })
+  );
+  const ctrs: Container[] = containers.map((c) =>
+    testContainer(c.name, {
       service: c.service ?? c.name,
       replica: c.replica ?? null,
-      host: "h1",
       netns: c.netns ?? `lab-${c.name}`,
       mode: c.mode ?? { kind: "own" },
       hostname: c.hostname ?? c.name,
       endpoints: (c.endpoints ?? []).map((e, i) => {
         const net = nets.find((n) => n.name === e.network);
-        return {
-          network: e.network,
+        return testEndpoint(e.network, e.address, {
           ifname: `eth${i}`,
           hostIfname: `veth${c.name}${i}`,
-          address: e.address,
           prefix: net?.prefix ?? 24,
-          mac: "02:42:00:00:00:00",
           gateway: net?.internal ? "" : (net?.gateway ?? ""),
           aliases: e.aliases ?? [],
-          mtu: 1500,
-        };
+        });
       }),
-      ports,
-      expose: [],
-      command: null,
-      environment: {},
-      runtime: "netns",
-      image: null,
-      restart: "no",
-      defaultEndpoint: (c.endpoints ?? []).length > 0 ? 0 : -1,
-      pos,
-    };
-  });
-  return {
-    lab: "lab",
-    file: "test.yaml",
-    underlay: {
-      netns: "lab-underlay",
-      subnet: "10.77.0.0/24",
-      prefix: 24,
-      bridge: "br0",
-      uplink: null,
-    },
-    hosts: [{
-      name: "h1",
-      netns: "lab-h1",
-      address: "10.77.0.11",
-      mac: "02:00:00:00:00:11",
-      underlayIfname: "h1",
-    }],
+      ports: (c.ports ?? []).map((p, i) =>
+        testPort(30000 + i, p.containerPort, { protocol: p.protocol ?? "tcp", name: p.name })
+      ),
+    })
+  );
+  return baseModel("lab", {
+    hosts: [testHost("lab", "h1", 0, { mac: "02:00:00:00:00:11" })],
     networks: nets,
     containers: ctrs,
-    checks: [],
     dns: { upstream: dns.upstream ?? [], ttl: dns.ttl ?? 600 },
-    warnings: [],
-  };
+  });
 }
 
 /**

@@ -7,73 +7,26 @@
  * @module
  */
 
-import type {
-  Container,
-  Driver,
-  Endpoint,
-  Model,
-  Network,
-  NetworkMode,
-  PublishedPort,
-} from "../model/types.ts";
+import type { Container, Driver, Endpoint, Model, Network } from "../model/types.ts";
+import { testContainer, testEndpoint, testNetwork, testPort } from "../model/_testkit.ts";
 import { portLabel } from "./labels.ts";
 
 const pos = { file: "sample.yaml", line: 1, col: 1 };
 
-function net(
-  name: string,
-  driver: Driver,
-  over: Partial<Network>,
-): Network {
-  return {
-    name,
-    driver,
-    scope: driver === "overlay" ? "global" : "local",
-    internal: false,
-    hasSubnet: driver !== "host" && driver !== "none",
-    subnet: "",
-    prefix: 24,
-    gateway: "",
-    ipRange: "",
-    isDefault: false,
-    bridge: "",
-    mtu: 1500,
-    enableIpv6: false,
-    encrypted: false,
-    driverOpts: {},
-    vxlan: null,
-    macvlan: null,
-    hosts: ["h1", "h2"],
-    pos,
-    ...over,
-  };
+function net(name: string, driver: Driver, over: Partial<Network>): Network {
+  return testNetwork(name, driver, { hosts: ["h1", "h2"], pos, ...over });
 }
 
 function ep(network: string, ifname: string, address: string, prefix = 24): Endpoint {
-  return {
-    network,
+  return testEndpoint(network, address, {
     ifname,
     hostIfname: `veth-${address.replaceAll(".", "")}`.slice(0, 15),
-    address,
     prefix,
     mac: "02:42:00:00:00:01",
-    gateway: "",
-    aliases: [],
-    mtu: 1500,
-  };
+  });
 }
 
-function port(hostPort: number, containerPort: number, over: Partial<PublishedPort> = {}) {
-  return {
-    hostIp: "0.0.0.0",
-    hostPort,
-    containerPort,
-    protocol: "tcp" as const,
-    name: null,
-    random: false,
-    ...over,
-  };
-}
+const port = testPort;
 
 function ctr(
   name: string,
@@ -81,27 +34,7 @@ function ctr(
   endpoints: Endpoint[],
   over: Partial<Container> = {},
 ): Container {
-  const mode: NetworkMode = over.mode ?? { kind: "own" };
-  return {
-    name,
-    service: name,
-    replica: null,
-    host,
-    netns: `shop-${name}`,
-    mode,
-    hostname: name,
-    endpoints,
-    ports: [],
-    expose: [],
-    command: null,
-    environment: {},
-    runtime: "netns",
-    image: null,
-    restart: "no",
-    defaultEndpoint: endpoints.length ? 0 : -1,
-    pos,
-    ...over,
-  };
+  return testContainer(name, { host, netns: `shop-${name}`, endpoints, pos, ...over });
 }
 
 /** The sample lab "shop" (see the module doc). A fresh object on every call. */
