@@ -1,0 +1,282 @@
+/**
+ * What `up` claims on the machine before it builds anything: the whole lab (its state written
+ * under the machine-wide allocation lock, which reserves its underlay) or one host's part of it
+ * (under the lab's own lock; the first part fixes the model for the others). A {@link Claim}
+ * says what to apply, where to record the supervisor, and how to undo only what this `up` made;
+ * `up` itself is then one sequence for both (`core/lab/lab.ts`).
+ *
+ * @module
+ */
+
+import type { Model } from "../model/types.ts";
+import type { NsName, Plan } from "../plan/types.ts";
+import { buildPlan, hostPartPlan, underlaySegmentPlan } from "../plan/plan.ts";
+import { loadTopology, type MachineView } from "../model/load.ts";
+import { deleteNetns, listNetns } from "../kernel/netns/netns.ts";
+import { teardown } from "../kernel/teardown.ts";
+import { removeDockerContainers } from "../runtime/docker.ts";
+import { NslabError, UnsupportedError } from "../errors.ts";
+import { readMachine, underlayTaken, withAllocLock } from "./alloc.ts";
+import {
+  digest,
+  ensureStateDir,
+  type LabState,
+  processAlive,
+  readState,
+  stateDir,
+  writeState,
+  writeStateFile,
+} from "./state.ts";
+
+/** What `up` needs to know about its file (a subset of `UpOptions`). */
+export interface ClaimOptions {
+  file: string;
+  digest: string;
+  reload?: (machine: MachineView) => Model;
+}
+
+/** What one `up` may build, and how it records and undoes it. */
+export interface Claim {
+  /** `null`: the whole lab; else the one host whose part this is. */
+  host: string | null;
+  /** `lab "x"` or `host "h" of lab "x"`, for messages. */
+  what: string;
+  state: LabState;
+  /** The model everything is built from (the first part's, for a host's part). */
+  model: Model;
+  /** true: already up from the same file; nothing to do. */
+  unchanged: boolean;
+  /** What to apply; `first`: applied before, when missing (the underlay segment of a part). */
+  plan: Plan;
+  first: Plan | null;
+  /** Namespaces that exist and are someone else's (the underlay other parts share). */
+  shared: NsName[];
+  /** Start Docker containers (runtime: docker) before the apply. */
+  docker: boolean;
+  /** Writes what the supervisor will read, before it starts. */
+  beforeSupervisor(): void;
+  /** Records the supervisor's pid. */
+  record(pid: number): void;
+  /** Removes what this `up` made (its namespaces: `made`); every error. */
+  undo(made: NsName[]): Promise<Error[]>;
+  /** Lets go of the claim's lock. */
+  release(): void;
+}
+
+/** The topology file of `opts` loaded again against `machine`, or null when it changed or is gone. */
+async function reloadFromFile(
+  model: Model,
+  opts: ClaimOptions,
+  machine: MachineView,
+): Promise<Model | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(opts.file);
+  } catch {
+    return null;
+  }
+  if (await digest(text) !== opts.digest) return null;
+  const loadOpts = { project: model.lab, uplink: model.underlay.uplink !== null, machine };
+  return loadTopology({ file: opts.file, text }, loadOpts).model;
+}
+
+/**
+ * Claims the whole lab: refuses when it exists from another file (or its supervisor is gone),
+ * re-checks the underlay and records the state under the allocation lock (parallel `up`s), and
+ * re-chooses a taken underlay for a model chosen on the machine.
+ */
+export async function claimLab(model: Model, opts: ClaimOptions): Promise<Claim> {
+  const lab = model.lab;
+  const existing = readState(lab);
+  if (existing) {
+    if (existing.digest === opts.digest && processAlive(existing.supervisorPid)) {
+      return { ...labClaim(existing), unchanged: true };
+    }
+    throw new NslabError(
+      `Cannot bring up lab "${lab}": it already exists (from ${existing.file}${
+        processAlive(existing.supervisorPid) ? "" : ", its supervisor is not running"
+      }); run "nslab down -p ${lab}" first, or choose another name with -p`,
+      1,
+    );
+  }
+  // Parallel `up`s: the underlay is re-checked (and re-chosen if taken meanwhile) and the state,
+  // which reserves it, written under one machine-wide lock (core/lab/alloc.ts).
+  const state = await withAllocLock(async () => {
+    if (readState(lab)) {
+      throw new NslabError(`Cannot bring up lab "${lab}": another process is bringing it up`, 1);
+    }
+    if (underlayTaken(model) && model.chosenOnMachine) {
+      const machine = readMachine();
+      model = opts.reload?.(machine) ?? await reloadFromFile(model, opts, machine) ?? model;
+    }
+    const still = underlayTaken(model);
+    if (still) {
+      throw new NslabError(
+        `Cannot bring up lab "${lab}": its underlay ${model.underlay.subnet} is taken (${still}); ` +
+          "set underlay.subnet to a free prefix, or run without the uplink (--no-uplink)",
+      );
+    }
+    const s: LabState = {
+      lab,
+      file: opts.file,
+      digest: opts.digest,
+      model,
+      plan: buildPlan(model),
+      supervisorPid: 0,
+      createdAt: new Date().toISOString(),
+    };
+    writeState(s);
+    return s;
+  });
+  return labClaim(state);
+}
+
+function labClaim(state: LabState): Claim {
+  const lab = state.lab;
+  return {
+    host: null,
+    what: `lab "${lab}"`,
+    state,
+    model: state.model,
+    unchanged: false,
+    plan: state.plan,
+    first: null,
+    shared: [],
+    docker: true,
+    beforeSupervisor() {},
+    record(pid) {
+      state.supervisorPid = pid;
+      writeState(state);
+    },
+    async undo() {
+      const report = await teardown(lab, { removeContainers: removeDockerContainers });
+      return report.errors;
+    },
+    release() {},
+  };
+}
+
+/** What one host's part of a lab records: `/run/nslab/<lab>/part-<host>.json`. */
+export interface HostPartState {
+  host: string;
+  digest: string;
+  plan: Plan;
+  supervisorPid: number;
+}
+
+/** The state file name of one host's part. */
+export function partStateFile(host: string): string {
+  return `part-${host}.json`;
+}
+
+/** The recorded part of `host` in `lab`, or null. */
+export function readPartState(lab: string, host: string): HostPartState | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/${partStateFile(host)}`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Throws unless the topology has host `host`. */
+export function assertHost(model: Model, host: string): void {
+  if (model.hosts.some((x) => x.name === host)) return;
+  throw new UnsupportedError(
+    `Cannot bring up host "${host}" of lab "${model.lab}": the topology has no such host; its ` +
+      `hosts are ${model.hosts.map((x) => `"${x.name}"`).join(", ")}`,
+  );
+}
+
+/**
+ * Claims one host's part, holding the lab's lock until {@link Claim.release}: refuses another
+ * file, adopts the model the first part recorded, and refuses a part whose supervisor died.
+ */
+export async function claimPart(model: Model, host: string, opts: ClaimOptions): Promise<Claim> {
+  const lab = model.lab;
+  ensureStateDir(lab);
+  const lock = await Deno.open(`${stateDir(lab)}/lock`, { create: true, write: true, mode: 0o600 });
+  await lock.lock(true);
+  try {
+    return partClaim(model, host, opts, () => lock.close());
+  } catch (e) {
+    lock.close();
+    throw e;
+  }
+}
+
+function partClaim(model: Model, host: string, opts: ClaimOptions, release: () => void): Claim {
+  const lab = model.lab;
+  const what = `host "${host}" of lab "${lab}"`;
+  const existing = readState(lab);
+  if (existing && existing.digest !== opts.digest) {
+    throw new NslabError(
+      `Cannot bring up ${what}: the lab already exists from another ` +
+        `file (${existing.file}); every host's part must come from the same topology — run ` +
+        `"nslab down -p ${lab}" first, or choose another name with -p`,
+      1,
+    );
+  }
+  // The first part fixes the model: an automatic underlay /24 or address chosen by another
+  // process must not differ from this one's.
+  if (existing) model = existing.model;
+  const full = buildPlan(model);
+  const state: LabState = existing ?? {
+    lab,
+    file: opts.file,
+    digest: opts.digest,
+    model,
+    plan: full,
+    supervisorPid: 0,
+    createdAt: new Date().toISOString(),
+  };
+  const prior = readPartState(lab, host);
+  if (prior && !processAlive(prior.supervisorPid)) {
+    throw new NslabError(
+      `Cannot bring up ${what}: its part exists but its supervisor is ` +
+        `not running; run "nslab down -p ${lab}" first`,
+      1,
+    );
+  }
+  if (!prior && !existing) writeState(state);
+  const part = hostPartPlan(full, model, host);
+  const partState: HostPartState = { host, digest: opts.digest, plan: part, supervisorPid: 0 };
+  const writePart = () => writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
+  return {
+    host,
+    what,
+    state,
+    model,
+    unchanged: prior !== null,
+    plan: part,
+    first: listNetns().includes(model.underlay.netns) ? null : underlaySegmentPlan(full, model),
+    shared: [model.underlay.netns],
+    docker: false,
+    beforeSupervisor: writePart,
+    record(pid) {
+      partState.supervisorPid = pid;
+      writePart();
+    },
+    undo(made) {
+      const errors: Error[] = [];
+      try {
+        const pid = readPartState(lab, host)?.supervisorPid ?? 0;
+        if (pid > 0 && pid !== Deno.pid && processAlive(pid)) Deno.kill(pid, "SIGKILL");
+      } catch (err) {
+        errors.push(err as Error);
+      }
+      for (const ns of [...made].reverse()) {
+        try {
+          deleteNetns(ns);
+        } catch (err) {
+          errors.push(err as Error);
+        }
+      }
+      try {
+        Deno.removeSync(`${stateDir(lab)}/${partStateFile(host)}`);
+      } catch { /* not written */ }
+      return Promise.resolve(errors);
+    },
+    release,
+  };
+}
