@@ -173,6 +173,11 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   const gone = new Set<string>();
   for (const next of to.namespaces) {
     const prev = before.get(next.name)!;
+    if (prev.links.length === 0) { // a new namespace (up): nothing to compare
+      removed.set(next.name, []);
+      added.set(next.name, next.links);
+      continue;
+    }
     const nextKeys = new Set(next.links.map(key));
     const prevKeys = new Set(prev.links.map(key));
     const out = prev.links.filter((l) => !nextKeys.has(key(l))).reverse();
@@ -214,7 +219,10 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   const xfrm = to.xfrm.filter((x) => !oldXfrm.has(key(x)));
   const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));
   const files = to.processes
-    .filter((p) => Object.keys(p.files).length > 0 && oldFiles.get(p.container) !== key(p.files))
+    .filter((p) =>
+      Object.keys(p.files).length > 0 &&
+      (!oldFiles.has(p.container) || oldFiles.get(p.container) !== key(p.files))
+    )
     .map((p) => ({ netns: p.netns, container: p.container, files: p.files }));
   const rootCount = root.links.length + root.addrs.length + root.routes.length + root.up.length;
   return {
@@ -237,6 +245,10 @@ function diffItems<T extends { dev: string }>(
   remove: T[],
   add: T[],
 ): void {
+  if (prev.length === 0) { // nothing to compare (up): every item is new
+    add.push(...next);
+    return;
+  }
   const nextKeys = new Set(next.map(key));
   const prevKeys = new Set(prev.map(key));
   for (const x of prev) if (!nextKeys.has(key(x)) && stays(x.dev)) remove.push(x);
@@ -251,6 +263,10 @@ function diffRoutes(
   fresh: (dev: string) => boolean,
   d: NamespaceDelta,
 ): void {
+  if (prev.routes.length === 0) { // nothing to compare (up): every route is new
+    d.routes.push(...next.routes);
+    return;
+  }
   const nextByDst = new Map(next.routes.map((r) => [r.dst, r]));
   const prevByDst = new Map(prev.routes.map((r) => [r.dst, r]));
   for (const r of prev.routes) {
