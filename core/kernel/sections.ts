@@ -17,10 +17,16 @@ import { Indexes, journalLinks, queueLink } from "./links.ts";
 import { Journal, type JournalEntry, type JournalWriter, NO_JOURNAL } from "./journal.ts";
 import { labTag } from "./discover.ts";
 import { bridgePortSet, linkAdd, linkDel, type LinkRef, linkSet } from "./netlink/link.ts";
-import { addrAdd, addrDel } from "./netlink/addr.ts";
-import { routeDel, routeReplace } from "./netlink/route.ts";
-import { fdbAppend, fdbDel, neighDel, neighReplace } from "./netlink/neigh.ts";
-import { SyscallError } from "./sys/ffi.ts";
+import { addrAdd } from "./netlink/addr.ts";
+import { routeReplace } from "./netlink/route.ts";
+import {
+  type NsWriter,
+  queueAddresses,
+  queueFdb,
+  queueNeighbours,
+  queueRemovals,
+  queueRoutes,
+} from "./objects.ts";
 import { applyXfrm } from "./xfrm.ts";
 
 /**
@@ -159,11 +165,13 @@ export class Applier {
         }
         return;
       case "addresses":
+        return this.#each(queueAddresses);
       case "routes":
+        return this.#each(queueRoutes);
       case "neighbours":
+        return this.#each(queueNeighbours);
       case "fdb":
-        for (const n of d.namespaces) this.#configure(s, n);
-        return;
+        return this.#each(queueFdb);
       case "root config":
         return this.#rootConfig();
       case "xfrm":
@@ -249,7 +257,7 @@ export class Applier {
     const fresh = this.#d.namespaces.filter((n) => n.create);
     for (const n of fresh) {
       this.#journal.write([{ t: "netns", name: n.name }]);
-      this.#createNamespace(n.name);
+      this.#k.createNamespace(n.name, this.#opts.adopt?.[n.name]);
       this.made.namespaces.push(n.name);
       linkSet(this.#k.requester(n.name), 1, { alias: this.#tag });
       this.#k.flush();
@@ -258,22 +266,6 @@ export class Applier {
     // The first free ifindex in a fresh namespace (after `lo` and any fallback tunnel devices).
     const base = Math.max(1, ...this.#k.links(fresh[0].name).map((l) => l.index)) + 1;
     this.#ix.created(fresh.map((n) => n.name), base);
-  }
-
-  #createNamespace(name: NsName): void {
-    try {
-      this.#k.createNamespace(name, this.#opts.adopt?.[name]);
-    } catch (e) {
-      if (e instanceof SyscallError && e.errno === 17) {
-        throw new NslabError(
-          `Cannot create namespace "${name}": it already exists (EEXIST); another lab or a ` +
-            `leftover uses it — run "nslab down -p ${this.#d.lab}" or pick another lab name`,
-        );
-      }
-      throw new NslabError(`Cannot create namespace "${name}": ${(e as Error).message}`, 1, {
-        cause: e,
-      });
-    }
   }
 
   /**
@@ -299,20 +291,7 @@ export class Applier {
       if (only && !only.has(`${home}\0${l.name}`)) continue;
       this.#run(() => linkDel(this.#k.requester(home), l.name));
     }
-    const r = this.#k.requester(n.name);
-    const at = (dev: string) => this.#index(n.name, dev, "a removal");
-    for (const f of n.removeFdb) {
-      this.#run(() => fdbDel(r, { index: at(f.dev), mac: f.mac, dst: f.dst }));
-    }
-    for (const x of n.removeNeighs) {
-      this.#run(() => neighDel(r, { index: at(x.dev), address: x.address }));
-    }
-    for (const x of n.removeRoutes) {
-      this.#run(() => routeDel(r, { dst: x.dst, via: x.via, index: at(x.dev) }));
-    }
-    for (const a of n.removeAddrs) {
-      this.#run(() => addrDel(r, { index: at(a.dev), address: a.address, prefix: a.prefix }));
-    }
+    queueRemovals(this.#writer(n), n);
     for (const l of n.removeLinks) {
       this.#ix.forget(linkHome(n.name, l), l.name);
       if (l.kind === "veth") this.#ix.forget(l.peer.ns, l.peer.name);
@@ -388,58 +367,18 @@ export class Applier {
     }
   }
 
-  /** Queues (and journals) one kind of object of one namespace. */
-  #configure(s: "addresses" | "routes" | "neighbours" | "fdb", n: NamespaceDelta): void {
-    const ns = n.name;
-    const r = this.#k.requester(ns);
-    const at = (dev: string, what: string) => this.#index(ns, dev, what);
-    const journal: JournalEntry[] = [];
-    if (s === "addresses") {
-      for (const a of n.addAddrs) {
-        journal.push({ t: "addr", ns, dev: a.dev, address: `${a.address}/${a.prefix}` });
-        this.#run(() =>
-          addrAdd(r, {
-            index: at(a.dev, "an address"),
-            address: a.address,
-            prefix: a.prefix,
-            dev: a.dev,
-          })
-        );
-      }
-    } else if (s === "routes") {
-      for (const x of n.routes) {
-        journal.push({ t: "route", ns, dev: x.dev, dst: x.dst });
-        this.#run(() =>
-          routeReplace(r, {
-            dst: x.dst,
-            via: x.via,
-            src: x.src,
-            index: at(x.dev, "a route"),
-            dev: x.dev,
-          })
-        );
-      }
-    } else if (s === "neighbours") {
-      for (const x of n.neighs) {
-        journal.push({ t: "neigh", ns, dev: x.dev, address: x.address });
-        this.#run(() =>
-          neighReplace(r, {
-            index: at(x.dev, "a neighbour"),
-            address: x.address,
-            mac: x.mac,
-            dev: x.dev,
-          })
-        );
-      }
-    } else {
-      for (const f of n.fdb) {
-        journal.push({ t: "fdb", ns, dev: f.dev, mac: f.mac });
-        this.#run(() =>
-          fdbAppend(r, { index: at(f.dev, "an fdb entry"), mac: f.mac, dst: f.dst, dev: f.dev })
-        );
-      }
-    }
-    this.#journal.write(journal);
+  /** How sections write into namespace `n`. */
+  #writer(n: NamespaceDelta): NsWriter {
+    return {
+      r: this.#k.requester(n.name),
+      at: (dev, use) => this.#index(n.name, dev, use),
+      run: (step) => this.#run(step),
+    };
+  }
+
+  /** Queues one kind of object in every namespace, journaling each first. */
+  #each(queue: (w: NsWriter, n: NamespaceDelta) => JournalEntry[]): void {
+    for (const n of this.#d.namespaces) this.#journal.write(queue(this.#writer(n), n));
   }
 
   /** Root-namespace configuration: up, addresses and routes of the uplink. */

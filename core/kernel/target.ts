@@ -32,6 +32,8 @@ import {
 } from "./netns/netns.ts";
 import { writeManyNetnsFiles } from "./netns/files.ts";
 import { applyFirewall } from "./firewall.ts";
+import { SyscallError } from "./sys/ffi.ts";
+import { NslabError } from "../errors.ts";
 
 /** A link that exists already: enough to refer to it and to keep a bridge's MAC. */
 export interface KnownLink {
@@ -59,7 +61,7 @@ export interface KernelTarget {
   linkIndex(ns: NsName, name: string): number | undefined;
   /** A descriptor of namespace `ns` (`""`: the namespace nslab started in), e.g. for a veth peer. */
   netnsFd(ns: NsName): number;
-  /** Creates (or, with `source`, pins an existing) namespace. */
+  /** Creates (or, with `source`, pins an existing) namespace; says how to fix EEXIST. */
   createNamespace(name: NsName, source: string | undefined): void;
   /** Deletes a namespace this apply created (rollback). */
   deleteNamespace(name: NsName): void;
@@ -166,8 +168,20 @@ export class LiveKernel implements KernelTarget {
   }
 
   createNamespace(name: NsName, source: string | undefined): void {
-    if (source === undefined) createNetns(name);
-    else adoptNetns(name, source);
+    try {
+      if (source === undefined) createNetns(name);
+      else adoptNetns(name, source);
+    } catch (e) {
+      if (e instanceof SyscallError && e.errno === 17) {
+        throw new NslabError(
+          `Cannot create namespace "${name}": it already exists (EEXIST); another lab or a ` +
+            `leftover uses it — run "nslab down -p ${this.#lab}" or pick another lab name`,
+        );
+      }
+      throw new NslabError(`Cannot create namespace "${name}": ${(e as Error).message}`, 1, {
+        cause: e,
+      });
+    }
   }
 
   deleteNamespace(name: NsName): void {
