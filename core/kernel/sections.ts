@@ -2,13 +2,14 @@
  * The sections of a plan delta and the one applier that takes them, in order, to a
  * {@link KernelTarget}. Each section is one case of {@link Applier.section}'s `switch`; the
  * `never` check there means a section added to {@link SECTION_GROUPS}' type without an applier
- * does not compile, and {@link NAMESPACE_SECTIONS} maps every field of a namespace's plan to the
- * section that applies it, so a new field without a section does not compile either.
+ * does not compile, and {@link PLAN_SECTIONS} / {@link NAMESPACE_SECTIONS} map every field of a
+ * plan and of a namespace's plan to the sections that apply it, so a new field without a section
+ * does not compile either.
  *
  * @module
  */
 
-import type { NamespacePlan, NsName } from "../plan/types.ts";
+import type { NamespacePlan, NsName, Plan } from "../plan/types.ts";
 import { linkHome, type NamespaceDelta, type PlanDelta } from "../plan/diff.ts";
 import { reloadRuleset } from "../plan/firewall/reload.ts";
 import { NslabError } from "../errors.ts";
@@ -49,6 +50,16 @@ export const SECTION_GROUPS = [
 
 /** One section of a delta. */
 export type Section = typeof SECTION_GROUPS[number][number];
+
+/** The sections that apply each field of a plan (null: not applied to the kernel). */
+export const PLAN_SECTIONS: { [K in keyof Plan]-?: Section[] | null } = {
+  lab: null,
+  root: ["root links", "root config"],
+  namespaces: ["namespaces"],
+  firewall: ["firewall"],
+  xfrm: ["xfrm"],
+  processes: ["files"],
+};
 
 /** The section that applies each field of a namespace's plan (null: not a kernel object). */
 export const NAMESPACE_SECTIONS: { [K in keyof NamespacePlan]-?: Section | null } = {
