@@ -17,6 +17,7 @@ import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { buildPlan } from "../plan/plan.ts";
 import { readMachineRoutes } from "../model/routes.ts";
+import { uplinkName } from "../model/names.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { pollUntil } from "../poll.ts";
@@ -160,7 +161,7 @@ export class NetworkOps {
 
   /** Routes on the machine that automatic subnets must avoid (not this lab's own uplink). */
   #reserved(): string[] {
-    return readMachineRoutes().filter((r) => r.iface !== `nsl-${this.lab}`).map((r) => r.cidr);
+    return readMachineRoutes().filter((r) => r.iface !== uplinkName(this.lab)).map((r) => r.cidr);
   }
 
   async #change(

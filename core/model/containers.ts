@@ -13,7 +13,7 @@ import { parseIp } from "./ip.ts";
 import { MAX_CONTAINER, NAME_PATTERN, suggestion } from "./names.ts";
 import { isPortError, parseExpose, parsePort, type PortRequest } from "./ports.ts";
 import { splitWords } from "./shellwords.ts";
-import { DEFAULT_NETWORK } from "./networks.ts";
+import { DOCKER0_NETWORK, PROJECT_NETWORK } from "./networks.ts";
 
 /** A container's request to join one network. */
 export interface Attachment {
@@ -109,13 +109,16 @@ function readAttachments(
   for (const ref of refs) {
     const isKey = typeof ref.path[ref.path.length - 1] === "string";
     const refPos = isKey ? positions.keyOf(ref.path) : positions.of(ref.path);
-    if (!ctx.networks.includes(ref.name)) {
-      const known = ctx.networks.filter((n) => n !== DEFAULT_NETWORK);
+    if (!ctx.networks.includes(ref.name) && ref.name !== PROJECT_NETWORK) {
+      const known = ctx.networks.filter((n) => n !== PROJECT_NETWORK);
       diags.error(
         refPos,
-        `network "${ref.name}" is not defined${suggestion(ref.name, ctx.networks)}`,
-        known.length > 0
-          ? `declare it under networks:, or use one of: ${ctx.networks.join(", ")}`
+        `service "${path[1]}" refers to undefined network ${ref.name}` +
+          suggestion(ref.name, ctx.networks),
+        ref.name === DOCKER0_NETWORK
+          ? "docker0 is joined with network_mode: bridge (without networks:)"
+          : known.length > 0
+          ? `declare it under networks:, or use one of: ${known.join(", ")}`
           : `declare it under networks: (networks: { ${ref.name}: {} })`,
       );
       continue;
@@ -129,13 +132,7 @@ function readAttachments(
     let ipv4Base: number | null = null;
     if (b.ipv4_address !== undefined) {
       const p = positions.of([...ref.path, "ipv4_address"]);
-      if (ref.name === DEFAULT_NETWORK) {
-        diags.error(
-          p,
-          "user-specified IP address is supported on user-defined networks only",
-          "remove ipv4_address, or attach the container to a network declared under networks:",
-        );
-      } else if (b.ipv4_address.includes(":")) {
+      if (b.ipv4_address.includes(":")) {
         diags.error(p, "ipv4_address must be an IPv4 address", "e.g. ipv4_address: 172.20.0.10");
       } else {
         ipv4Base = parseIp(b.ipv4_address);
@@ -149,13 +146,6 @@ function readAttachments(
       }
     }
     const aliases = (b.aliases ?? []).filter((a): a is string => a !== undefined);
-    if (aliases.length > 0 && ref.name === DEFAULT_NETWORK) {
-      diags.error(
-        positions.of([...ref.path, "aliases"]),
-        "network-scoped aliases are only supported for user-defined networks",
-        "remove aliases, or attach the container to a network declared under networks:",
-      );
-    }
     aliases.forEach((a, i) => {
       if (!HOSTNAME.test(a) || a.length > 253) {
         diags.error(
@@ -184,16 +174,17 @@ function readAttachments(
     }
     out.push({
       network: ref.name,
-      aliases: ref.name === DEFAULT_NETWORK ? [] : aliases,
+      aliases,
       ipv4Base,
       mac,
       priority: b.priority ?? 0,
       path: ref.path,
     });
   }
-  return out.map((a, i) => ({ a, i }))
-    .sort((x, y) => y.a.priority - x.a.priority || x.i - y.i)
-    .map(({ a }) => a);
+  // Compose v2 connects a container's networks by priority, then by name.
+  return out.sort((x, y) =>
+    y.priority - x.priority || (x.network < y.network ? -1 : x.network > y.network ? 1 : 0)
+  );
 }
 
 function readEnvironment(
@@ -262,6 +253,7 @@ export function expandServices(
     let modeRef: Draft["modeRef"] = null;
     const nm = svc.network_mode;
     const nmPos = positions.of([...path, "network_mode"]);
+    const docker0 = nm === "bridge" || nm === "default";
     if (nm === "host") mode = { kind: "host" };
     else if (nm === "none") mode = { kind: "none" };
     else if (nm !== undefined && (nm.startsWith("container:") || nm.startsWith("service:"))) {
@@ -280,7 +272,7 @@ export function expandServices(
     if (mode.kind === "own") {
       attachments = svc.networks === undefined
         ? [{
-          network: DEFAULT_NETWORK,
+          network: docker0 ? DOCKER0_NETWORK : PROJECT_NETWORK,
           aliases: [],
           ipv4Base: null,
           mac: null,

@@ -66,6 +66,9 @@ export function assignEndpoints(
     if (!pool) {
       pool = new AddressPool(net.subnet!, net.ipRange ?? net.subnet!);
       if (net.gateway !== null) pool.take(net.gateway, "the gateway");
+      for (const [name, ip] of Object.entries(net.auxAddresses)) {
+        pool.take(ip, `aux address "${name}"`);
+      }
       if (net.driver === "macvlan") {
         for (const h of underlay.hosts) {
           if (contains(net.subnet!, h.address)) {

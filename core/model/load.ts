@@ -14,8 +14,9 @@ import type { TopologyInput } from "./input.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { fromObject, type Located, parseYaml } from "./source.ts";
 import { checkShape } from "./schema.ts";
+import { prepareCompose } from "./compose.ts";
 import { resolveModel } from "./resolve.ts";
-import { normalizeLabName } from "./names.ts";
+import { normalizeLabName, uplinkName } from "./names.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
@@ -43,6 +44,23 @@ export interface LoadOptions {
   machine?: MachineView;
   /** Create the uplink from the machine's root namespace (default true). */
   uplink?: boolean;
+  /**
+   * Variables for `${…}` interpolation, over those of the env files (Compose's rule). Default:
+   * this process's environment for files, none for objects.
+   */
+  env?: Record<string, string>;
+  /** `--env-file` paths (repeatable); default `.env` beside the file when it exists. */
+  envFiles?: string[];
+  /** `--profile` names; `COMPOSE_PROFILES` adds to them. */
+  profiles?: string[];
+}
+
+function readTextOrNull(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** File names found without `-f`, in order (Compose's plus nslab.yaml first). */
@@ -91,7 +109,7 @@ function machineReserved(opts: LoadOptions): (lab: string) => string[] {
   // Other labs' recorded underlays too: their uplink route may not exist yet (a parallel `up`).
   const machine = opts.machine ?? { routes: [], underlays: [] };
   return (lab) => [
-    ...machine.routes.filter((r) => r.iface !== `nsl-${lab}`).map((r) => r.cidr),
+    ...machine.routes.filter((r) => r.iface !== uplinkName(lab)).map((r) => r.cidr),
     ...machine.underlays.filter((u) => u.lab !== lab).map((u) => u.subnet),
   ];
 }
@@ -104,14 +122,22 @@ function build(
 ): { model: Model } {
   const diags = new Diagnostics();
   try {
-    const tree = parse(diags);
+    const parsed = parse(diags);
     diags.throwIfAny();
-    const { value, positions } = checkShape(tree!, diags, file);
+    const prepared = prepareCompose(file, parsed!, {
+      env: opts.env ?? (file === "<object>" ? {} : Deno.env.toObject()),
+      envFiles: opts.envFiles,
+      profiles: opts.profiles,
+      readFile: readTextOrNull,
+    }, diags);
+    diags.throwIfAny();
+    const { value, positions } = checkShape(prepared.tree, diags, file);
     const model = resolveModel(
       value,
       {
         file,
         project: opts.project,
+        envProject: prepared.envProject,
         reserved: machineReserved(opts),
         uplink: opts.uplink ?? true,
         folderName,

@@ -10,8 +10,12 @@ import { createHash } from "node:crypto";
 /** Longest Linux interface name (IFNAMSIZ − 1). */
 export const IFNAMSIZ = 15;
 
-/** Longest lab name: `nsl-<lab>` must fit an interface name. */
-export const MAX_LAB = 11;
+/**
+ * Longest lab name (bytes). Compose sets no limit; nslab's is what keeps the namespace
+ * `<lab>-<container>` (container names ≤ {@link MAX_CONTAINER}) inside a file name of /run/netns
+ * (255 bytes). Interface names never limit it: those derived from the lab are hashed when long.
+ */
+export const MAX_LAB = 255 - 1 - 63;
 
 /** Longest host name: `u-<host>` in the underlay and `<lab>-<host>` stay short and readable. */
 export const MAX_HOST = 11;
@@ -39,6 +43,23 @@ export const LAB_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
  */
 export function normalizeLabName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[_-]+/, "");
+}
+
+/**
+ * The root-namespace end of a lab's uplink: `nsl-<lab>` when it fits an interface name, else
+ * `nsl-` + 11 hex characters of a hash of the lab name, so a teardown that knows only the lab name
+ * derives the same name.
+ *
+ * @example
+ * ```ts
+ * uplinkName("shop"); // "nsl-shop"
+ * uplinkName("my-very-long-project"); // "nsl-" + 11 hex characters
+ * ```
+ */
+export function uplinkName(lab: string): string {
+  const direct = `nsl-${lab}`;
+  if (byteLength(direct) <= IFNAMSIZ) return direct;
+  return "nsl-" + hashHex("uplink", lab).slice(0, IFNAMSIZ - 4);
 }
 
 /** Byte length of a string in UTF-8 (the kernel counts bytes). */

@@ -17,7 +17,6 @@ import { Diagnostics } from "./diagnostics.ts";
 import { Positions } from "./schema.ts";
 import {
   declareNetworks,
-  DEFAULT_NETWORK,
   GWBRIDGE,
   gwbridgeNetwork,
   type NetDecl,
@@ -178,6 +177,7 @@ export function createNetwork(
   const diags = new Diagnostics();
   const positions = new Positions(model.file);
   const raw: Record<string, unknown> = {
+    name, // `docker network create NAME` names it NAME, no project prefix
     driver: opts.driver ?? "bridge",
     internal: opts.internal ?? false,
     driver_opts: opts.options ?? {},
@@ -189,6 +189,7 @@ export function createNetwork(
   }
   const [decl] = declareNetworks(
     { [name]: raw } as Parameters<typeof declareNetworks>[0],
+    model.lab,
     diags,
     positions,
   );
@@ -532,7 +533,7 @@ export function removeNetworks(model: Model, names: string[]): Model {
  */
 export function pruneNetworks(model: Model): { model: Model; removed: string[] } {
   const removed = model.networks.filter((n) =>
-    !n.isDefault && n.name !== GWBRIDGE && n.name !== DEFAULT_NETWORK &&
+    !n.isDefault && n.name !== GWBRIDGE &&
     membersOf(model, n.name).length === 0
   ).map((n) => n.name);
   const next = clone(model);

@@ -22,14 +22,21 @@ import {
 import { DEFAULT_SUBNET, firstFreePool, globalPools, localPools } from "./ipam.ts";
 import { ifnameFor, NETWORK_PATTERN, suggestion } from "./names.ts";
 
-/** Name of Docker's default bridge network in nslab (docker0). */
-export const DEFAULT_NETWORK = "default";
+/** Name of Docker's default bridge network (docker0), as `docker network ls` shows it. */
+export const DOCKER0_NETWORK = "bridge";
+/**
+ * Key of Compose's project network, `<project>_default`: joined by every service that names no
+ * network, configurable as `networks: default:`.
+ */
+export const PROJECT_NETWORK = "default";
 /** Name of the local bridge network that gives overlay containers their way out. */
 export const GWBRIDGE = "docker_gwbridge";
 /** Names a topology cannot declare. */
-export const PREDEFINED = [DEFAULT_NETWORK, "bridge", "host", "none", GWBRIDGE];
+export const PREDEFINED = [DOCKER0_NETWORK, "host", "none", GWBRIDGE];
 
 const MTU_KEY = "com.docker.network.driver.mtu";
+const BRIDGE_NAME_KEY = "com.docker.network.bridge.name";
+const HOST_BINDING_KEY = "com.docker.network.bridge.host_binding_ipv4";
 const DRIVERS = ["bridge", "overlay", "macvlan"] as const;
 const MACVLAN_MODES = ["bridge", "private", "vepa", "passthru"] as const;
 
@@ -55,13 +62,30 @@ export interface NetDecl {
   macvlan: NonNullable<Network["macvlan"]> | null;
   isDefault: boolean;
   isGwbridge: boolean;
+  /** The name Docker gives it: `<project>_<key>`, or `name:`. */
+  dockerName: string;
+  /** `com.docker.network.bridge.name`, or null for the derived name. */
+  bridgeName: string | null;
+  /** `com.docker.network.bridge.host_binding_ipv4`: where ports without host_ip bind. */
+  hostBinding: string | null;
+  /** ipam `aux_addresses`: addresses IPAM never hands out, by name. */
+  auxAddresses: Record<string, number>;
+}
+
+interface IpamConfig {
+  subnet?: string;
+  gateway?: string;
+  ip_range?: string;
+  aux_addresses?: Record<string, string | undefined>;
 }
 
 interface RawNetwork {
   driver?: string;
   driver_opts?: Record<string, string | undefined>;
-  ipam?: { config?: ({ subnet?: string; gateway?: string; ip_range?: string } | undefined)[] };
+  ipam?: { config?: (IpamConfig | undefined)[] };
   internal?: boolean;
+  name?: string;
+  external?: boolean | { name?: string };
   encrypted?: boolean;
   enable_ipv6?: boolean;
 }
@@ -86,17 +110,29 @@ function blank(name: string, path: (string | number)[]): NetDecl {
     macvlan: null,
     isDefault: false,
     isGwbridge: false,
+    dockerName: name,
+    bridgeName: null,
+    hostBinding: null,
+    auxAddresses: {},
   };
 }
 
-/** The `default` network: docker0, 172.17.0.0/16, gateway 172.17.0.1. */
-export function defaultNetwork(): NetDecl {
+/** Docker's default bridge network `bridge`: docker0, 172.17.0.0/16, gateway 172.17.0.1. */
+export function docker0Network(): NetDecl {
   return {
-    ...blank(DEFAULT_NETWORK, []),
+    ...blank(DOCKER0_NETWORK, []),
     subnet: DEFAULT_SUBNET,
     explicitSubnet: true,
     gateway: DEFAULT_SUBNET.base + 1,
     isDefault: true,
+  };
+}
+
+/** Compose's `<project>_default` network when the file does not declare `default`. */
+export function projectNetwork(project: string): NetDecl {
+  return {
+    ...blank(PROJECT_NETWORK, ["networks", PROJECT_NETWORK]),
+    dockerName: `${project}_default`,
   };
 }
 
@@ -170,6 +206,7 @@ function intOpt(
  */
 export function declareNetworks(
   raw: Record<string, RawNetwork | undefined> | undefined,
+  project: string,
   diags: Diagnostics,
   positions: Positions,
 ): NetDecl[] {
@@ -181,11 +218,11 @@ export function declareNetworks(
       diags.error(
         positions.keyOf(path),
         `network "${name}" is predefined and cannot be declared` +
-          (name === DEFAULT_NETWORK || name === "bridge"
-            ? " (it is docker0, 172.17.0.0/16, on every host)"
-            : ""),
+          (name === DOCKER0_NETWORK ? " (it is docker0, 172.17.0.0/16, on every host)" : ""),
         name === "host" || name === "none"
           ? `remove it and use network_mode: ${name} on the container`
+          : name === DOCKER0_NETWORK
+          ? "remove it and use network_mode: bridge on the containers that need docker0"
           : "remove it, or declare a network with another name",
       );
       continue;
@@ -200,6 +237,7 @@ export function declareNetworks(
     }
     if (body === undefined) continue;
     const n = blank(name, path);
+    if (!readComposeKeys(n, body, project, diags, positions)) continue;
     const driver = body.driver ?? "bridge";
     if (driver === "ipvlan") {
       diags.error(
@@ -303,7 +341,7 @@ export function declareNetworks(
     }
     const configs = (body.ipam?.config ?? []).map((c, i) => ({ c, i }))
       .filter((x) => x.c !== undefined) as {
-        c: { subnet?: string; gateway?: string; ip_range?: string };
+        c: IpamConfig;
         i: number;
       }[];
     const v4 = configs.filter(({ c }) => !(c.subnet ?? "").includes(":"));
@@ -371,10 +409,81 @@ export function declareNetworks(
           );
         } else n.gateway = g;
       }
+      if (n.subnet) readAuxAddresses(n, c.aux_addresses ?? {}, cpath, diags, positions);
     }
     out.push(n);
   }
   return out;
+}
+
+/**
+ * Compose's keys of a network that are not about its driver: `name` (the name Docker gives it),
+ * `external` (Compose's own error: nslab builds every network of the lab), the bridge name and
+ * host binding of `driver_opts`. false: the network cannot be built.
+ */
+function readComposeKeys(
+  n: NetDecl,
+  body: RawNetwork,
+  project: string,
+  diags: Diagnostics,
+  positions: Positions,
+): boolean {
+  const external = body.external === true || typeof body.external === "object";
+  const externalName = typeof body.external === "object" ? body.external.name : undefined;
+  n.dockerName = externalName ?? body.name ?? (external ? n.name : `${project}_${n.name}`);
+  if (external) {
+    diags.error(
+      positions.of([...n.path, "external"]),
+      `network ${n.dockerName} declared as external, but could not be found`,
+      "nslab builds every network of a lab itself: remove external: (nslab then creates it), " +
+        `or create it on the running lab first (nslab network create ${n.dockerName})`,
+    );
+    return false;
+  }
+  const opts = body.driver_opts ?? {};
+  const bridgeName = opts[BRIDGE_NAME_KEY];
+  if (bridgeName !== undefined) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(bridgeName) || bridgeName.length > 15) {
+      diags.error(
+        positions.of([...n.path, "driver_opts", BRIDGE_NAME_KEY]),
+        `bridge name "${bridgeName}" is not a valid interface name (at most 15 bytes)`,
+        "use at most 15 letters, digits, '_', '.' or '-', e.g. br-lan",
+      );
+    } else n.bridgeName = bridgeName;
+  }
+  const binding = opts[HOST_BINDING_KEY];
+  if (binding !== undefined) {
+    if (parseIp(binding) === null) {
+      diags.error(
+        positions.of([...n.path, "driver_opts", HOST_BINDING_KEY]),
+        `${HOST_BINDING_KEY} "${binding}" is not an IPv4 address`,
+        "e.g. 127.0.0.1",
+      );
+    } else n.hostBinding = binding;
+  }
+  return true;
+}
+
+function readAuxAddresses(
+  n: NetDecl,
+  aux: Record<string, string | undefined>,
+  cpath: (string | number)[],
+  diags: Diagnostics,
+  positions: Positions,
+): void {
+  for (const [host, text] of Object.entries(aux)) {
+    if (text === undefined) continue;
+    const ip = parseIp(text);
+    if (ip === null || !contains(n.subnet!, ip)) {
+      diags.error(
+        positions.of([...cpath, "aux_addresses", host]),
+        ip === null
+          ? `aux address "${text}" is not an IPv4 address`
+          : `aux address ${text} is outside subnet ${formatCidr(n.subnet!)}`,
+        `use an address inside ${formatCidr(n.subnet!)}`,
+      );
+    } else n.auxAddresses[host] = ip;
+  }
 }
 
 /** Which hosts each network exists on (members' hosts), by network name. */
@@ -481,6 +590,8 @@ export function toNetwork(
   const subnet = n.subnet!;
   const bridge = n.isDefault
     ? "docker0"
+    : n.bridgeName !== null
+    ? n.bridgeName
     : n.isGwbridge
     ? GWBRIDGE
     : n.driver === "bridge"
@@ -499,6 +610,7 @@ export function toNetwork(
     gateway: n.gateway === null ? "" : formatIp(n.gateway),
     ipRange: formatCidr(n.ipRange ?? subnet),
     isDefault: n.isDefault,
+    dockerName: n.dockerName,
     bridge,
     mtu: n.mtu,
     enableIpv6: n.enableIpv6,

@@ -28,14 +28,17 @@ import {
   MAX_LAB,
   NAME_PATTERN,
   normalizeLabName,
+  uplinkName,
 } from "./names.ts";
 import {
   assignSubnets,
   declareNetworks,
-  defaultNetwork,
+  docker0Network,
   GWBRIDGE,
   gwbridgeNetwork,
   type NetDecl,
+  PROJECT_NETWORK,
+  projectNetwork,
   toNetwork,
 } from "./networks.ts";
 import {
@@ -52,8 +55,10 @@ import { type RawCheck, readChecks } from "./checks.ts";
 /** Options of {@link resolveModel}. */
 export interface ResolveOptions {
   file: string;
-  /** `-p/--project-name`: wins over `name:`. */
+  /** `-p/--project-name`: wins over everything else. */
   project?: string;
+  /** `COMPOSE_PROJECT_NAME` (environment or env file): wins over `name:`, as in Compose. */
+  envProject?: string | null;
   /** Prefixes already routed on the machine, given the lab name (its own uplink route is not a clash). */
   reserved: (lab: string) => string[];
   /** Create the uplink from the root namespace (default true). */
@@ -86,6 +91,8 @@ function labName(raw: Raw, opts: ResolveOptions, diags: Diagnostics, positions: 
   let from: string;
   if (opts.project !== undefined) {
     [name, pos, from] = [opts.project, top, "the project name (-p)"];
+  } else if (opts.envProject) {
+    [name, pos, from] = [opts.envProject, top, "COMPOSE_PROJECT_NAME"];
   } else if (raw.name !== undefined) {
     [name, pos, from] = [raw.name, positions.of(["name"]), "name"];
   } else if (opts.folderName !== null) {
@@ -108,17 +115,16 @@ function labName(raw: Raw, opts: ResolveOptions, diags: Diagnostics, positions: 
       pos,
       `${from} "${name}" must contain only lowercase letters, digits, dashes and underscores ` +
         "and start with a letter or digit",
-      fixed ? `use "${fixed.slice(0, MAX_LAB)}"` : "use a short name such as shop",
+      fixed ? `use "${fixed}"` : "use a short name such as shop",
     );
     return "lab";
   }
   if (byteLength(name) > MAX_LAB) {
     diags.error(
       pos,
-      `${from} "${name}" is ${byteLength(name)} bytes; lab names are at most ${MAX_LAB} ` +
-        `(the uplink interface nsl-<lab> must fit in 15 bytes)`,
-      `use a shorter name, e.g. "${name.slice(0, MAX_LAB).replace(/[-_]+$/, "")}"` +
-        (from === "the folder name" ? " with name: or -p" : ""),
+      `${from} "${name.slice(0, 40)}…" is ${byteLength(name)} bytes; lab names are at most ` +
+        `${MAX_LAB} (the namespace <lab>-<container> must fit a file name of /run/netns)`,
+      "use a shorter name" + (from === "the folder name" ? " with name: or -p" : ""),
     );
   }
   return name;
@@ -303,6 +309,7 @@ export function resolveModel(
   const hostDrafts = readHosts(raw, diags, positions);
   const userNets = declareNetworks(
     raw.networks as Parameters<typeof declareNetworks>[0],
+    lab,
     diags,
     positions,
   );
@@ -346,7 +353,7 @@ export function resolveModel(
     );
   }
   const section = raw.containers !== undefined ? "containers" : "services";
-  const nets: NetDecl[] = [defaultNetwork(), ...userNets];
+  const nets: NetDecl[] = [docker0Network(), ...userNets];
   const ctx: ServiceContext = {
     section,
     hosts: hostNames,
@@ -357,6 +364,12 @@ export function resolveModel(
   const drafts = expandServices(raw[section] ?? {}, ctx);
   resolveContainerModes(drafts, ctx);
   checkNames(drafts, hostDrafts, section, diags, positions);
+  // Compose's project network exists when a service uses it (declared or not); after the
+  // declared ones, as Compose adds it.
+  const usesProject = drafts.some((d) => d.attachments.some((a) => a.network === PROJECT_NETWORK));
+  if (usesProject && !userNets.some((n) => n.name === PROJECT_NETWORK)) {
+    nets.push(projectNetwork(lab));
+  }
 
   // Overlay containers get a way out through docker_gwbridge, as in Docker.
   const byName = new Map(nets.map((n) => [n.name, n]));
@@ -410,7 +423,7 @@ export function resolveModel(
   // Warnings about networks.
   for (const n of userNets) {
     const on = members.get(n.name) ?? [];
-    if (on.length === 0) {
+    if (on.length === 0 && n.name !== PROJECT_NETWORK) {
       diags.warn(positions.keyOf(n.path), `network "${n.name}" is not used by any container`);
     } else if (n.driver === "overlay" && on.length === 1) {
       diags.warn(
@@ -495,7 +508,7 @@ export function resolveModel(
       bridge: "br0",
       uplink: uplinkIp === null
         ? null
-        : { rootIfname: `nsl-${lab}`, underlayIfname: "uplink", address: formatIp(uplinkIp) },
+        : { rootIfname: uplinkName(lab), underlayIfname: "uplink", address: formatIp(uplinkIp) },
     },
     hosts,
     networks: nets.filter((n) => n.subnet !== null).map((n) =>

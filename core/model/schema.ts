@@ -52,7 +52,6 @@ const SERVICE_IGNORED = [
   "healthcheck",
   "labels",
   "label_file",
-  "container_name",
   "entrypoint",
   "working_dir",
   "user",
@@ -68,17 +67,10 @@ const SERVICE_IGNORED = [
   "ulimits",
   "devices",
   "device_cgroup_rules",
-  "extra_hosts",
-  "links",
   "external_links",
-  "dns",
-  "dns_opt",
-  "dns_search",
-  "domainname",
   "init",
   "platform",
   "pull_policy",
-  "profiles",
   "stop_signal",
   "stop_grace_period",
   "sysctls",
@@ -107,7 +99,6 @@ const SERVICE_IGNORED = [
   "userns_mode",
   "isolation",
   "read_only",
-  "extends",
   "annotations",
   "attach",
   "cgroup",
@@ -122,9 +113,10 @@ const SERVICE_IGNORED = [
   "provider",
   "post_start",
   "pre_stop",
-  "mac_address",
   "stop_grace",
   "use_api_socket",
+  "pre_start",
+  "pull_refresh_after",
 ];
 
 const portLong: Type = {
@@ -151,11 +143,17 @@ const networkAttachment: Type = {
     ipv4_address: { type: str, doc: "Fixed address (replicas take the following addresses)." },
     mac_address: { type: str, doc: "Fixed MAC address of the interface." },
     priority: { type: { t: "int" }, doc: "Higher first: orders the interfaces eth0, eth1, …" },
-    ipv6_address: ignored("ignored: IPv6 is not supported yet"),
-    link_local_ips: ignored(),
-    gw_priority: ignored("ignored: the default route is chosen as Docker does by default"),
-    driver_opts: ignored(),
-    interface_name: ignored("ignored: interfaces are named eth0, eth1, … in network order"),
+    ipv6_address: ignored("accepted without effect: IPv6 is not built yet (its own issue)"),
+    link_local_ips: ignored("ignored: link-local addresses are not assigned"),
+    gw_priority: {
+      type: { t: "int" },
+      doc: "Highest first: which network's gateway carries the default route.",
+    },
+    driver_opts: ignored("ignored: endpoint driver options have no effect on a veth"),
+    interface_name: {
+      type: str,
+      doc: "Interface name inside the container (default eth0, eth1, … in connect order).",
+    },
   },
 };
 
@@ -221,8 +219,28 @@ const service: Type = {
     },
     scale: { type: { t: "int", min: 0, max: 10000 }, doc: "Same as deploy.replicas." },
     runtime: {
-      type: { t: "string", enum: ["netns", "docker"] },
-      doc: "netns (default): a namespace and a process; docker: a Docker container from `image`.",
+      type: str,
+      doc: "netns (default): a namespace and a process; docker: a Docker container from " +
+        "`image`. Any other value is Compose's OCI runtime (runc, …): ignored.",
+    },
+    container_name: { type: str, doc: "Container name (a DNS name on its networks)." },
+    links: { type: strList, doc: "SERVICE or SERVICE:ALIAS: DNS names of another service." },
+    extra_hosts: {
+      type: {
+        t: "oneOf",
+        of: [strList, { t: "map", values: { t: "oneOf", of: [scalar, strList] } }],
+      },
+      doc: 'Lines of /etc/hosts: ["name:ip"], ["name=ip"] or { name: ip }.',
+    },
+    dns: { type: { t: "oneOf", of: [scalar, strList] }, doc: "Upstream servers of the DNS." },
+    dns_search: { type: { t: "oneOf", of: [scalar, strList] }, doc: "resolv.conf search." },
+    dns_opt: { type: strList, doc: "resolv.conf options." },
+    domainname: { type: str, doc: "Domain name of the container." },
+    mac_address: { type: str, doc: "MAC address of the first interface." },
+    profiles: { type: strList, doc: "Profiles that enable the service (--profile)." },
+    extends: {
+      type: { t: "oneOf", of: [str, { t: "map", values: scalar }] },
+      doc: "Service to extend (handled before validation).",
     },
     image: { type: str, doc: "Image for runtime docker; ignored with runtime netns." },
     restart: {
@@ -240,7 +258,7 @@ const ipamConfig: Type = {
     subnet: { type: str, doc: "Subnet, e.g. 172.20.0.0/24.", example: "subnet: 172.20.0.0/24" },
     gateway: { type: str, doc: "Gateway address (default: first usable)." },
     ip_range: { type: str, doc: "Range containers are allocated from (inside the subnet)." },
-    aux_addresses: ignored(),
+    aux_addresses: { type: { t: "map", values: str }, doc: "Addresses IPAM never hands out." },
   },
 };
 
@@ -271,12 +289,15 @@ const network: Type = {
     },
     internal: { type: { t: "bool" }, doc: "No route out of the network." },
     encrypted: { type: { t: "bool" }, doc: "Overlay: IPsec ESP between hosts." },
-    enable_ipv6: { type: { t: "bool" }, doc: "Kept in the model; IPv6 is not built yet." },
+    enable_ipv6: { type: { t: "bool" }, doc: "Accepted with a warning; IPv6 is not built yet." },
     enable_ipv4: ignored(),
     attachable: ignored(),
     labels: ignored(),
-    external: ignored("ignored: nslab creates every network of the lab"),
-    name: ignored("ignored: the network is named by its key"),
+    external: {
+      type: { t: "oneOf", of: [{ t: "bool" }, { t: "map", values: str }] },
+      doc: "A network made outside the file.",
+    },
+    name: { type: str, doc: "The name Docker gives the network (default <project>_<key>)." },
   },
 };
 
@@ -412,6 +433,19 @@ function typeName(t: Type): string {
   }
 }
 
+/** An interpolated `"42"` where Compose expects a number: 42 (Compose casts after interpolation). */
+function castInt(v: Located): number | null {
+  if (v.kind !== "scalar" || !v.interpolated || typeof v.value !== "string") return null;
+  return /^-?\d+$/.test(v.value.trim()) ? Number(v.value) : null;
+}
+
+/** An interpolated `"true"`/`"false"` where Compose expects a boolean. */
+function castBool(v: Located): boolean | null {
+  if (v.kind !== "scalar" || !v.interpolated || typeof v.value !== "string") return null;
+  const t = v.value.trim().toLowerCase();
+  return t === "true" ? true : t === "false" ? false : null;
+}
+
 function accepts(t: Type, v: Located): boolean {
   switch (t.t) {
     case "string":
@@ -419,9 +453,10 @@ function accepts(t: Type, v: Located): boolean {
     case "scalar":
       return v.kind === "scalar" && v.value !== null;
     case "int":
-      return v.kind === "scalar" && typeof v.value === "number";
+      return v.kind === "scalar" &&
+        (typeof v.value === "number" || castInt(v) !== null);
     case "bool":
-      return v.kind === "scalar" && typeof v.value === "boolean";
+      return v.kind === "scalar" && (typeof v.value === "boolean" || castBool(v) !== null);
     case "object":
     case "map":
       return v.kind === "map" || (t.nullable === true && v.kind === "scalar" && v.value === null);
@@ -488,7 +523,7 @@ function walk(t: Type, v: Located, path: (string | number)[], w: Walk, example?:
     case "scalar":
       return String((v as { value: unknown }).value);
     case "int": {
-      const n = (v as { value: number }).value;
+      const n = castInt(v) ?? (v as { value: number }).value;
       if (!Number.isInteger(n)) {
         w.diags.error(v.pos, `${where} must be an integer, not ${n}`, "write a whole number");
         return undefined;
@@ -501,7 +536,7 @@ function walk(t: Type, v: Located, path: (string | number)[], w: Walk, example?:
       return n;
     }
     case "bool":
-      return (v as { value: boolean }).value;
+      return castBool(v) ?? (v as { value: boolean }).value;
     case "any":
       return undefined;
     case "list": {

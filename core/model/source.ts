@@ -30,7 +30,13 @@ export interface Entry {
 export type Located =
   | { kind: "map"; entries: Entry[]; pos: SourcePos }
   | { kind: "seq"; items: Located[]; pos: SourcePos }
-  | { kind: "scalar"; value: string | number | boolean | null; pos: SourcePos };
+  | {
+    kind: "scalar";
+    value: string | number | boolean | null;
+    pos: SourcePos;
+    /** Set when the value came out of `${…}` interpolation (a string where Compose casts). */
+    interpolated?: true;
+  };
 
 /** Largest number of nodes a topology may expand to (stops alias bombs). */
 const MAX_NODES = 200_000;

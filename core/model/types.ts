@@ -71,8 +71,13 @@ export interface Network {
   gateway: string;
   /** Allocation range inside the subnet (defaults to the subnet). */
   ipRange: string;
-  /** true for Docker's `default` network (docker0). */
+  /** true for Docker's default bridge network `bridge` (docker0). */
   isDefault: boolean;
+  /**
+   * The name Docker gives the network: `<project>_<key>` (`shop_default` for the project
+   * network `default`), the `name:` of the file, or the key for predefined ones.
+   */
+  dockerName?: string;
   /** Bridge device name on each host (bridge and overlay drivers), e.g. `docker0`, `br-front`. */
   bridge: string;
   mtu: number;
