@@ -75,7 +75,7 @@ export const INVALID: InvalidCase[] = [
   {
     name: "undefined network with did-you-mean",
     yaml: "name: t\nnetworks:\n  front: {}\ncontainers:\n  web:\n    networks: [fornt]\n",
-    errors: ['6:16: network "fornt" is not defined (did you mean "front"?)'],
+    errors: ['6:16: service "web" refers to undefined network fornt (did you mean "front"?)'],
   },
   {
     name: "undefined host with did-you-mean",
@@ -245,10 +245,12 @@ export const INVALID: InvalidCase[] = [
     errors: ["6:5: conflicting options: port publishing and the container type network mode"],
   },
   {
-    name: "lab name too long",
-    yaml: "name: averylonglabname\ncontainers:\n  web: {}\n",
+    name: "lab name too long for a namespace file name",
+    yaml: `name: ${"a".repeat(192)}\ncontainers:\n  web: {}\n`,
     errors: [
-      '1:7: name "averylonglabname" is 16 bytes; lab names are at most 11 (the uplink interface nsl-<lab> must fit in 15 bytes)',
+      `1:7: name "${
+        "a".repeat(40)
+      }…" is 192 bytes; lab names are at most 191 (the namespace <lab>-<container> must fit a file name of /run/netns)`,
     ],
   },
   {
@@ -266,9 +268,11 @@ export const INVALID: InvalidCase[] = [
     ],
   },
   {
-    name: "container name with uppercase letters",
-    yaml: "name: t\ncontainers:\n  Web: {}\n",
-    errors: ['3:3: container name "Web" cannot be used: names become namespace and DNS names'],
+    name: "two service names that differ only in case",
+    yaml: "name: t\ncontainers:\n  Web: {}\n  web: {}\n",
+    errors: [
+      '4:3: service names "Web" and "web" differ only in case: both would be namespace <lab>-web',
+    ],
   },
   {
     name: "macvlan parent other than eth0",
@@ -293,15 +297,14 @@ export const INVALID: InvalidCase[] = [
     ],
   },
   {
-    name: "aliases on the default network",
-    yaml: "name: t\ncontainers:\n  web:\n    networks:\n      default: {aliases: [www]}\n",
-    errors: ["5:26: network-scoped aliases are only supported for user-defined networks"],
+    name: "docker0 named under networks (it is network_mode: bridge)",
+    yaml: "name: t\ncontainers:\n  web:\n    networks:\n      bridge: {aliases: [www]}\n",
+    errors: ['5:7: service "web" refers to undefined network bridge'],
   },
   {
-    name: "ipv4_address on the default network",
-    yaml:
-      "name: t\ncontainers:\n  web:\n    networks:\n      default: {ipv4_address: 172.17.0.9}\n",
-    errors: ["5:31: user-specified IP address is supported on user-defined networks only"],
+    name: "an external network that does not exist",
+    yaml: "name: t\nnetworks:\n  proxy: {external: true, name: traefik}\ncontainers:\n  web: {}\n",
+    errors: ["3:21: network traefik declared as external, but could not be found"],
   },
   {
     name: "duplicate host addresses",
@@ -369,10 +372,10 @@ export const INVALID: InvalidCase[] = [
     errors: ["3:18: cannot split command: the command has an unterminated ' quote"],
   },
   {
-    name: "declaring the predefined default network",
-    yaml: "name: t\nnetworks:\n  default: {}\n",
+    name: "declaring the predefined bridge network",
+    yaml: "name: t\nnetworks:\n  bridge: {}\n",
     errors: [
-      '3:3: network "default" is predefined and cannot be declared (it is docker0, 172.17.0.0/16, on every host)',
+      '3:3: network "bridge" is predefined and cannot be declared (it is docker0, 172.17.0.0/16, on every host)',
     ],
   },
   {
@@ -407,7 +410,7 @@ export const INVALID: InvalidCase[] = [
     errors: [
       '2:1: unknown key "netwroks" in the topology (did you mean "networks"?)',
       '5:13: invalid host port "99999": port 99999 is outside 1-65535',
-      '6:16: network "nope" is not defined',
+      '6:16: service "web" refers to undefined network nope',
     ],
   },
 ];

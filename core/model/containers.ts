@@ -14,6 +14,7 @@ import { MAX_CONTAINER, NAME_PATTERN, suggestion } from "./names.ts";
 import { isPortError, parseExpose, parsePort, type PortRequest } from "./ports.ts";
 import { splitWords } from "./shellwords.ts";
 import { DOCKER0_NETWORK, PROJECT_NETWORK } from "./networks.ts";
+import { type RawServiceKeys, readServiceKeys, type ServiceKeys } from "./service_keys.ts";
 
 /** A container's request to join one network. */
 export interface Attachment {
@@ -25,6 +26,10 @@ export interface Attachment {
   ipv4Base: number | null;
   mac: string | null;
   priority: number;
+  /** `gw_priority`: the highest carries the default route. */
+  gwPriority: number;
+  /** `interface_name`, or null for eth<n>. */
+  interfaceName: string | null;
   path: (string | number)[];
 }
 
@@ -50,6 +55,10 @@ export interface Draft {
   runtime: Container["runtime"];
   image: string | null;
   restart: Container["restart"];
+  /** Compose's container name (`<project>-<service>-<n>` or `container_name`). */
+  composeName: string;
+  /** container_name, links, extra_hosts, dns keys, domainname. */
+  keys: ServiceKeys;
 }
 
 interface RawAttachment {
@@ -57,10 +66,13 @@ interface RawAttachment {
   ipv4_address?: string;
   mac_address?: string;
   priority?: number;
+  gw_priority?: number;
+  interface_name?: string;
 }
 
 /** A service as left by the shape check (invalid parts removed). */
-export interface RawService {
+export interface RawService extends RawServiceKeys {
+  mac_address?: string;
   host?: string;
   command?: string | (string | undefined)[];
   environment?: Record<string, string | undefined> | (string | undefined)[];
@@ -71,7 +83,7 @@ export interface RawService {
   network_mode?: string;
   deploy?: { replicas?: number };
   scale?: number;
-  runtime?: "netns" | "docker";
+  runtime?: string;
   image?: string;
   restart?: string;
 }
@@ -84,6 +96,8 @@ export interface ServiceContext {
   section: "containers" | "services";
   hosts: string[];
   networks: string[];
+  /** The project (lab) name, for Compose's container names. */
+  project: string;
   diags: Diagnostics;
   positions: Positions;
 }
@@ -172,12 +186,24 @@ function readAttachments(
         );
       } else mac = b.mac_address.toLowerCase();
     }
+    if (b.interface_name !== undefined && !/^[a-zA-Z0-9_.-]{1,15}$/.test(b.interface_name)) {
+      diags.error(
+        positions.of([...ref.path, "interface_name"]),
+        `interface_name "${b.interface_name}" is not a valid interface name (at most 15 bytes)`,
+        "use at most 15 letters, digits, '_', '.' or '-', e.g. lan0",
+      );
+    }
     out.push({
       network: ref.name,
       aliases,
       ipv4Base,
       mac,
       priority: b.priority ?? 0,
+      gwPriority: b.gw_priority ?? 0,
+      interfaceName:
+        b.interface_name !== undefined && /^[a-zA-Z0-9_.-]{1,15}$/.test(b.interface_name)
+          ? b.interface_name
+          : null,
       path: ref.path,
     });
   }
@@ -225,19 +251,31 @@ export function expandServices(
   const { diags, positions } = ctx;
   const drafts: Draft[] = [];
   const imageIgnored: (string | number)[][] = [];
-  for (const [service, svc] of Object.entries(raw)) {
-    const path: (string | number)[] = [ctx.section, service];
+  const keyOfName = new Map<string, string>();
+  for (const [key, svc] of Object.entries(raw)) {
+    const path: (string | number)[] = [ctx.section, key];
     const keyPos = positions.keyOf(path);
+    // Compose allows any case; kernel and DNS names are lower case.
+    const service = key.toLowerCase();
     if (!NAME_PATTERN.test(service) || service.length > MAX_CONTAINER) {
       diags.error(
         keyPos,
-        `container name "${service}" cannot be used: names become namespace and DNS names`,
-        `use lowercase letters, digits, '_', '.' and '-', start with a letter or digit, at most ` +
-          `${MAX_CONTAINER} characters` +
-          (NAME_PATTERN.test(service.toLowerCase()) ? ` (e.g. "${service.toLowerCase()}")` : ""),
+        `container name "${key}" cannot be used: names become namespace and DNS names`,
+        `use letters, digits, '_', '.' and '-', start with a letter or digit, at most ` +
+          `${MAX_CONTAINER} characters`,
       );
       continue;
     }
+    if (keyOfName.has(service)) {
+      diags.error(
+        keyPos,
+        `service names "${keyOfName.get(service)}" and "${key}" differ only in case: both would ` +
+          `be namespace <lab>-${service}`,
+        "rename one of them",
+      );
+      continue;
+    }
+    keyOfName.set(service, key);
     if (svc === undefined) continue;
     let host = ctx.hosts[0];
     if (svc.host !== undefined) {
@@ -277,6 +315,8 @@ export function expandServices(
           ipv4Base: null,
           mac: null,
           priority: 0,
+          gwPriority: 0,
+          interfaceName: null,
           path: [...path],
         }]
         : readAttachments(svc, path, ctx);
@@ -290,6 +330,7 @@ export function expandServices(
         "keep one of them (deploy.replicas)",
       );
     }
+    applyServiceMac(svc, attachments, path, ctx);
     for (const a of attachments) {
       if (replicas > 1 && a.mac !== null) {
         a.mac = null;
@@ -373,7 +414,14 @@ export function expandServices(
         "use letters, digits, '-' and '.', e.g. web-1",
       );
     }
-    const runtime = svc.runtime ?? "netns";
+    const runtime = svc.runtime === "docker" ? "docker" : "netns";
+    if (svc.runtime !== undefined && svc.runtime !== "docker" && svc.runtime !== "netns") {
+      diags.warn(
+        positions.of([...path, "runtime"]),
+        `"runtime: ${svc.runtime}" ignored: Compose's OCI runtime does not change the network ` +
+          "(nslab's own runtime goes under x-nslab: { runtime: docker })",
+      );
+    }
     if (runtime === "docker" && svc.image === undefined) {
       diags.error(
         positions.of([...path, "runtime"]),
@@ -394,6 +442,7 @@ export function expandServices(
       "restart"
     ];
     const environment = readEnvironment(svc.environment, path, ctx);
+    const keys = readServiceKeys(svc, path, replicas, diags, positions);
     for (let r = 1; r <= replicas; r++) {
       const name = replicated ? `${service}-${r}` : service;
       drafts.push({
@@ -419,6 +468,8 @@ export function expandServices(
         runtime,
         image: svc.image ?? null,
         restart,
+        composeName: keys.containerName ?? `${ctx.project}-${service}-${r}`,
+        keys,
       });
     }
   }
@@ -430,6 +481,29 @@ export function expandServices(
     );
   }
   return drafts;
+}
+
+/**
+ * A service-level `mac_address` is the MAC of the container's first interface (Compose gives it
+ * to the primary network); a per-network one wins.
+ */
+function applyServiceMac(
+  svc: RawService,
+  attachments: Omit<Attachment, "ipv4">[],
+  path: (string | number)[],
+  ctx: ServiceContext,
+): void {
+  if (svc.mac_address === undefined || attachments.length === 0) return;
+  const pos = ctx.positions.of([...path, "mac_address"]);
+  if (!MAC.test(svc.mac_address) || (parseInt(svc.mac_address.slice(0, 2), 16) & 1) === 1) {
+    ctx.diags.error(
+      pos,
+      `invalid mac_address "${svc.mac_address}"`,
+      "write six hex bytes of a unicast MAC, e.g. 02:42:ac:14:00:0a",
+    );
+    return;
+  }
+  attachments[0].mac ??= svc.mac_address.toLowerCase();
 }
 
 /**

@@ -199,7 +199,7 @@ export function assignEndpoints(
       const routed = !net.internal && net.driver !== "overlay" && net.gateway !== null;
       endpoints.push({
         network: net.name,
-        ifname: `eth${endpoints.length}`,
+        ifname: a.interfaceName ?? `eth${endpoints.length}`,
         hostIfname,
         address: formatIp(ip),
         prefix: net.subnet.prefix,
@@ -207,6 +207,7 @@ export function assignEndpoints(
         gateway: routed ? formatIp(net.gateway!) : "",
         aliases: a.aliases,
         mtu: net.mtu,
+        ...(a.gwPriority !== 0 ? { gwPriority: a.gwPriority } : {}),
       });
     }
     out.set(d.name, { endpoints, defaultEndpoint: defaultEndpointOf(endpoints, nets) });
@@ -215,16 +216,20 @@ export function assignEndpoints(
 }
 
 /**
- * The endpoint carrying the default route: the first non-internal network's gateway; when that
- * network is an overlay, the `docker_gwbridge` endpoint (Docker's model). -1 when none.
+ * The endpoint carrying the default route: among non-internal networks, the highest
+ * `gw_priority`, then the first in connect order; when that network is an overlay, the
+ * `docker_gwbridge` endpoint (Docker's model). -1 when none.
  */
 export function defaultEndpointOf(endpoints: Endpoint[], nets: Map<string, NetDecl>): number {
   const gw = endpoints.findIndex((e) => e.network === GWBRIDGE);
+  let best = -1;
   for (let i = 0; i < endpoints.length; i++) {
     const net = nets.get(endpoints[i].network)!;
     if (net.isGwbridge || net.internal) continue;
-    if (net.driver === "overlay") return gw;
-    if (endpoints[i].gateway) return i;
+    if (net.driver !== "overlay" && !endpoints[i].gateway) continue;
+    const p = endpoints[i].gwPriority ?? 0;
+    if (best < 0 || p > (endpoints[best].gwPriority ?? 0)) best = i;
   }
-  return -1;
+  if (best < 0) return -1;
+  return nets.get(endpoints[best].network)!.driver === "overlay" ? gw : best;
 }

@@ -1,5 +1,4 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { TopologyError } from "../errors.ts";
 import { findTopologyFile, loadTopology, loadTopologyObject, summarize } from "./load.ts";
 import type { Model } from "./types.ts";
 
@@ -12,23 +11,29 @@ function ep(model: Model, container: string, network: string) {
   return c.endpoints.find((e) => e.network === network)!;
 }
 
-Deno.test("a container without networks joins docker0 on the one default host", () => {
+Deno.test("a container without networks joins <project>_default, a user bridge from the pool", () => {
   const m = load("name: t\ncontainers:\n  web: {}\n");
   deepStrictEqual(m.hosts.map((h) => [h.name, h.netns, h.address, h.mac, h.underlayIfname]), [
     ["host", "t-host", "10.77.0.11", "02:4e:0a:4d:00:0b", "u-host"],
   ]);
   const def = m.networks.find((n) => n.name === "default")!;
   deepStrictEqual(
-    [def.subnet, def.gateway, def.bridge, def.isDefault, def.hosts, def.mtu],
-    ["172.17.0.0/16", "172.17.0.1", "docker0", true, ["host"], 1500],
+    [def.dockerName, def.subnet, def.gateway, def.bridge, def.isDefault, def.hosts, def.mtu],
+    ["t_default", "172.18.0.0/16", "172.18.0.1", "br-default", false, ["host"], 1500],
+  );
+  // docker0 is in the model, built on the hosts where a container uses it (none here).
+  const docker0 = m.networks.find((n) => n.name === "bridge")!;
+  deepStrictEqual(
+    [docker0.subnet, docker0.gateway, docker0.bridge, docker0.isDefault, docker0.hosts],
+    ["172.17.0.0/16", "172.17.0.1", "docker0", true, []],
   );
   const web = m.containers[0];
   equal(web.netns, "t-web");
   equal(web.defaultEndpoint, 0);
   const e = web.endpoints[0];
   deepStrictEqual(
-    [e.ifname, e.address, e.prefix, e.mac, e.gateway],
-    ["eth0", "172.17.0.2", 16, "02:42:ac:11:00:02", "172.17.0.1"],
+    [e.network, e.ifname, e.address, e.prefix, e.mac, e.gateway],
+    ["default", "eth0", "172.18.0.2", 16, "02:42:ac:12:00:02", "172.18.0.1"],
   );
   ok(/^veth[0-9a-f]{7}$/.test(e.hostIfname));
   deepStrictEqual(m.underlay, {
@@ -102,13 +107,15 @@ Deno.test("bridge networks are host-scoped, overlay networks global", () => {
 
 Deno.test("an overlay container gets docker_gwbridge last; it carries the default route when the overlay comes first", () => {
   const m = load(
-    "name: t\nhosts: {h1: {}, h2: {}}\nnetworks:\n  o: {driver: overlay}\n  b: {}\n  i: {driver: overlay, internal: true}\n" +
-      "containers:\n  x: {host: h1, networks: [o, b]}\n  y: {host: h2, networks: [b, o]}\n  z: {host: h2, networks: [i]}\n",
+    "name: t\nhosts: {h1: {}, h2: {}}\nnetworks:\n  o: {driver: overlay}\n  p: {}\n  i: {driver: overlay, internal: true}\n" +
+      "containers:\n  x: {host: h1, networks: [p, o]}\n  y: {host: h2, networks: {o: {}, p: {priority: 1}}}\n" +
+      "  z: {host: h2, networks: [i]}\n",
   );
   const x = m.containers[0];
+  // Compose connects by priority, then by name: o before p whatever the file's order.
   deepStrictEqual(x.endpoints.map((e) => [e.ifname, e.network]), [
     ["eth0", "o"],
-    ["eth1", "b"],
+    ["eth1", "p"],
     ["eth2", "docker_gwbridge"],
   ]);
   equal(x.defaultEndpoint, 2);
@@ -147,7 +154,9 @@ Deno.test("network modes: host shares the host's namespace, container:X and serv
   ]);
   deepStrictEqual([c.side.netns, c.side.mode], ["t-web", { kind: "container", of: "web" }]);
   deepStrictEqual([c.mon.netns, c.mon.mode], ["t-api-1", { kind: "container", of: "api-1" }]);
-  deepStrictEqual(c.old.endpoints.map((e) => e.network), ["default"]);
+  // network_mode: bridge is docker0, as `docker run` gives; no embedded DNS names there.
+  deepStrictEqual(c.old.endpoints.map((e) => [e.network, e.address]), [["bridge", "172.17.0.2"]]);
+  deepStrictEqual(c.web.endpoints.map((e) => [e.network, e.address]), [["default", "172.18.0.4"]]);
   equal(c.vault.defaultEndpoint, -1);
 });
 
@@ -236,7 +245,7 @@ Deno.test("command, environment, hostname, restart and priority are read like Co
   const m = load(
     "name: t\nnetworks: {a: {}, b: {}}\ncontainers:\n  web:\n    command: python3 -m http.server 80\n" +
       '    environment: [A=1, "B=x=y", C]\n    hostname: www\n    restart: on-failure:3\n' +
-      '    networks: {a: {}, b: {priority: 10}}\n  api:\n    command: [sh, -c, "echo $X"]\n' +
+      '    networks: {a: {}, b: {priority: 10}}\n  api:\n    command: [sh, -c, "echo $$X"]\n' +
       "    environment: {X: 1, Y: true, Z: null}\n    runtime: docker\n    image: alpine\n",
   );
   const [web, api] = m.containers;
@@ -299,15 +308,19 @@ Deno.test("the lab name falls back to the file's folder, normalised", () => {
     reserved: [],
   }).model;
   equal(m.lab, "my_lab");
-  try {
-    loadTopology({ file: "/tmp/averyveryverylongname/x.yaml", text: "services: {}\n" }, {
-      reserved: [],
-    });
-    throw new Error("accepted");
-  } catch (e) {
-    ok(e instanceof TopologyError);
-    equal(e.diagnostics[0].hint, 'use a shorter name, e.g. "averyveryve" with name: or -p');
-  }
+  // A long folder name is a fine project name: only the uplink's interface name is derived.
+  const long = loadTopology(
+    { file: "/tmp/-A very.long_Project-Name/x.yaml", text: "services:\n  web: {}\n" },
+    { reserved: [] },
+  ).model;
+  equal(long.lab, "averylong_project-name");
+  equal(long.containers[0].netns, "averylong_project-name-web");
+  ok(/^nsl-[0-9a-f]{11}$/.test(long.underlay.uplink!.rootIfname));
+  const again = loadTopology({ file: "/x/y.yaml", text: "services: {}\n" }, {
+    reserved: [],
+    project: "averylong_project-name",
+  }).model;
+  equal(again.underlay.uplink!.rootIfname, long.underlay.uplink!.rootIfname);
 });
 
 Deno.test("findTopologyFile prefers nslab.yaml, then Compose's names", () => {
@@ -330,7 +343,7 @@ Deno.test("the summary lists hosts, networks with subnet and gateway, containers
     'name: t\nnetworks: {front: {}}\ncontainers:\n  web: {networks: [front], ports: ["127.0.0.1:8080:80"]}\n  tool: {network_mode: host, ports: ["1:1"]}\n',
   ));
   ok(s.includes("lab t: 1 host(s), 2 network(s), 2 container(s)"), s);
-  ok(/front +bridge +172\.18\.0\.0\/16 +gw 172\.18\.0\.1 +br-front +on host/.test(s), s);
+  ok(/front \(t_front\) +bridge +172\.18\.0\.0\/16 +gw 172\.18\.0\.1 +br-front +on host/.test(s), s);
   ok(/web +host +eth0 front 172\.18\.0\.2\/16 +127\.0\.0\.1:8080->80\/tcp/.test(s), s);
   ok(s.includes("tool: Published ports are discarded when using host network mode"), s);
 });

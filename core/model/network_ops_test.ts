@@ -89,7 +89,7 @@ Deno.test("create of an overlay takes a 10.0.0.0/8 /24 and the next VNI", () => 
 Deno.test("create refuses a taken name with Docker's text, predefined names included", () => {
   throwsText(() => createNetwork(lab(), "front"), "network with name front already exists");
   throwsText(() => createNetwork(lab(), "host"), "network with name host already exists");
-  throwsText(() => createNetwork(lab(), "default"), "network with name default already exists");
+  throwsText(() => createNetwork(lab(), "bridge"), "network with name bridge already exists");
 });
 
 Deno.test("create refuses an overlapping subnet with Docker's pool text, naming the other network", () => {
@@ -97,7 +97,7 @@ Deno.test("create refuses an overlapping subnet with Docker's pool text, naming 
     () => createNetwork(lab(), "x", { subnet: "172.20.0.128/25" }),
     "invalid pool request: Pool overlaps with other one on this address space",
   );
-  throwsText(() => createNetwork(lab(), "x", { subnet: "172.17.5.0/24" }), 'network "default"');
+  throwsText(() => createNetwork(lab(), "x", { subnet: "172.17.5.0/24" }), 'network "bridge"');
 });
 
 Deno.test("create reports malformed options as usage errors (exit 2)", () => {
@@ -159,22 +159,22 @@ Deno.test("connect refuses what Docker refuses", () => {
   throwsText(() => connectNetwork(lab(), "front", "tool"), "connected to host network");
   throwsText(() => connectNetwork(lab(), "front", "vault"), "private (none) mode");
   throwsText(
-    () => connectNetwork(lab(), "default", "db", { aliases: ["x"] }),
+    () => connectNetwork(lab(), "bridge", "db", { aliases: ["x"] }),
     "network-scoped aliases are only supported for user-defined networks",
   );
   throwsText(
-    () => connectNetwork(lab(), "default", "db", { ip: "172.17.0.9" }),
+    () => connectNetwork(lab(), "bridge", "db", { ip: "172.17.0.9" }),
     "user-specified IP address is supported on user-defined networks only",
   );
 });
 
 Deno.test("connect after disconnect of a middle interface counts up from the highest", () => {
-  let m = connectNetwork(lab(), "default", "app"); // app: eth0 front, eth1 back, eth2 default
+  let m = connectNetwork(lab(), "bridge", "app"); // app: eth0 back, eth1 front, eth2 bridge
   m = disconnectNetwork(m, "back", "app");
   m = connectNetwork(m, "back", "app");
   assertEquals(
     m.containers.find((c) => c.name === "app")!.endpoints.map((e) => `${e.network}:${e.ifname}`),
-    ["front:eth0", "default:eth2", "back:eth3"],
+    ["front:eth1", "bridge:eth2", "back:eth3"],
   );
 });
 
@@ -186,20 +186,20 @@ Deno.test("bridge addresses are per host; overlay addresses are lab-wide and bri
     containers: {
       a: { host: "h1", networks: ["mesh"] },
       b: { host: "h2", networks: ["mesh"] },
-      c: { host: "h2", networks: ["default"] },
+      c: { host: "h2", network_mode: "bridge" },
     },
   }, { reserved: [], uplink: false }).model;
   const next = connectNetwork(m, "mesh", "c");
   const c = next.containers.find((x) => x.name === "c")!;
   assertEquals(c.endpoints.map((e) => [e.network, e.address]), [
-    ["default", "172.17.0.2"],
+    ["bridge", "172.17.0.2"],
     ["mesh", "10.0.0.4"],
     ["docker_gwbridge", "172.18.0.3"],
   ]);
   // Disconnecting the last overlay leaves docker_gwbridge too.
   const back = disconnectNetwork(next, "mesh", "c");
   assertEquals(back.containers.find((x) => x.name === "c")!.endpoints.map((e) => e.network), [
-    "default",
+    "bridge",
   ]);
   assertEquals(back.networks.find((n) => n.name === "docker_gwbridge")!.hosts, ["h1", "h2"]);
 });
@@ -209,7 +209,7 @@ Deno.test("disconnect removes the endpoint, moves the default route, and drops t
   const web = m.containers.find((c) => c.name === "web")!;
   assertEquals([web.endpoints.length, web.defaultEndpoint], [0, -1]);
   const app = disconnectNetwork(lab(), "front", "app").containers.find((c) => c.name === "app")!;
-  assertEquals(app.endpoints.map((e) => e.ifname), ["eth1"]);
+  assertEquals(app.endpoints.map((e) => e.ifname), ["eth0"]); // back sorts before front
   assertEquals(app.defaultEndpoint, -1); // back is internal
   const gone = disconnectNetwork(disconnectNetwork(lab(), "front", "web"), "front", "app");
   assertEquals(gone.networks.find((n) => n.name === "front")!.hosts, []);
@@ -221,10 +221,10 @@ Deno.test("disconnect removes the endpoint, moves the default route, and drops t
 
 Deno.test("rm refuses pre-defined networks and networks in use with Docker's text", () => {
   throwsText(
-    () => removeNetworks(lab(), ["default"]),
-    "default is a pre-defined network and cannot be removed",
+    () => removeNetworks(lab(), ["bridge"]),
+    "bridge is a pre-defined network and cannot be removed",
   );
-  throwsText(() => removeNetworks(lab(), ["bridge"]), "bridge is a pre-defined network");
+  throwsText(() => removeNetworks(lab(), ["host"]), "host is a pre-defined network");
   throwsText(
     () => removeNetworks(lab(), ["back"]),
     'error while removing network: network back has active endpoints (name:"app" id:"',
@@ -232,7 +232,7 @@ Deno.test("rm refuses pre-defined networks and networks in use with Docker's tex
   throwsText(() => removeNetworks(lab(), ["nope"]), "network nope not found");
   const m = createNetwork(lab(), "extra");
   assertEquals(removeNetworks(m, ["extra"]).networks.map((n) => n.name), [
-    "default",
+    "bridge",
     "front",
     "back",
   ]);
@@ -250,5 +250,5 @@ Deno.test("prune removes unused user networks only", () => {
   m = disconnectNetwork(m, "back", "db");
   const r = pruneNetworks(disconnectNetwork(m, "back", "app"));
   assertEquals(r.removed, ["back", "extra", "more"]);
-  assertEquals(r.model.networks.map((n) => n.name), ["default", "front"]);
+  assertEquals(r.model.networks.map((n) => n.name), ["bridge", "front"]);
 });

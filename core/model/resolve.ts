@@ -357,7 +357,9 @@ export function resolveModel(
   const ctx: ServiceContext = {
     section,
     hosts: hostNames,
-    networks: nets.map((n) => n.name),
+    // docker0 is not named under networks: (network_mode: bridge joins it), as in Compose.
+    networks: nets.filter((n) => !n.isDefault).map((n) => n.name),
+    project: lab,
     diags,
     positions,
   };
@@ -392,6 +394,8 @@ export function resolveModel(
       ipv4Base: null,
       mac: null,
       priority: -Infinity,
+      gwPriority: 0,
+      interfaceName: null,
       path: d.path,
     });
   }
@@ -463,8 +467,14 @@ export function resolveModel(
       restart: d.restart,
       defaultEndpoint: w.defaultEndpoint,
       pos: positions.keyOf(d.path),
+      composeName: d.composeName,
+      domainname: d.keys.domainname,
+      extraHosts: d.keys.extraHosts,
+      dns: d.keys.dns,
     };
   });
+  addComposeNames(containers, byName);
+  resolveLinks(containers, drafts, diags, positions);
 
   const aliases = new Set<string>();
   for (const c of containers) {
@@ -521,6 +531,76 @@ export function resolveModel(
       .sort((a, b) => a.w.pos.line - b.w.pos.line || a.w.pos.col - b.w.pos.col || a.i - b.i)
       .map(({ w }) => w),
   };
+}
+
+/**
+ * Compose's container name (`<project>-<service>-<n>` or `container_name`) is a DNS name of the
+ * container on each of its networks that has DNS (not docker0), as Docker's aliases are.
+ */
+function addComposeNames(containers: Container[], nets: Map<string, NetDecl>): void {
+  for (const c of containers) {
+    const name = c.composeName;
+    if (name === undefined || name === c.name) continue;
+    for (const e of c.endpoints) {
+      if (nets.get(e.network)?.isDefault || nets.get(e.network)?.isGwbridge) continue;
+      if (!e.aliases.includes(name)) e.aliases.push(name);
+    }
+  }
+}
+
+/**
+ * `links: [db:database]`: the linking container's `/etc/hosts` gets `database` (and `db`) at
+ * db's address on the first network they share; as in Docker, only the linker sees the alias.
+ */
+function resolveLinks(
+  containers: Container[],
+  drafts: Draft[],
+  diags: Diagnostics,
+  positions: Positions,
+): void {
+  const firstOf = new Map<string, Container>();
+  for (const c of containers) if (!firstOf.has(c.service)) firstOf.set(c.service, c);
+  drafts.forEach((d, i) => {
+    const c = containers[i];
+    for (const link of d.keys.links) {
+      const target = firstOf.get(link.service.toLowerCase()) ??
+        containers.find((x) => x.composeName === link.service);
+      if (target === undefined) {
+        if (d.replica === null || d.replica === 1) {
+          diags.error(
+            positions.of(link.path),
+            `service "${d.service}" depends on undefined service "${link.service}"`,
+            `link to a service of this file (${[...firstOf.keys()].slice(0, 8).join(", ")})`,
+          );
+        }
+        continue;
+      }
+      const owner = stackOwner(containers, c);
+      const shared = owner.endpoints.map((e) =>
+        target.endpoints.find((t) => t.network === e.network)
+      )
+        .find((t) => t !== undefined);
+      if (shared === undefined) continue; // Docker resolves nothing across networks either
+      const names = [...new Set([link.alias, link.service])];
+      c.extraHosts = [
+        ...(c.extraHosts ?? []),
+        ...names.map((name) => ({ name, address: shared.address })),
+      ];
+    }
+    if (c.extraHosts?.some((h) => h.address === "host-gateway")) {
+      const own = stackOwner(containers, c);
+      const gw = own.endpoints[own.defaultEndpoint]?.gateway || "172.17.0.1";
+      c.extraHosts = c.extraHosts.map((h) =>
+        h.address === "host-gateway" ? { ...h, address: gw } : h
+      );
+    }
+  });
+}
+
+function stackOwner(containers: Container[], c: Container): Container {
+  return c.mode.kind === "container"
+    ? containers.find((x) => x.name === (c.mode as { of: string }).of) ?? c
+    : c;
 }
 
 function checkNames(

@@ -557,10 +557,8 @@ function walk(t: Type, v: Located, path: (string | number)[], w: Walk, example?:
           w.diags.error(e.keyPos, `${where}: a key must be a plain name`, "write a plain word");
           continue;
         }
-        if (e.key.startsWith("x-")) {
-          recordIgnored(w, `${where}:x-`, e.keyPos, `${pathText(p)}: extension field ignored`);
-          continue;
-        }
+        // Extension fields are the user's own (Compose ignores them without a word).
+        if (e.key.startsWith("x-")) continue;
         if (e.value.kind === "scalar" && e.value.value === null) {
           // `front:` with no body is `front: {}`; `VAR:` with no value is unset, as in Compose.
           if (t.values.t === "object") out[e.key] = {};
@@ -578,10 +576,8 @@ function walk(t: Type, v: Located, path: (string | number)[], w: Walk, example?:
         const p = [...path, e.key];
         w.positions.set(p, e.value.pos, e.keyPos);
         const field = Object.hasOwn(t.fields, e.key) ? t.fields[e.key] : undefined;
-        if (e.key.startsWith("x-")) {
-          recordIgnored(w, `${where}:x-`, e.keyPos, `${pathText(p)}: extension field ignored`);
-          continue;
-        }
+        // Extension fields are the user's own (Compose ignores them without a word).
+        if (e.key.startsWith("x-")) continue;
         if (!field) {
           const label = e.key === "" ? "a key that is not a plain name" : `unknown key "${e.key}"`;
           w.diags.error(
@@ -595,12 +591,9 @@ function walk(t: Type, v: Located, path: (string | number)[], w: Walk, example?:
           const section = path.filter((s) => typeof s === "string").length > 0
             ? genericSection(path)
             : "top";
-          recordIgnored(
-            w,
-            `${section}:${e.key}`,
-            e.keyPos,
-            `"${e.key}" ${field.doc.replace(/^ignored: /, "ignored: ")}`,
-          );
+          // Keys ignored for the usual reason share one line; others keep their own reason.
+          if (field.doc === IGNORED_TEXT) recordIgnored(w, `generic:${e.key}`, e.keyPos, e.key);
+          else recordIgnored(w, `${section}:${e.key}`, e.keyPos, `"${e.key}" ${field.doc}`);
           continue;
         }
         const r = walk(field.type, e.value, p, w, field.example);
@@ -652,8 +645,15 @@ export function checkShape(
     return { value: {}, positions };
   }
   const value = walk(TOPOLOGY, root, [], w) as Record<string, unknown>;
-  for (const { pos, count, message } of w.ignoredSeen.values()) {
-    diags.warn(pos, count > 1 ? `${message} (${count} places)` : message);
+  const generic: { pos: SourcePos; text: string }[] = [];
+  for (const [key, { pos, count, message }] of w.ignoredSeen) {
+    const text = count > 1 ? `${message} (${count} places)` : message;
+    if (key.startsWith("generic:")) generic.push({ pos, text });
+    else diags.warn(pos, text);
+  }
+  if (generic.length > 0) {
+    const keys = generic.map((g) => g.text).sort().join(", ");
+    diags.warn(generic[0].pos, `${IGNORED_TEXT.replace(/^ignored: /, "ignored (")}): ${keys}`);
   }
   return { value: value ?? {}, positions };
 }

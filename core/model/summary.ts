@@ -30,10 +30,12 @@ function modeText(c: Container): string {
     case "container":
       return `network_mode container:${c.mode.of}`;
     case "own":
-      return c.endpoints.map((e) =>
-        `${e.ifname} ${e.network} ${e.address}/${e.prefix}` +
-        (e.aliases.length > 0 ? ` (aliases ${e.aliases.join(",")})` : "")
-      ).join(", ");
+      return c.endpoints.map((e) => {
+        // Compose's container name is listed once, in its own column, not as an alias.
+        const aliases = e.aliases.filter((a) => a !== c.composeName);
+        return `${e.ifname} ${e.network} ${e.address}/${e.prefix}` +
+          (aliases.length > 0 ? ` (aliases ${aliases.join(",")})` : "");
+      }).join(", ");
   }
 }
 
@@ -70,7 +72,9 @@ export function summarize(model: Model): string {
     }
     if (n.ipRange !== n.subnet) extra.push(`range ${n.ipRange}`);
     return [
-      n.name,
+      n.dockerName !== undefined && n.dockerName !== n.name
+        ? `${n.name} (${n.dockerName})`
+        : n.name,
       n.driver,
       n.subnet,
       n.gateway ? `gw ${n.gateway}` : "no gateway",
@@ -85,6 +89,7 @@ export function summarize(model: Model): string {
     c.host,
     modeText(c) || "-",
     c.ports.map(formatPort).join(", "),
+    c.composeName !== undefined && c.composeName !== c.name ? `compose name ${c.composeName}` : "",
   ])));
   if (model.warnings.length > 0) {
     lines.push("", "warnings:");

@@ -134,6 +134,8 @@ export interface Endpoint {
   gateway: string;
   aliases: string[];
   mtu: number;
+  /** `gw_priority` when not 0: the highest carries the default route. */
+  gwPriority?: number;
 }
 
 /** How a container gets its network stack. */
@@ -142,6 +144,21 @@ export type NetworkMode =
   | { kind: "host" }
   | { kind: "none" }
   | { kind: "container"; of: string };
+
+/** One line of a container's `/etc/hosts` from `extra_hosts` or `links`. */
+export interface ExtraHost {
+  name: string;
+  /** An IPv4/IPv6 address, or `host-gateway` (resolved by the plan to the host's address). */
+  address: string;
+}
+
+/** A container's `dns`, `dns_search` and `dns_opt` (Compose). */
+export interface ContainerDns {
+  /** Servers names outside the lab go to (Docker's embedded DNS forwards to these). */
+  servers: string[];
+  search: string[];
+  options: string[];
+}
 
 /** A container (one replica of a service, or a single container). */
 export interface Container {
@@ -167,6 +184,17 @@ export interface Container {
   /** Index of the endpoint carrying the default route, or -1. */
   defaultEndpoint: number;
   pos: SourcePos;
+  /**
+   * The name Docker Compose gives this container: `<project>-<service>-<n>`, or its
+   * `container_name`. A DNS name on its user networks, like `name`.
+   */
+  composeName?: string;
+  /** `domainname` (Compose). */
+  domainname?: string;
+  /** Extra `/etc/hosts` lines: `extra_hosts`, then one per `links` entry. */
+  extraHosts?: ExtraHost[];
+  /** `dns`, `dns_search`, `dns_opt`. */
+  dns?: ContainerDns;
 }
 
 /** Expected outcome of an explicit check. */
