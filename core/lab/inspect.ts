@@ -108,7 +108,7 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
     };
   }
   return {
-    Name: n.name,
+    Name: n.dockerName ?? n.name, // Docker's name: <project>_<key>, or the file's name:
     Id: networkId(model, n.name, created),
     Created: created,
     Scope: scopeOf(n),

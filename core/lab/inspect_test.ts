@@ -78,7 +78,7 @@ Deno.test("ids are stable for a network's life and new when it is made again", (
 Deno.test("ls rows are sorted by name with 12-character ids", () => {
   const m = createNetwork(model, "aaa");
   const rows = listNetworks(m, () => T);
-  assertEquals(rows.map((r) => r.name), ["aaa", "default", "front", "mesh"]);
+  assertEquals(rows.map((r) => r.name), ["aaa", "bridge", "front", "mesh"]);
   assert(rows.every((r) => r.id.length === 12));
   const table = formatNetworkTable(rows).split("\n");
   assert(table[0].startsWith("NETWORK ID"));

@@ -343,7 +343,10 @@ Deno.test("the summary lists hosts, networks with subnet and gateway, containers
     'name: t\nnetworks: {front: {}}\ncontainers:\n  web: {networks: [front], ports: ["127.0.0.1:8080:80"]}\n  tool: {network_mode: host, ports: ["1:1"]}\n',
   ));
   ok(s.includes("lab t: 1 host(s), 2 network(s), 2 container(s)"), s);
-  ok(/front \(t_front\) +bridge +172\.18\.0\.0\/16 +gw 172\.18\.0\.1 +br-front +on host/.test(s), s);
+  ok(
+    /front \(t_front\) +bridge +172\.18\.0\.0\/16 +gw 172\.18\.0\.1 +br-front +on host/.test(s),
+    s,
+  );
   ok(/web +host +eth0 front 172\.18\.0\.2\/16 +127\.0\.0\.1:8080->80\/tcp/.test(s), s);
   ok(s.includes("tool: Published ports are discarded when using host network mode"), s);
 });

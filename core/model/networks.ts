@@ -268,6 +268,13 @@ export function declareNetworks(
     n.internal = body.internal ?? false;
     n.encrypted = body.encrypted ?? false;
     n.enableIpv6 = body.enable_ipv6 ?? false;
+    if (n.enableIpv6) {
+      diags.warn(
+        positions.of([...path, "enable_ipv6"]),
+        `network "${name}": enable_ipv6 accepted, but nslab builds IPv4 only for now (IPv6 has ` +
+          "its own issue); the network gets no IPv6 addresses",
+      );
+    }
     for (const [k, v] of Object.entries(body.driver_opts ?? {})) {
       if (v !== undefined) n.driverOpts[k] = v;
     }

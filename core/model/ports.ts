@@ -167,7 +167,8 @@ export function parsePort(
   let hostIp = "0.0.0.0";
   let hostText: string | null = null;
   if (parts.length === 3) {
-    hostIp = parts[0];
+    // ":80:80" (an empty host_ip, often left by an unset variable) binds every address.
+    hostIp = parts[0] === "" ? "0.0.0.0" : parts[0];
     const bad = checkHostIp(hostIp);
     if (bad) return bad;
     hostText = parts[1] === "" ? null : parts[1];
@@ -198,8 +199,8 @@ function parseLong(spec: {
   }
   const protocol = spec.protocol === undefined ? "tcp" : parseProtocol(spec.protocol);
   if (isError(protocol)) return protocol;
-  const hostIp = spec.host_ip ?? "0.0.0.0";
-  const bad = spec.host_ip === undefined ? null : checkHostIp(hostIp);
+  const hostIp = spec.host_ip === undefined || spec.host_ip === "" ? "0.0.0.0" : spec.host_ip;
+  const bad = checkHostIp(hostIp);
   if (bad) return bad;
   let host: { first: number; last: number } | null = null;
   if (spec.published !== undefined && String(spec.published) !== "") {

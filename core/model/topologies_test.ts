@@ -41,7 +41,8 @@ Deno.test("seed.yaml covers every concept of the seed document", () => {
   const modes = new Set(m.containers.map((c) => c.mode.kind));
   for (const k of ["own", "host", "none"]) ok(modes.has(k as never), k);
   equal(m.hosts.length, 2);
-  ok(m.containers.some((c) => c.endpoints.some((e) => e.network === "default")));
+  // docker0 (network_mode: bridge), besides the user networks.
+  ok(m.containers.some((c) => c.endpoints.some((e) => e.network === "bridge")));
   ok(
     m.containers.some((c) =>
       c.endpoints.filter((e) => e.network !== "docker_gwbridge").length >= 2

@@ -44,16 +44,36 @@ export function ownsNamespace(c: Container): boolean {
   return c.mode.kind === "own" || c.mode.kind === "none";
 }
 
-/** `/etc/resolv.conf` of a container that uses the embedded DNS. */
-export function resolvConf(): string {
-  return "# written by nslab: the lab's embedded DNS\nnameserver 127.0.0.11\noptions ndots:0\n";
+/**
+ * `/etc/resolv.conf` of a container that uses the embedded DNS, with its Compose `dns_search` and
+ * `dns_opt` (Docker writes them there too; `ndots:0` unless the file sets ndots).
+ */
+export function resolvConf(c?: Container): string {
+  const lines = ["# written by nslab: the lab's embedded DNS", "nameserver 127.0.0.11"];
+  const search = c?.dns?.search ?? [];
+  if (search.length > 0) lines.push(`search ${search.join(" ")}`);
+  const options = c?.dns?.options ?? [];
+  lines.push(
+    `options ${
+      [
+        ...(options.some((o) => o.startsWith("ndots:")) ? [] : ["ndots:0"]),
+        ...options,
+      ].join(" ")
+    }`,
+  );
+  return lines.join("\n") + "\n";
 }
 
-/** `/etc/hosts` of a container: loopback plus its own addresses under its hostname. */
+/**
+ * `/etc/hosts` of a container: loopback, its own addresses under its hostname (and
+ * `hostname.domainname`), then its `extra_hosts` and `links` lines, as Docker writes it.
+ */
 export function hostsFile(c: Container): string {
   const lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
-  const names = [...new Set([c.hostname, c.name])].join(" ");
+  const fqdn = c.domainname ? [`${c.hostname}.${c.domainname}`] : [];
+  const names = [...new Set([...fqdn, c.hostname, c.name])].join(" ");
   for (const ep of c.endpoints) lines.push(`${ep.address}\t${names}`);
+  for (const h of c.extraHosts ?? []) lines.push(`${h.address}\t${h.name}`);
   return lines.join("\n") + "\n";
 }
 
@@ -69,7 +89,7 @@ function processPlan(model: Model, c: Container): ProcessPlan {
   const usesDns = c.mode.kind === "own" && c.endpoints.length > 0;
   const files: Record<string, string> = {};
   if (usesDns) {
-    files["resolv.conf"] = resolvConf();
+    files["resolv.conf"] = resolvConf(c);
     files["hosts"] = hostsFile(c);
   }
   return {
