@@ -16,6 +16,10 @@ export interface LabOptions {
   file?: string;
   projectName?: string;
   uplink?: boolean;
+  /** `--env-file`, repeatable. */
+  envFile?: string[];
+  /** `--profile`, repeatable. */
+  profile?: string[];
 }
 
 /** The bundled default lab (the seed document as one topology). */
@@ -53,6 +57,8 @@ export async function load(opts: LabOptions, fallback?: string): Promise<Loaded>
     project: opts.projectName,
     uplink: opts.uplink,
     machine: readMachine(),
+    envFiles: opts.envFile,
+    profiles: opts.profile,
   });
   return { file, digest: await digest(text), model };
 }

@@ -28,7 +28,18 @@ function labOptions(cmd: Command): Command {
       "-f, --file <file>",
       "topology file (default: nslab.yaml, compose.yaml, … in this folder)",
     )
-    .option("-p, --project-name <name>", "lab name (overrides the file's name:)");
+    .option("-p, --project-name <name>", "lab name (overrides the file's name:)")
+    .option(
+      "--env-file <file>",
+      "variables for ${…} in the file, repeatable (default: .env beside the file)",
+      collect,
+    )
+    .option("--profile <name>", "enable services of this Compose profile, repeatable", collect);
+}
+
+/** Commander's way to let an option repeat: each value is appended to the list. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Builds the program; `run` receives each verb's promise of an exit code. */

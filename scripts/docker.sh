@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes a Docker engine available for the Docker tests (tests/docker_*_test.ts), idempotently:
+# Makes a Docker engine and Debian's docker-compose available for the Docker tests
+# (tests/docker_*_test.ts, tests/compose_*_test.ts), idempotently:
 # installs docker.io when dockerd is missing, starts dockerd in the background only when
 # `docker info` fails (an engine someone else started is used as is, never restarted), and waits
 # for `docker info` with a deadline. Log: /var/log/nslab-dockerd.log. Exit 0 when the engine
@@ -7,6 +8,14 @@
 set -euo pipefail
 DEADLINE_S="${NSLAB_DOCKER_DEADLINE_S:-60}"
 LOG=/var/log/nslab-dockerd.log
+
+# Debian's docker-compose (v1.29) for the Compose agreement tests (tests/compose_*_test.ts).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  echo "docker.sh: installing docker-compose" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq docker-compose >/dev/null
+fi
 
 if docker info >/dev/null 2>&1; then
   exit 0

@@ -1,6 +1,5 @@
 /** `nslab validate`: parse + validate, print the resolved model summary. */
 import { summarize } from "../../core/model/load.ts";
-import { formatDiagnostic } from "../../core/errors.ts";
 import { checkKernelFeatures } from "../../core/kernel/features.ts";
 import { checkDockerEngine } from "../../core/runtime/docker.ts";
 import { type LabOptions, load } from "../common.ts";
@@ -9,9 +8,7 @@ export async function validateCommand(opts: LabOptions): Promise<number> {
   const { model, file } = await load(opts);
   checkKernelFeatures(model);
   await checkDockerEngine(model);
-  for (const w of model.warnings) {
-    console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
-  }
+  // Warnings are part of the summary on stdout; repeating them on stderr printed each twice.
   console.log(summarize(model));
   console.log(`${file}: valid`);
   return 0;

@@ -103,8 +103,11 @@ class FileLoader {
     readonly warned: Set<string>,
   ) {}
 
-  /** The interpolated tree of `path`, or null (reported at `from`) when it cannot be read. */
-  tree(path: string, from: SourcePos): Located | null {
+  /**
+   * The interpolated tree of `path`, or null (reported at `from`) when it cannot be read.
+   * `env` is the included project's own (its `.env`); extended files share the project's.
+   */
+  tree(path: string, from: SourcePos, env: Environment = this.env): Located | null {
     if (this.#cache.has(path)) return this.#cache.get(path)!;
     const text = this.inputs.readFile(path);
     let tree: Located | null = null;
@@ -116,7 +119,7 @@ class FileLoader {
       );
     } else {
       const parsed = parseYaml(path, text, this.diags);
-      tree = parsed === null ? null : interpolateTree(parsed, this.env, this.diags, this.warned);
+      tree = parsed === null ? null : interpolateTree(parsed, env, this.diags, this.warned);
     }
     this.#cache.set(path, tree);
     return tree;
@@ -145,7 +148,10 @@ class FileLoader {
           );
           continue;
         }
-        const sub = this.tree(path, item.pos);
+        // An included file is its own project directory: its .env, over which the
+        // process environment wins (Compose's include).
+        const own = projectEnvironment(path, { ...this.inputs, envFiles: undefined }, this.diags);
+        const sub = this.tree(path, item.pos, own);
         if (sub === null) continue;
         const included = resolveExtends(
           path,

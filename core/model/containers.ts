@@ -511,7 +511,8 @@ function applyServiceMac(
  * chains, refusing cycles and unknown names), and moves the sharer to X's host.
  */
 export function resolveContainerModes(drafts: Draft[], ctx: ServiceContext): void {
-  const byName = new Map(drafts.map((d) => [d.name, d]));
+  // container:NAME names a Docker container: Compose's name or container_name works too.
+  const byName = new Map(drafts.flatMap((d) => [[d.composeName, d], [d.name, d]]));
   const firstOfService = new Map<string, Draft>();
   for (const d of drafts) if (!firstOfService.has(d.service)) firstOfService.set(d.service, d);
   const reported = new Set<string>();

@@ -1,0 +1,272 @@
+/**
+ * Real-world-shaped Compose projects (testdata/compose/<project>/compose.yaml, written for these
+ * tests in the style of awesome-compose, zabbix-docker and the compose-spec examples), each loaded
+ * as a user would (from its folder, no -p) and checked for the model built: project and container
+ * names, networks and subnets, addresses, interfaces, files.
+ */
+
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+import { TopologyError } from "../errors.ts";
+import { type LoadOptions, loadTopology } from "./load.ts";
+import { buildPlan } from "../plan/plan.ts";
+import type { Container, Model } from "./types.ts";
+
+const DIR = new URL("testdata/compose/", import.meta.url).pathname;
+
+function project(name: string, opts: LoadOptions = {}): Model {
+  const file = `${DIR}${name}/compose.yaml`;
+  const text = Deno.readTextFileSync(file);
+  return loadTopology({ file, text }, { reserved: [], env: {}, ...opts }).model;
+}
+
+function addrs(m: Model): string[][] {
+  return m.containers.map((
+    c,
+  ) => [c.name, ...c.endpoints.map((e) => `${e.ifname} ${e.network} ${e.address}`)]);
+}
+
+function nets(m: Model): string[][] {
+  return m.networks.filter((n) => n.hosts.length > 0).map((
+    n,
+  ) => [n.name, n.dockerName!, n.subnet, n.bridge]);
+}
+
+function byName(m: Model, name: string): Container {
+  return m.containers.find((c) => c.name === name)!;
+}
+
+function files(m: Model, name: string): Record<string, string> {
+  return buildPlan(m).processes.find((p) => p.container === name)!.files;
+}
+
+Deno.test("every real-world-shaped project loads", () => {
+  const names = [...Deno.readDirSync(DIR)].filter((e) => e.isDirectory).map((e) => e.name).sort();
+  equal(names.length, 8);
+  for (const name of names) ok(project(name, { profiles: ["debug"] }).containers.length > 0, name);
+});
+
+Deno.test("wordpress: the folder is the project, .env feeds ${…}, everything on <project>_default", () => {
+  const m = project("wordpress-with-mysql");
+  equal(m.lab, "wordpress-with-mysql"); // 20 bytes: fine, the uplink's name is derived
+  ok(/^nsl-[0-9a-f]{11}$/.test(m.underlay.uplink!.rootIfname));
+  deepStrictEqual(nets(m), [
+    ["default", "wordpress-with-mysql_default", "172.18.0.0/16", "br-default"],
+  ]);
+  deepStrictEqual(addrs(m), [["db", "eth0 default 172.18.0.2"], [
+    "wordpress",
+    "eth0 default 172.18.0.3",
+  ]]);
+  deepStrictEqual(byName(m, "wordpress").ports.map((p) => `${p.hostIp}:${p.hostPort}`), [
+    "127.0.0.1:8000",
+  ]);
+  deepStrictEqual(byName(m, "db").environment.MYSQL_ROOT_PASSWORD, "s3cret # not a comment");
+  deepStrictEqual(byName(m, "wordpress").environment, {
+    WORDPRESS_DB_HOST: "db",
+    WORDPRESS_DB_USER: "${NOT_INTERPOLATED}",
+    WORDPRESS_DB_NAME: "wordpress",
+  });
+  deepStrictEqual(byName(m, "db").endpoints[0].aliases, ["wordpress-with-mysql-db-1"]);
+  deepStrictEqual(m.containers.map((c) => c.composeName), [
+    "wordpress-with-mysql-db-1",
+    "wordpress-with-mysql-wordpress-1",
+  ]);
+});
+
+Deno.test("wordpress: the environment wins over .env; ${VAR:?} without a value is a located error", () => {
+  const m = project("wordpress-with-mysql", { env: { WP_PORT: "8088", WP_BIND: "0.0.0.0" } });
+  deepStrictEqual(byName(m, "wordpress").ports.map((p) => `${p.hostIp}:${p.hostPort}`), [
+    "0.0.0.0:8088",
+  ]);
+  try {
+    project("wordpress-with-mysql", { envFiles: [] });
+  } catch (err) {
+    ok(err instanceof TopologyError);
+    const d = err.diagnostics[0];
+    deepStrictEqual(
+      [d.pos.line, d.pos.col, d.message],
+      [
+        10,
+        9,
+        "required variable DB_ROOT_PASSWORD is missing a value: set DB_ROOT_PASSWORD in .env",
+      ],
+    );
+    return;
+  }
+  throw new Error("accepted without DB_ROOT_PASSWORD");
+});
+
+Deno.test("extends: another file and the same file, merged by Compose's rules", () => {
+  const m = project("proxy-extends");
+  deepStrictEqual(nets(m), [
+    ["front", "shop_front", "172.18.0.0/16", "br-front"],
+    ["back", "shop_back", "172.30.1.0/24", "br-back"],
+  ]);
+  const app = byName(m, "app");
+  // environment merged key by key, expose and aliases united, networks merged by name
+  deepStrictEqual(app.environment, { LOG_LEVEL: "debug", TZ: "UTC" });
+  deepStrictEqual(app.expose.map((e) => e.port), [80, 8080]);
+  deepStrictEqual(app.endpoints.map((e) => [e.ifname, e.network, e.aliases]), [
+    ["eth0", "back", ["shop-app-1"]],
+    ["eth1", "front", ["web", "app", "shop-app-1"]],
+  ]);
+  const canary = byName(m, "app-canary");
+  deepStrictEqual(canary.endpoints.map((e) => `${e.network} ${e.address}`), [
+    "back 172.30.1.50",
+    "front 172.18.0.3",
+  ]);
+  deepStrictEqual(canary.environment, { LOG_LEVEL: "debug", TZ: "UTC" });
+  deepStrictEqual(addrs(m).at(-1), ["proxy", "eth0 front 172.18.0.4"]);
+  // an error inside the other file points into that file
+  ok(m.warnings.some((w) => w.pos.file.endsWith("common/services.yaml")));
+});
+
+Deno.test("include: the included project's services and networks, with its own .env", () => {
+  const m = project("monitoring-include");
+  equal(m.lab, "monitoring-and-app-with-a-long-project-name");
+  deepStrictEqual(nets(m), [
+    [
+      "metrics",
+      "monitoring-and-app-with-a-long-project-name_metrics",
+      "10.90.0.0/24",
+      "br-metrics",
+    ],
+    [
+      "default",
+      "monitoring-and-app-with-a-long-project-name_default",
+      "172.18.0.0/16",
+      "br-default",
+    ],
+  ]);
+  deepStrictEqual(addrs(m), [
+    ["app", "eth0 default 172.18.0.2", "eth1 metrics 10.90.0.2"],
+    ["prometheus", "eth0 metrics 10.90.0.3"],
+    ["grafana", "eth0 metrics 10.90.0.4"],
+  ]);
+  deepStrictEqual(byName(m, "prometheus").ports.map((p) => p.hostPort), [19090]);
+  equal(byName(m, "app").netns, "monitoring-and-app-with-a-long-project-name-app");
+});
+
+Deno.test("profiles: inactive services are not built; --profile and COMPOSE_PROFILES enable them", () => {
+  deepStrictEqual(project("profiles-debug").containers.map((c) => c.name), ["api"]);
+  const debug = project("profiles-debug", { profiles: ["debug"] });
+  deepStrictEqual(debug.containers.map((c) => c.name), ["api", "adminer", "tcpdump"]);
+  deepStrictEqual(byName(debug, "tcpdump").mode, { kind: "container", of: "api" });
+  const env = project("profiles-debug", { env: { COMPOSE_PROFILES: "net,setup" } });
+  deepStrictEqual(env.containers.map((c) => c.name), ["api", "tcpdump", "seed"]);
+  deepStrictEqual(project("profiles-debug", { profiles: ["*"] }).containers.length, 4);
+});
+
+Deno.test("networks: default: configures the project network (name, ipam, bridge name, mtu)", () => {
+  const m = project("default-net-config");
+  const n = m.networks.find((x) => x.name === "default")!;
+  deepStrictEqual(
+    [n.dockerName, n.subnet, n.ipRange, n.gateway, n.bridge, n.mtu, n.isDefault],
+    ["homelab_net", "10.20.0.0/24", "10.20.0.128/25", "10.20.0.254", "br-homelab", 1400, false],
+  );
+  // fixed address first, the aux address (.129) never handed out
+  deepStrictEqual(addrs(m), [
+    ["router", "eth0 default 10.20.0.130"],
+    ["client-1", "eth0 default 10.20.0.128"],
+    ["client-2", "eth0 default 10.20.0.131"],
+  ]);
+  deepStrictEqual(byName(m, "router").endpoints[0].aliases, [
+    "gw.lan",
+    "default-net-config-router-1",
+  ]);
+  deepStrictEqual(byName(m, "client-2").composeName, "default-net-config-client-2");
+});
+
+Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC, priorities", () => {
+  const m = project("networking-keys");
+  deepStrictEqual(nets(m), [
+    ["front", "keys_front", "10.99.0.0/24", "br-front"],
+    ["back", "keys_back", "172.18.0.0/16", "br-back"],
+    ["default", "keys_default", "172.19.0.0/16", "br-default"],
+  ]);
+  const db = byName(m, "db"); // service "DB": kernel names lower case
+  deepStrictEqual([db.composeName, db.netns, db.hostname], ["keys-database", "keys-db", "db"]);
+  deepStrictEqual(db.endpoints[0].mac, "02:42:0a:63:00:0a");
+  deepStrictEqual(db.endpoints[0].aliases, ["keys-database"]);
+  deepStrictEqual(db.expose.map((e) => e.port), [5432, 9100, 9101, 9102]);
+  const api = byName(m, "api");
+  // priority 10 puts back first, with its interface_name; gw_priority 100 routes through front
+  deepStrictEqual(api.endpoints.map((e) => [e.ifname, e.network, e.address]), [
+    ["back0", "back", "172.18.0.3"],
+    ["eth1", "front", "10.99.0.2"],
+  ]);
+  equal(api.defaultEndpoint, 1);
+  deepStrictEqual(api.runtime, "netns"); // runtime: runc is Compose's OCI runtime
+  deepStrictEqual(
+    api.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
+    [
+      "0.0.0.0:8080->80/tcp",
+      "127.0.0.1:9000->9000/udp",
+      "127.0.0.1:9001->9001/udp",
+      "0.0.0.0:8443->8443/tcp",
+    ],
+  );
+  deepStrictEqual(api.dns, {
+    servers: ["1.1.1.1", "9.9.9.9"],
+    search: ["example.internal"],
+    options: ["use-vc", "timeout:2"],
+  });
+  const f = files(m, "api");
+  equal(
+    f["resolv.conf"],
+    "# written by nslab: the lab's embedded DNS\nnameserver 127.0.0.11\nsearch example.internal\n" +
+      "options ndots:0 use-vc timeout:2\n",
+  );
+  ok(
+    f.hosts.endsWith(
+      "10.99.0.1\thost.docker.internal\n192.0.2.10\tlegacy.local\n172.18.0.2\tdatabase\n172.18.0.2\tDB\n",
+    ),
+    f.hosts,
+  );
+  ok(files(m, "db").hosts.includes("172.18.0.2\tdb.example.internal db\n"));
+  ok(files(m, "web").hosts.endsWith("10.99.0.2\tapi.local\n"));
+  deepStrictEqual(byName(m, "sidecar").mode, { kind: "container", of: "api" });
+  deepStrictEqual(byName(m, "debug").mode, { kind: "container", of: "db" }); // container:<container_name>
+  const warnings = m.warnings.map((w) => w.message);
+  ok(
+    warnings.some((w) => w.startsWith('"ipv6_address" accepted without effect')),
+    warnings.join("\n"),
+  );
+  ok(warnings.some((w) => w.includes("enable_ipv6 accepted")));
+  ok(warnings.includes("ignored (nslab builds only the network): app_protocol, pre_start"));
+});
+
+Deno.test("x-nslab: nslab's keys under x-nslab build the same lab as at the top", () => {
+  const m = project("one-file-both-tools");
+  deepStrictEqual(m.hosts.map((h) => h.name), ["h1", "h2"]);
+  deepStrictEqual(m.containers.map((c) => [c.name, c.host]), [["web", "h1"], ["api", "h2"]]);
+  equal(m.checks.length, 1);
+  throws(
+    () =>
+      loadTopology({
+        file: "t.yaml",
+        text: "name: t\nx-nslab: {hostz: {}}\nservices: {web: {x-nslab: {host: h1}, host: h1}}\n",
+      }, { reserved: [], env: {} }),
+    (e: unknown) =>
+      e instanceof TopologyError &&
+      e.diagnostics.map((d) => d.message).join("|") ===
+        'unknown key "hostz" in x-nslab of the top level|host is set both in x-nslab and outside it (service web)',
+  );
+});
+
+Deno.test("zabbix-like: anchors, variables in subnets, internal networks, a host-mode agent", () => {
+  const m = project("zabbix-like", { env: { FRONTEND_SUBNET: "172.16.240.0/24" } });
+  deepStrictEqual(nets(m).map((n) => n.slice(0, 3)), [
+    ["zbx_net_frontend", "zabbix-like_zbx_net_frontend", "172.16.240.0/24"],
+    ["zbx_net_backend", "zabbix-like_zbx_net_backend", "172.16.239.0/24"],
+    ["zbx_net_database", "zabbix-like_zbx_net_database", "172.18.0.0/16"],
+  ]);
+  deepStrictEqual(addrs(m), [
+    ["server", "eth0 zbx_net_backend 172.16.239.2", "eth1 zbx_net_frontend 172.16.240.2"],
+    ["web", "eth0 zbx_net_backend 172.16.239.3", "eth1 zbx_net_frontend 172.16.240.3"],
+    ["agent"],
+    ["postgres", "eth0 zbx_net_database 172.18.0.2"],
+    ["snmptraps", "eth0 zbx_net_backend 172.16.239.4", "eth1 zbx_net_frontend 172.16.240.4"],
+  ]);
+  deepStrictEqual(byName(m, "server").ports.map((p) => p.hostPort), [10051]);
+  deepStrictEqual(byName(m, "agent").ports, []); // discarded in host mode, with Docker's warning
+});
