@@ -28,6 +28,11 @@ export interface LabUpOptions {
   name?: string;
   /** Create the uplink from the machine's root namespace (default true). */
   uplink?: boolean;
+  /**
+   * Prefixes automatic subnets must avoid (default: the machine's routes), e.g. the subnets of
+   * a Docker engine's networks when a test compares nslab with it.
+   */
+  reserved?: string[];
 }
 
 /** Output of a command run inside a container. */
@@ -72,7 +77,7 @@ export class Lab implements AsyncDisposable {
    * ```
    */
   static async up(source: string | TopologyInput, opts: LabUpOptions = {}): Promise<Lab> {
-    const loadOpts = { project: opts.name, uplink: opts.uplink };
+    const loadOpts = { project: opts.name, uplink: opts.uplink, reserved: opts.reserved };
     let file: string;
     let text: string;
     let load: (machine: MachineView) => Model;

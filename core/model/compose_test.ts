@@ -270,3 +270,16 @@ Deno.test("zabbix-like: anchors, variables in subnets, internal networks, a host
   deepStrictEqual(byName(m, "server").ports.map((p) => p.hostPort), [10051]);
   deepStrictEqual(byName(m, "agent").ports, []); // discarded in host mode, with Docker's warning
 });
+
+Deno.test("depends_on: containers take addresses in the order Compose starts them", () => {
+  const text =
+    "name: t\nservices:\n  web: {depends_on: [api]}\n  api: {depends_on: {db: {condition: service_healthy}}}\n" +
+    "  db: {}\n  cache: {}\n";
+  const m = loadTopology({ file: "t.yaml", text }, { reserved: [], env: {} }).model;
+  deepStrictEqual(m.containers.map((c) => [c.name, c.endpoints[0].address]), [
+    ["web", "172.18.0.4"],
+    ["api", "172.18.0.3"],
+    ["db", "172.18.0.2"],
+    ["cache", "172.18.0.5"],
+  ]);
+});

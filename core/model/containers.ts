@@ -59,6 +59,8 @@ export interface Draft {
   composeName: string;
   /** container_name, links, extra_hosts, dns keys, domainname. */
   keys: ServiceKeys;
+  /** Services (lower case) this one's `depends_on` names: they start, and take addresses, first. */
+  dependsOn: string[];
 }
 
 interface RawAttachment {
@@ -73,6 +75,7 @@ interface RawAttachment {
 /** A service as left by the shape check (invalid parts removed). */
 export interface RawService extends RawServiceKeys {
   mac_address?: string;
+  depends_on?: (string | undefined)[] | Record<string, unknown>;
   host?: string;
   command?: string | (string | undefined)[];
   environment?: Record<string, string | undefined> | (string | undefined)[];
@@ -470,6 +473,11 @@ export function expandServices(
         restart,
         composeName: keys.containerName ?? `${ctx.project}-${service}-${r}`,
         keys,
+        dependsOn: (Array.isArray(svc.depends_on)
+          ? svc.depends_on.filter((x): x is string =>
+            x !== undefined
+          )
+          : Object.keys(svc.depends_on ?? {})).map((x) => x.toLowerCase()),
       });
     }
   }
@@ -481,6 +489,30 @@ export function expandServices(
     );
   }
   return drafts;
+}
+
+/**
+ * The order Compose starts containers in: a service after the services it `depends_on`, otherwise
+ * file order (Compose starts independent services at once; file order is nslab's deterministic
+ * choice). Addresses are handed out in this order, as the engine does when each one starts.
+ * Unknown names and cycles do not reorder (cycles are Compose's own error, reported elsewhere).
+ */
+export function startOrder(drafts: Draft[]): Draft[] {
+  const services = [...new Set(drafts.map((d) => d.service))];
+  const deps = new Map(drafts.map((d) => [d.service, d.dependsOn]));
+  const placed = new Set<string>();
+  const order: string[] = [];
+  const visit = (s: string, path: string[]) => {
+    if (placed.has(s) || path.includes(s) || !deps.has(s)) return;
+    for (const d of deps.get(s)!) visit(d, [...path, s]);
+    placed.add(s);
+    order.push(s);
+  };
+  for (const s of services) visit(s, []);
+  const rank = new Map(order.map((s, i) => [s, i]));
+  return drafts.map((d, i) => ({ d, i }))
+    .sort((a, b) => rank.get(a.d.service)! - rank.get(b.d.service)! || a.i - b.i)
+    .map(({ d }) => d);
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./schema.ts";
 import type { Endpoint } from "./types.ts";
-import type { Attachment, Draft } from "./containers.ts";
+import { type Attachment, type Draft, startOrder } from "./containers.ts";
 import { GWBRIDGE, type NetDecl } from "./networks.ts";
 import { AddressPool } from "./ipam.ts";
 import { contains, formatCidr, formatIp } from "./ip.ts";
@@ -140,8 +140,8 @@ export function assignEndpoints(
       addresses.set(addrKey(d, a), ip);
     }
   }
-  // Then the first free address, in file order.
-  for (const d of drafts) {
+  // Then the first free address, in the order Compose starts the containers.
+  for (const d of startOrder(drafts)) {
     for (const a of d.attachments) {
       const net = nets.get(a.network);
       if (a.ipv4 !== null || !net?.subnet) continue;

@@ -48,7 +48,6 @@ const SERVICE_IGNORED = [
   "build",
   "volumes",
   "volumes_from",
-  "depends_on",
   "healthcheck",
   "labels",
   "label_file",
@@ -238,6 +237,10 @@ const service: Type = {
     domainname: { type: str, doc: "Domain name of the container." },
     mac_address: { type: str, doc: "MAC address of the first interface." },
     profiles: { type: strList, doc: "Profiles that enable the service (--profile)." },
+    depends_on: {
+      type: { t: "oneOf", of: [strList, { t: "map", values: { t: "any" } }] },
+      doc: "Services started first: their containers take addresses first, as in Compose.",
+    },
     extends: {
       type: { t: "oneOf", of: [str, { t: "map", values: scalar }] },
       doc: "Service to extend (handled before validation).",
