@@ -190,7 +190,7 @@ Deno.test({
           assert.fail(`expected "${text}"`);
         };
         await fails(lab.network.rm("link2"), 'has active endpoints (name:"app" id:"');
-        await fails(lab.network.rm("default"), "default is a pre-defined network");
+        await fails(lab.network.rm("bridge"), "bridge is a pre-defined network");
         await fails(lab.network.create("link2"), "network with name link2 already exists");
         await fails(
           lab.network.create("x", { subnet: "172.31.7.0/25" }),
@@ -207,7 +207,7 @@ Deno.test({
         await fails(lab.network.connect("link2", "db"), "endpoint with name db already exists");
         await fails(lab.network.connect("lnk2", "db"), 'did you mean "link2"');
         // A refused operation changed nothing.
-        assertEquals(lab.network.ls().map((r) => r.name), ["back", "default", "front", "link2"]);
+        assertEquals(lab.network.ls().map((r) => r.name), ["back", "bridge", "front", "link2"]);
       });
 
       await t.step(
