@@ -246,11 +246,11 @@ export const INVALID: InvalidCase[] = [
   },
   {
     name: "lab name too long for a namespace file name",
-    yaml: `name: ${"a".repeat(192)}\ncontainers:\n  web: {}\n`,
+    yaml: `name: ${"a".repeat(186)}\ncontainers:\n  web: {}\n`,
     errors: [
       `1:7: name "${
         "a".repeat(40)
-      }…" is 192 bytes; lab names are at most 191 (the namespace <lab>-<container> must fit a file name of /run/netns)`,
+      }…" is 186 bytes; lab names are at most 185 (the namespace <lab>-<container> must fit a file name of /run/netns)`,
     ],
   },
   {

@@ -283,3 +283,17 @@ Deno.test("depends_on: containers take addresses in the order Compose starts the
     ["cache", "172.18.0.5"],
   ]);
 });
+
+Deno.test("a project long enough to make Compose's container name no DNS label keeps its other names", () => {
+  const project = "p".repeat(60);
+  const m = loadTopology({ file: "t.yaml", text: "services: {web: {}}\n" }, {
+    reserved: [],
+    env: {},
+    project,
+  }).model;
+  deepStrictEqual([m.containers[0].composeName, m.containers[0].netns], [
+    `${project}-web-1`,
+    `${project}-web`,
+  ]);
+  deepStrictEqual(m.containers[0].endpoints[0].aliases, []); // 66 bytes: not a DNS label
+});

@@ -12,10 +12,11 @@ export const IFNAMSIZ = 15;
 
 /**
  * Longest lab name (bytes). Compose sets no limit; nslab's is what keeps the namespace
- * `<lab>-<container>` (container names ≤ {@link MAX_CONTAINER}) inside a file name of /run/netns
- * (255 bytes). Interface names never limit it: those derived from the lab are hashed when long.
+ * `<lab>-<container>` (a service name ≤ 63 bytes, plus `-<replica>` up to `-10000`) inside a file
+ * name of /run/netns and /etc/netns (255 bytes). Interface names never limit it: those derived
+ * from the lab are hashed when long.
  */
-export const MAX_LAB = 255 - 1 - 63;
+export const MAX_LAB = 255 - "-".length - 63 - "-10000".length;
 
 /** Longest host name: `u-<host>` in the underlay and `<lab>-<host>` stay short and readable. */
 export const MAX_HOST = 11;

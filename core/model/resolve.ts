@@ -540,7 +540,10 @@ export function resolveModel(
 function addComposeNames(containers: Container[], nets: Map<string, NetDecl>): void {
   for (const c of containers) {
     const name = c.composeName;
-    if (name === undefined || name === c.name) continue;
+    // A name with a label over 63 bytes cannot be asked in DNS (a long project's names).
+    if (name === undefined || name === c.name || name.split(".").some((l) => l.length > 63)) {
+      continue;
+    }
     for (const e of c.endpoints) {
       if (nets.get(e.network)?.isDefault || nets.get(e.network)?.isGwbridge) continue;
       if (!e.aliases.includes(name)) e.aliases.push(name);
