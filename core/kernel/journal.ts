@@ -7,18 +7,17 @@
  */
 
 import { NslabError } from "../errors.ts";
+import { isLabName, MAX_LAB } from "../model/names.ts";
 import type { NsName } from "../plan/types.ts";
 
 /** Root of nslab's runtime state. */
 export const STATE_ROOT = "/run/nslab";
 
-/** What a lab name may be: it reaches the file system and interface aliases. */
-const LAB_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
-/** Whether `name` may be a lab name (1-32 of a-z, 0-9, '-', '_', not starting with '-' or '_'). */
-export function isLabName(name: string): boolean {
-  return LAB_NAME.test(name);
-}
+/**
+ * Whether `name` may be a lab name: the model's rule (a Compose project name of at most MAX_LAB
+ * bytes), so every name `validate` accepts can also be brought up and torn down.
+ */
+export { isLabName };
 
 /**
  * The state directory of a lab; the name is validated because it reaches the file system.
@@ -29,11 +28,11 @@ export function isLabName(name: string): boolean {
  * ```
  */
 export function labStateDir(lab: string): string {
-  if (!LAB_NAME.test(lab)) {
+  if (!isLabName(lab)) {
     throw new NslabError(
       `Invalid lab name ${
         JSON.stringify(lab)
-      }: use 1-32 of a-z, 0-9, '-' and '_', starting with a letter or digit`,
+      }: use up to ${MAX_LAB} of a-z, 0-9, '-' and '_', starting with a letter or digit`,
       2,
     );
   }

@@ -63,6 +63,15 @@ export function uplinkName(lab: string): string {
   return "nsl-" + hashHex("uplink", lab).slice(0, IFNAMSIZ - 4);
 }
 
+/**
+ * Whether `lab` is a usable lab name: Compose's project-name rule within {@link MAX_LAB} bytes.
+ * Paths (`/run/nslab/<lab>`) and namespace names are built from it, so every layer that does
+ * checks it with this one rule.
+ */
+export function isLabName(lab: string): boolean {
+  return LAB_PATTERN.test(lab) && byteLength(lab) <= MAX_LAB;
+}
+
 /** Byte length of a string in UTF-8 (the kernel counts bytes). */
 export function byteLength(s: string): number {
   return new TextEncoder().encode(s).length;
