@@ -126,7 +126,8 @@ function build(
     diags.throwIfAny();
     const prepared = prepareCompose(file, parsed!, {
       env: opts.env ?? (file === "<object>" ? {} : Deno.env.toObject()),
-      envFiles: opts.envFiles,
+      // An object has no folder: no .env is read for it unless named.
+      envFiles: opts.envFiles ?? (file === "<object>" ? [] : undefined),
       profiles: opts.profiles,
       readFile: readTextOrNull,
     }, diags);
