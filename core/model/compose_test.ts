@@ -174,6 +174,11 @@ Deno.test("networks: default: configures the project network (name, ipam, bridge
     "default-net-config-router-1",
   ]);
   deepStrictEqual(byName(m, "client-2").composeName, "default-net-config-client-2");
+  // host_binding_ipv4: where ports bind when the file names no address
+  deepStrictEqual(byName(m, "router").ports.map((p) => `${p.hostIp}:${p.hostPort}`), [
+    "127.0.0.1:8053",
+    "192.0.2.2:8054",
+  ]);
 });
 
 Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC, priorities", () => {

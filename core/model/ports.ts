@@ -17,6 +17,8 @@ export const EPHEMERAL_LAST = 65535;
 /** One container port to publish; the host port is fixed or to be chosen from a range. */
 export interface PortRequest {
   hostIp: string;
+  /** true when the file named no host address: the network's host_binding_ipv4 may apply. */
+  anyHost?: true;
   containerPort: number;
   protocol: Protocol;
   name: string | null;
@@ -84,6 +86,11 @@ function checkHostIp(ip: string): PortError | null {
     return { error: `invalid host_ip "${ip}": not an IPv4 address`, hint: "e.g. 127.0.0.1" };
   }
   return null;
+}
+
+function withAnyHost(r: PortRequest[] | PortError, any: boolean): PortRequest[] | PortError {
+  if (!any || isError(r)) return r;
+  return r.map((p) => ({ ...p, anyHost: true }));
 }
 
 function expand(
@@ -184,7 +191,10 @@ export function parsePort(
     if (isError(h)) return h;
     host = h;
   }
-  return expand(hostIp, host, container, protocol, null, text);
+  return withAnyHost(
+    expand(hostIp, host, container, protocol, null, text),
+    parts.length < 3 || parts[0] === "",
+  );
 }
 
 function parseLong(spec: {
@@ -209,7 +219,10 @@ function parseLong(spec: {
     host = h;
   }
   const target = { first: spec.target, last: spec.target };
-  return expand(hostIp, host, target, protocol, spec.name ?? null, String(spec.target));
+  return withAnyHost(
+    expand(hostIp, host, target, protocol, spec.name ?? null, String(spec.target)),
+    spec.host_ip === undefined || spec.host_ip === "",
+  );
 }
 
 /**

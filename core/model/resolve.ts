@@ -411,6 +411,7 @@ export function resolveModel(
   }
   for (const [k, list] of members) members.set(k, hostNames.filter((h) => list.includes(h)));
   assignSubnets(nets, members, underlay, reserved, diags, positions);
+  applyHostBindings(drafts, byName);
   const wiring = assignEndpoints(
     lab,
     drafts,
@@ -531,6 +532,20 @@ export function resolveModel(
       .sort((a, b) => a.w.pos.line - b.w.pos.line || a.w.pos.col - b.w.pos.col || a.i - b.i)
       .map(({ w }) => w),
   };
+}
+
+/**
+ * `com.docker.network.bridge.host_binding_ipv4` of a container's primary network is the address
+ * its ports bind when the file names none (Docker's rule; otherwise 0.0.0.0).
+ */
+function applyHostBindings(drafts: Draft[], nets: Map<string, NetDecl>): void {
+  for (const d of drafts) {
+    const binding = d.attachments.length > 0
+      ? nets.get(d.attachments[0].network)?.hostBinding
+      : null;
+    if (!binding) continue;
+    for (const p of d.ports) if (p.req.anyHost) p.req.hostIp = binding;
+  }
 }
 
 /**

@@ -76,6 +76,7 @@ Deno.test("did-you-mean finds typos and transpositions, not far-fetched names", 
 Deno.test("short port syntax expands like Compose", () => {
   deepStrictEqual(parsePort("8080:80"), [{
     hostIp: "0.0.0.0",
+    anyHost: true, // no address given: a network's host_binding_ipv4 may apply
     containerPort: 80,
     protocol: "tcp",
     name: null,
@@ -111,11 +112,18 @@ Deno.test("short port syntax expands like Compose", () => {
     ephemeral: false,
   });
   equal((parsePort("3000-3005") as unknown[]).length, 6);
+  // ":80:80" (an empty host address) binds every address, as Compose reads it
+  deepStrictEqual(
+    (parsePort(":8080:80") as { hostIp: string; anyHost?: true }[])[0].hostIp,
+    "0.0.0.0",
+  );
+  equal((parsePort("127.0.0.1:8080:80") as { anyHost?: true }[])[0].anyHost, undefined);
 });
 
 Deno.test("long port syntax keeps the name for SRV records", () => {
   deepStrictEqual(parsePort({ target: 80, published: "8080", protocol: "udp", name: "web" }), [{
     hostIp: "0.0.0.0",
+    anyHost: true,
     containerPort: 80,
     protocol: "udp",
     name: "web",
