@@ -11,7 +11,7 @@
 import assert, { deepEqual } from "node:assert/strict";
 import { Lab, type TopologyInput } from "../mod.ts";
 
-/** A unique lab name per test and process (≤ 11 characters). */
+/** A unique lab name per test and process. */
 const name = (tag: string) =>
   `${tag}${(Deno.pid % 1000).toString(36)}${crypto.randomUUID().slice(0, 4)}`;
 
