@@ -430,7 +430,8 @@ Deno.test({
       assertEquals((await curl(`${LAB}-a`, "http://10.99.0.3:9000/")).out, "b\n");
       const g = await lab.exec("a", ["getent", "hosts", "bee"]);
       assertMatch(g.stdout, /^10\.99\.0\.3\s/);
-      // docker_gwbridge came with the overlay (eth2); the default route stays on docker0.
+      // docker_gwbridge came with the overlay (eth2); the default route stays on the project
+      // network <lab>_default (a names no network), 172.18.0.0/16 as Compose gives it.
       const a = lab.model.containers.find((c) => c.name === "a")!;
       assertEquals(a.endpoints.map((e) => `${e.network}:${e.ifname}`), [
         "default:eth0",
@@ -440,7 +441,7 @@ Deno.test({
       const eth2 = await inNs(`${LAB}-a`, ["ip", "-j", "addr", "show", "dev", "eth2"]);
       assertEquals(JSON.parse(eth2.out)[0].addr_info[0].local, a.endpoints[2].address);
       const route = await inNs(`${LAB}-a`, ["ip", "-j", "route", "show", "default"]);
-      assertEquals(JSON.parse(route.out)[0].gateway, "172.17.0.1");
+      assertEquals(JSON.parse(route.out)[0].gateway, "172.18.0.1");
       // The static entry on the VXLAN device itself ("self"; the bridge above may also have
       // learned the MAC on its port, which ages out on its own).
       const h2 = lab.model.hosts.find((h) => h.name === "h2")!.address;
