@@ -23,7 +23,7 @@
  * @module
  */
 
-import { GWBRIDGE } from "../model/networks.ts";
+import { DOCKER0_NETWORK, GWBRIDGE } from "../model/networks.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
 import type { CheckKind, DnsType, Expectation, Expected, Probe } from "./types.ts";
 
@@ -340,9 +340,12 @@ function nameIndex(ctx: Ctx): Map<string, NameEntry[]> {
   return index;
 }
 
-/** Docker's way out for overlay members (`docker_gwbridge`) gives no names; every other does. */
+/**
+ * Docker's way out for overlay members (`docker_gwbridge`) and docker0 (`bridge`, the default
+ * bridge of `network_mode: bridge`) give no names; every other network does.
+ */
 function givesNames(network: string): boolean {
-  return network !== GWBRIDGE;
+  return network !== GWBRIDGE && network !== DOCKER0_NETWORK;
 }
 
 /** Does `c` use the embedded DNS (own namespace with at least one network)? */

@@ -14,12 +14,11 @@ import { ProcessManager } from "./process.ts";
 import { waitListening } from "./listening.ts";
 
 /**
- * The DNS records a lab serves. Names resolve on the `default` network too: a container without
- * `networks:` is a Compose service on the project's default network, where Compose users expect
- * names to work (Docker's docker0 alone would not serve them).
+ * The DNS records a lab serves. docker0 (`network_mode: bridge`) gives no names, as in Docker; a
+ * service without `networks:` is on the project network `<lab>_default`, which does.
  */
 export function labRecords(model: Model): ReturnType<typeof buildRecords> {
-  return buildRecords(model, { ttl: model.dns.ttl, defaultNetworkDns: true });
+  return buildRecords(model, { ttl: model.dns.ttl });
 }
 
 /** How long `up` waits for a container's command to listen on its declared ports. */

@@ -1,5 +1,5 @@
 /**
- * The bridge driver: a Linux bridge per network on each host (`docker0` for `default`), the
+ * The bridge driver: a Linux bridge per network on each host (`docker0` for Docker's `bridge`), the
  * gateway address on it, and one veth per endpoint with the host end enslaved to the bridge.
  *
  * @module
