@@ -210,20 +210,8 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
     if (changed(d)) namespaces.push(d);
   }
 
-  const oldRules = new Map(from.firewall.map((f) => [f.netns, f.rules]));
-  const firewall = to.firewall
-    .filter((f) => oldRules.get(f.netns) !== f.rules)
-    .map((f) => ({ ...f, reload: oldRules.has(f.netns) }));
   const root = rootEmpty ? to.root : emptyPlan(to.lab).root;
-  const oldXfrm = new Set(from.xfrm.map(key));
-  const xfrm = to.xfrm.filter((x) => !oldXfrm.has(key(x)));
-  const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));
-  const files = to.processes
-    .filter((p) =>
-      Object.keys(p.files).length > 0 &&
-      (!oldFiles.has(p.container) || oldFiles.get(p.container) !== key(p.files))
-    )
-    .map((p) => ({ netns: p.netns, container: p.container, files: p.files }));
+  const { xfrm, firewall, files } = diffOutsideNamespaces(from, to);
   const rootCount = root.links.length + root.addrs.length + root.routes.length + root.up.length;
   return {
     lab: to.lab,
@@ -234,6 +222,27 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
     files,
     empty: namespaces.length + rootCount + xfrm.length + firewall.length + files.length === 0,
   };
+}
+
+/** New xfrm entries, new or changed firewalls (a changed one is reloaded), changed files. */
+function diffOutsideNamespaces(
+  from: Plan,
+  to: Plan,
+): Pick<PlanDelta, "xfrm" | "firewall" | "files"> {
+  const oldRules = new Map(from.firewall.map((f) => [f.netns, f.rules]));
+  const firewall = to.firewall
+    .filter((f) => oldRules.get(f.netns) !== f.rules)
+    .map((f) => ({ ...f, reload: oldRules.has(f.netns) }));
+  const oldXfrm = new Set(from.xfrm.map(key));
+  const xfrm = to.xfrm.filter((x) => !oldXfrm.has(key(x)));
+  const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));
+  const files = to.processes
+    .filter((p) =>
+      Object.keys(p.files).length > 0 &&
+      (!oldFiles.has(p.container) || oldFiles.get(p.container) !== key(p.files))
+    )
+    .map((p) => ({ netns: p.netns, container: p.container, files: p.files }));
+  return { xfrm, firewall, files };
 }
 
 /** Items keyed by their whole description, each on a device `dev`. */
