@@ -2,6 +2,7 @@
 import { downLab } from "../../core/lab/lab.ts";
 import { listLabs } from "../../core/kernel/teardown.ts";
 import { listStateDirs } from "../../core/lab/state.ts";
+import { formatChanges } from "../../core/lab/neighbours.ts";
 import { labName, type LabOptions } from "../common.ts";
 
 export async function downCommand(opts: LabOptions & { all?: boolean }): Promise<number> {
@@ -11,6 +12,7 @@ export async function downCommand(opts: LabOptions & { all?: boolean }): Promise
   let failed = 0;
   for (const lab of labs) {
     const report = await downLab(lab);
+    for (const line of formatChanges(report.neighbours)) console.log(`Restored ${line}`);
     for (const e of report.errors) console.error(`down ${lab}: ${e.message}`);
     if (report.errors.length) failed++;
     else console.error(`Lab "${lab}" removed`);

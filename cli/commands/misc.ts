@@ -2,6 +2,7 @@
 import { topologySchema } from "../../core/model/load.ts";
 import { listLabs } from "../../core/kernel/teardown.ts";
 import { listStateDirs } from "../../core/lab/state.ts";
+import { neighbourReport } from "../../core/lab/neighbours.ts";
 
 export function schemaCommand(): number {
   console.log(JSON.stringify(topologySchema(), null, 2));
@@ -12,6 +13,7 @@ export function schemaCommand(): number {
 export function doctorCommand(): number {
   const labs = listLabs();
   const dirs = listStateDirs();
+  for (const line of neighbourReport()) console.log(line);
   if (labs.length === 0 && dirs.length === 0) {
     console.log("nothing nslab-owned on this machine");
     return 0;

@@ -5,6 +5,7 @@ import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
 import { runCheckReport } from "./check.ts";
 import { type LabOptions, load } from "../common.ts";
+import { formatChanges } from "../../core/lab/neighbours.ts";
 
 export interface UpOptions extends LabOptions {
   attach?: boolean;
@@ -28,12 +29,15 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   }
   const progress = consoleProgress(opts.progress ?? "auto");
   const upOpts = { file, digest, supervisor: { kind: "detached" } as const, progress };
-  const { state, unchanged } = opts.onlyHost === undefined
+  const { state, unchanged, neighbours } = opts.onlyHost === undefined
     ? await upLab(model, upOpts)
     : await upHostPart(model, opts.onlyHost, upOpts);
   const what = opts.onlyHost === undefined ? "" : `Host "${opts.onlyHost}" of l`;
   if (unchanged) {
     console.error(`${what || "L"}ab "${model.lab}" is already up from ${file}; nothing to do.`);
+  }
+  for (const line of formatChanges(neighbours ?? [])) {
+    console.log(`Raised ${line} (neighbour table: the lab can need more entries)`);
   }
   console.log(formatSummary(state.model));
   console.error(

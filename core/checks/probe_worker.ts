@@ -16,9 +16,9 @@ import { type ProbeWork, runOnThisThread } from "./probes.ts";
 import type { Observed } from "./types.ts";
 
 self.onmessage = async (e: MessageEvent<ProbeWork>) => {
-  const { probes, timeoutMs, concurrency } = e.data;
+  const { probes, timeoutMs, concurrency, deadline } = e.data;
   try {
-    self.postMessage(await runOnThisThread(probes, timeoutMs, concurrency));
+    self.postMessage(await runOnThisThread(probes, timeoutMs, concurrency, deadline));
   } catch (err) {
     const message = (err as Error).message;
     self.postMessage(probes.map((): Observed => ({ kind: "error", message })));

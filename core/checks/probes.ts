@@ -28,7 +28,12 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Probes in flight at once (default 256). */
   concurrency?: number;
+  /** Wall-clock time (`Date.now()`) after which no probe starts; those left are "not run". */
+  deadline?: number;
 }
+
+/** The message of a probe that did not start before the run's deadline. */
+export const NOT_RUN = "not run: the run's deadline passed";
 
 /**
  * Maps a socket error (Deno's message carries `os error N`) to an observation, the errno as
@@ -161,6 +166,7 @@ export interface ProbeWork {
   probes: Probe[];
   timeoutMs: number;
   concurrency: number;
+  deadline?: number;
 }
 
 /**
@@ -204,15 +210,17 @@ export async function runProbes(probes: Probe[], opts: ProbeOptions = {}): Promi
   const concurrency = Math.max(1, opts.concurrency ?? 256);
   let tcp = 0;
   const away = probes.map((p) => p.kind === "tcp" && tcp++ % 2 === 1);
+  const deadline = opts.deadline;
   if (tcp < PARALLEL_MIN || navigator.hardwareConcurrency < 2) {
-    return await runOnThisThread(probes, timeoutMs, concurrency);
+    return await runOnThisThread(probes, timeoutMs, concurrency, deadline);
   }
   const [mine, theirs] = await Promise.all([
-    runOnThisThread(probes.filter((_, i) => !away[i]), timeoutMs, concurrency),
+    runOnThisThread(probes.filter((_, i) => !away[i]), timeoutMs, concurrency, deadline),
     onWorker({
       probes: probes.filter((_, i) => away[i]),
       timeoutMs,
       concurrency: Math.ceil(concurrency / 2),
+      deadline,
     }),
   ]);
   let a = 0;
@@ -225,6 +233,7 @@ export async function runOnThisThread(
   probes: Probe[],
   timeoutMs: number,
   concurrency: number,
+  deadline?: number,
 ): Promise<Observed[]> {
   const out: Observed[] = new Array(probes.length);
   const loop = new Epoll(timeoutMs);
@@ -238,6 +247,10 @@ export async function runOnThisThread(
   const lane = async () => {
     while (next < probes.length) {
       const i = next++;
+      if (deadline !== undefined && Date.now() > deadline) {
+        out[i] = { kind: "error", message: NOT_RUN };
+        continue;
+      }
       try {
         out[i] = await runProbe(probes[i], probers);
       } catch (e) {

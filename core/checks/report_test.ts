@@ -34,6 +34,7 @@ function report(): CheckReport {
     probes: 3,
     elapsedMs: 12.4,
     notes: ["something was not checked"],
+    causes: [],
   };
 }
 

@@ -10,6 +10,10 @@ import { UsageError } from "../errors.ts";
 import { deriveWithNotes, probeKey } from "./expectations.ts";
 import { judge } from "./judge.ts";
 import { runProbes } from "./probes.ts";
+import { type Controls, planControls } from "./controls.ts";
+import { neighSnapshot, runCauses } from "./causes.ts";
+import { formatObserved } from "./report.ts";
+import { listNetns } from "../kernel/netns/netns.ts";
 import type { CheckKind, CheckReport, CheckResult, Expectation, Observed, Probe } from "./types.ts";
 
 /** Options of {@link runChecks}. */
@@ -20,10 +24,25 @@ export interface CheckOptions {
   timeoutMs?: number;
   /** Probes in flight at once (default 256). */
   concurrency?: number;
+  /** Causes the caller can see after the probes (e.g. "the lab's supervisor is down"). */
+  health?: () => string[];
 }
 
-/** Probes in flight at once when silent probes are asked again. */
-const RETRY_CONCURRENCY = 32;
+/**
+ * Silent probes asked a second time, at most, and how many at once. A few silent probes among
+ * thousands may have lost a race with the load; more than this is a fault, and asking each again
+ * with its full timeout turned one broken run into minutes.
+ */
+const REASK_LIMIT = 512;
+const REASK_CONCURRENCY = 64;
+
+/**
+ * The time a run of `probes` may take: each wave of `concurrency` probes its timeout, plus two
+ * (start-up, stragglers). Probes not started by then are reported as not run.
+ */
+export function runBudgetMs(probes: number, timeoutMs: number, concurrency: number): number {
+  return timeoutMs * (2 + Math.ceil(probes / Math.max(1, concurrency)));
+}
 
 /** No answer at all (as opposed to a refusal or a wrong name, which retrying would not change). */
 function isSilence(o: Observed): boolean {
@@ -84,7 +103,9 @@ function select(model: Model, exps: Expectation[], { kinds, names }: Selection):
 }
 
 /**
- * Runs the implied and explicit checks of a running lab.
+ * Runs the implied and explicit checks of a running lab: every negative row with its positive
+ * controls (core/checks/controls.ts), within a time budget derived from the number of probes, and
+ * with the causes the machine shows (neighbour overflow, namespaces gone, …) when rows fail.
  *
  * @example
  * ```ts
@@ -94,51 +115,125 @@ function select(model: Model, exps: Expectation[], { kinds, names }: Selection):
  */
 export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<CheckReport> {
   const start = performance.now();
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const concurrency = Math.max(1, opts.concurrency ?? 256);
   const selection = parseOnly(model, opts.only);
   const derived = deriveWithNotes(model, selection.kinds);
   const exps = select(model, derived.expectations, selection);
-  // Two expectations that probe the same thing share one probe.
+  const controls = planControls(model, exps, derived.expectations);
+  // Two expectations (or controls) that probe the same thing share one probe.
   const unique = new Map<string, Probe>();
-  for (const e of exps) unique.set(probeKey(e.probe), e.probe);
-  const keys = [...unique.keys()];
-  const observed = await runProbes([...unique.values()], {
-    timeoutMs: opts.timeoutMs,
-    concurrency: opts.concurrency,
-  });
-  const byKey = new Map(keys.map((k, i) => [k, observed[i]]));
-  const judgeAll = () =>
-    exps.map((e): CheckResult => {
-      const o = byKey.get(probeKey(e.probe))!;
-      const v = judge(e, o);
-      return { expectation: e, observed: o, pass: v.pass, hint: v.hint };
-    });
-  let results = judgeAll();
-  // A probe that should have been answered but saw silence may have lost a race with the load
-  // of thousands of others: ask once more, few at a time. A real fault answers the same way twice.
-  const again = [
-    ...new Set(
-      results.filter((r) => !r.pass && isSilence(r.observed)).map((r) =>
-        probeKey(r.expectation.probe)
-      ),
-    ),
-  ];
+  const answerWanted = new Set<string>();
+  for (
+    const e of [
+      ...exps,
+      ...[...controls.values()].flatMap((c) => c.controls.map((x) => x.expectation)),
+    ]
+  ) {
+    const k = probeKey(e.probe);
+    unique.set(k, e.probe);
+    if (e.expect.kind !== "unreachable" && e.expect.kind !== "closed") answerWanted.add(k);
+  }
+  const before = neighSnapshot();
+  const budgetMs = runBudgetMs(unique.size, timeoutMs, concurrency);
+  const byKey = await observe(unique, [...unique.keys()], timeoutMs, concurrency, budgetMs);
   const notes = [...derived.notes];
-  if (again.length > 0) {
-    const second = await runProbes(again.map((k) => unique.get(k)!), {
-      timeoutMs: opts.timeoutMs,
-      concurrency: RETRY_CONCURRENCY,
-    });
-    again.forEach((k, i) => byKey.set(k, second[i]));
-    results = judgeAll();
+  const silent = [...byKey].filter(([k, o]) => answerWanted.has(k) && isSilence(o)).map(([k]) => k);
+  let reasked = 0;
+  if (silent.length > REASK_LIMIT) {
     notes.push(
-      `${again.length} silent probe(s) asked a second time, ${RETRY_CONCURRENCY} at a time`,
+      `${silent.length} probes were silent: too many to be a race with load, not asked again`,
+    );
+  } else if (silent.length > 0) {
+    const again = await observe(
+      unique,
+      silent,
+      timeoutMs,
+      REASK_CONCURRENCY,
+      runBudgetMs(silent.length, timeoutMs, REASK_CONCURRENCY),
+    );
+    for (const [k, o] of again) byKey.set(k, o);
+    reasked = silent.length;
+    notes.push(
+      `${silent.length} silent probe(s) asked a second time, ${REASK_CONCURRENCY} at a time`,
     );
   }
+  const results = exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey));
+  const present = new Set(listNetns());
+  const missingNetns = [...new Set([...unique.values()].map((p) => p.netns))]
+    .filter((ns) => ns !== "" && !present.has(ns)).sort();
+  const facts = {
+    before,
+    after: neighSnapshot(),
+    missingNetns,
+    health: opts.health?.() ?? [],
+    budgetMs,
+  };
   return {
     lab: model.lab,
     results,
-    probes: keys.length + again.length,
+    probes: unique.size + reasked,
     elapsedMs: performance.now() - start,
     notes,
+    causes: runCauses(results, facts),
   };
+}
+
+/** Runs the probes of `keys` within `budgetMs`; their observations by key. */
+async function observe(
+  unique: Map<string, Probe>,
+  keys: string[],
+  timeoutMs: number,
+  concurrency: number,
+  budgetMs: number,
+): Promise<Map<string, Observed>> {
+  const seen = await runProbes(keys.map((k) => unique.get(k)!), {
+    timeoutMs,
+    concurrency,
+    deadline: Date.now() + budgetMs,
+  });
+  return new Map(keys.map((k, i) => [k, seen[i]]));
+}
+
+function judged(e: Expectation, byKey: Map<string, Observed>): CheckResult {
+  const o = byKey.get(probeKey(e.probe))!;
+  const v = judge(e, o);
+  return { expectation: e, observed: o, pass: v.pass, hint: v.hint };
+}
+
+/** A passing negative row stays a pass only when its controls passed too. */
+function withControls(
+  r: CheckResult,
+  c: Controls | undefined,
+  byKey: Map<string, Observed>,
+): CheckResult {
+  if (!r.pass || !c) return r;
+  const inconclusive = (hint: string): CheckResult => ({
+    ...r,
+    pass: false,
+    inconclusive: true,
+    hint,
+  });
+  if (c.missing.length > 0) {
+    return inconclusive(
+      `inconclusive: no ${c.missing.join(" or ")} control — nothing in the lab should ` +
+        `${
+          c.missing.includes("source")
+            ? `be reached by ${r.expectation.source}`
+            : "reach the target"
+        }`,
+    );
+  }
+  for (const { role, expectation } of c.controls) {
+    const cr = judged(expectation, byKey);
+    if (cr.pass) continue;
+    const what = role === "source"
+      ? `${r.expectation.source} reaches nothing it should (namespace cut off or dead?)`
+      : "the target answers no one (link down, responder down?)";
+    return inconclusive(
+      `inconclusive: ${what} — control ${expectation.source} → ${expectation.target}: ` +
+        formatObserved(cr.observed),
+    );
+  }
+  return r;
 }

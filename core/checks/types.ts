@@ -129,6 +129,11 @@ export interface CheckResult {
   pass: boolean;
   /** For failures: the likely cause ("no route", "DNAT rule missing?", …); "" when passing. */
   hint: string;
+  /**
+   * A negative result (unreachable, closed, NXDOMAIN) whose positive control failed or could not
+   * be made: it proves nothing, so it fails (core/checks/controls.ts).
+   */
+  inconclusive?: boolean;
 }
 
 /** The outcome of `nslab check`. */
@@ -140,4 +145,6 @@ export interface CheckReport {
   elapsedMs: number;
   /** Things that were not checked, and why. */
   notes: string[];
+  /** What the run saw that explains failures (neighbour overflow, a namespace gone, …). */
+  causes: string[];
 }

@@ -23,6 +23,7 @@ import { type Progress, silent } from "./progress.ts";
 import { type LabState, processAlive, readState, stateDir, writeStateFile } from "./state.ts";
 import { assertHost, type Claim, claimLab, claimPart, readPartState } from "./claim.ts";
 import { startSupervisor, type SupervisorMode, waitFor } from "./supervise.ts";
+import { releaseNeighbours, reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
 
 export { type HostPartState, partStateFile, readPartState } from "./claim.ts";
 export type { SupervisorMode } from "./supervise.ts";
@@ -51,6 +52,23 @@ export interface UpResult {
   supervisor: Supervisor | null;
   /** true when the lab was already up from the same file and nothing was done. */
   unchanged: boolean;
+  /** Neighbour-table thresholds this `up` raised (core/lab/neighbours.ts); empty when none. */
+  neighbours?: ThresholdChange[];
+}
+
+/** What `down` removed, and the neighbour thresholds it put back. */
+export type DownReport = TeardownReport & { neighbours: ThresholdChange[] };
+
+/** Lowers the neighbour thresholds to what the labs still up need; a failure joins `errors`. */
+async function releaseInto(errors: Error[]): Promise<ThresholdChange[]> {
+  try {
+    return await releaseNeighbours();
+  } catch (e) {
+    errors.push(
+      new NslabError(`Cannot restore the neighbour-table thresholds: ${(e as Error).message}`),
+    );
+    return [];
+  }
 }
 
 /** Appends one line to a file of the lab's state directory (read back by teardown). */
@@ -110,6 +128,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
   let supervisor: Supervisor | null = null;
   const made: string[] = [];
   try {
+    const neighbours = await reserveNeighbours(lab, model);
     progress.step(
       host === null
         ? "Namespaces, links, addresses, routes"
@@ -138,7 +157,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     const superviseOpts = { mode: opts.supervisor, host, timeoutMs, record: claim.record };
     supervisor = await startSupervisor(model, plan, superviseOpts, (s) => supervisor = s);
     progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
-    return { state: claim.state, supervisor, unchanged: false };
+    return { state: claim.state, supervisor, unchanged: false, neighbours };
   } catch (e) {
     const cleanup: Error[] = [];
     try {
@@ -159,6 +178,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     } catch (err) {
       cleanup.push(err as Error);
     }
+    await releaseInto(cleanup);
     if (e instanceof NslabError && cleanup.length === 0) throw e;
     throw new ApplyError(`Cannot bring up ${claim.what}: ${(e as Error).message}`, e, cleanup);
   }
@@ -168,7 +188,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
 export async function downLab(
   lab: string,
   opts: { supervisor?: Supervisor | null } = {},
-): Promise<TeardownReport> {
+): Promise<DownReport> {
   if (opts.supervisor) await opts.supervisor.stop();
   const state = readState(lab);
   // the lab's supervisor, and those of its hosts' parts (`up --only-host`)
@@ -187,7 +207,8 @@ export async function downLab(
       } catch { /* already gone */ }
     }
   }
-  return await teardown(lab, { removeContainers: removeDockerContainers });
+  const report = await teardown(lab, { removeContainers: removeDockerContainers });
+  return { ...report, neighbours: await releaseInto(report.errors) };
 }
 
 /** Marks the detached supervisor of `lab` as ready (called by cli/supervisor.ts). */
