@@ -268,18 +268,29 @@ Deno.test("runChecks passes on the healthy lab and fails exactly where the netwo
       }]),
     );
 
-    // 6. c's veth is deleted.
+    // 6. c's veth is deleted. Its isolation rows cannot pass on silence any more: c reaches
+    // nothing it should (source control) and answers no one (target control) — inconclusive.
     await ip("-n", lab.ns("c"), "link", "del", "eth0");
     const cut = await check();
     assertEquals(failing(cut), [
       "iface:c",
+      "isolation:a->c@n2:tcp/80",
+      "isolation:c->a@n1:tcp/80",
       "reach:b->c@n2:tcp/80",
       "reach:c->b@n2:tcp/80",
       "reach:c->underlay:host:icmp",
     ]);
+    const inconclusive = cut.results.filter((r) => r.inconclusive).map((r) => r.expectation.id);
+    assertEquals(inconclusive.sort(), ["isolation:a->c@n2:tcp/80", "isolation:c->a@n1:tcp/80"]);
     const text = formatTable(cut, { color: false });
-    assert(text.split("\n").at(-1) === `${cut.results.length - 4} passed, 4 failed`, text);
-    assert(text.split("\n")[1].startsWith("FAIL"), "failures come first");
+    assert(
+      text.split("\n").at(-1) === `${cut.results.length - 6} passed, 6 failed (2 inconclusive)`,
+      text,
+    );
+    const lines = text.split("\n");
+    const head = lines.findIndex((l) => l.includes("SOURCE"));
+    assert(/^(FAIL|INCONCLUSIVE)/.test(lines[head + 1]), `failures come first:\n${text}`);
+    assert(lines.some((l) => l.startsWith("INCONCLUSIVE") && l.includes("reaches nothing")), text);
   } finally {
     await destroy(lab);
   }

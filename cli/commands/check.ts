@@ -1,7 +1,8 @@
 /** `nslab check`: implied + explicit checks from inside the namespaces; exit 1 on any failure. */
 import type { Model } from "../../core/model/types.ts";
 import { runChecks } from "../../core/checks/run.ts";
-import { formatJson, formatJunit, formatTable } from "../../core/checks/report.ts";
+import { formatJson, formatJunit, formatTable, reportPassed } from "../../core/checks/report.ts";
+import { labHealth } from "../../core/lab/health.ts";
 import { useColor } from "../../core/lab/progress.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 
@@ -12,14 +13,15 @@ export interface CheckOptions {
 
 /** Runs the checks of a running lab and prints the report; returns the exit code. */
 export async function runCheckReport(model: Model, opts: CheckOptions): Promise<number> {
-  const report = await runChecks(model, { only: opts.only });
+  const report = await runChecks(model, { only: opts.only, health: () => labHealth(model.lab) });
   const text = opts.format === "json"
     ? formatJson(report)
     : opts.format === "junit"
     ? formatJunit(report)
     : formatTable(report, { color: useColor() });
   console.log(text);
-  return report.results.every((r) => r.pass) ? 0 : 1;
+  if (report.results.length === 0) console.error("nothing was checked");
+  return reportPassed(report) ? 0 : 1;
 }
 
 export async function checkCommand(opts: LabOptions & CheckOptions): Promise<number> {

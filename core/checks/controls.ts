@@ -5,17 +5,19 @@
  * such a lab passes every isolation check.
  *
  * For each negative expectation this picks (pure, deterministic):
- * - a **source control**: a probe from the same namespace that should succeed — an implied
- *   positive expectation when there is one (reach for reach-like rows, DNS for DNS rows), else a
- *   ping of the gateway of the source's own network (so the cable is tested, not just the
- *   namespace), else, for a namespace with no network at all, a ping of its loopback;
- * - a **target control** (not for DNS, whose target is the source's own resolver): a probe that
- *   should reach the same address from elsewhere (an implied positive), else from the target's
- *   host (bridge networks), else from another host or the uplink (hosts' underlay addresses), else,
- *   for `closed`, a ping of the address from the source itself (closed means "there, but not that
- *   port").
+ * - a **source control**: a probe from the same namespace that should succeed — implied positive
+ *   expectations (reach for reach-like rows; DNS for DNS rows, since the resolver answers inside
+ *   the namespace and proves nothing about its links), and a ping of the gateway of the source's
+ *   own network (so the cable is tested, not just the namespace), or for a namespace with no
+ *   network at all, of its loopback;
+ * - a **target control** (not for DNS, whose target is the source's own resolver): the same
+ *   probe (same port: the listener the row's probe would hit) reaching the same address from
+ *   elsewhere — implied positives, and the probe sent from the target's own host (bridge
+ *   networks); a host's underlay address from another host or the uplink; for `closed`, failing
+ *   those, a ping of the address from the source itself ("there, but not that port").
  *
- * A row whose control failed, or for which no control exists, is inconclusive: a failure.
+ * A control holds when any of its alternatives passes. A row whose control failed, or for which
+ * no control exists, is inconclusive: a failure.
  *
  * @module
  */
@@ -26,11 +28,11 @@ import type { Expectation, Probe } from "./types.ts";
 /** Why a control is there. */
 export type ControlRole = "source" | "target";
 
-/** One control of one negative expectation. */
+/** One control of one negative expectation: it holds when any of its alternatives passes. */
 export interface Control {
   role: ControlRole;
-  /** The positive expectation that must pass (implied, or made here). */
-  expectation: Expectation;
+  /** Positive expectations (implied, or made here), best first. */
+  alternatives: Expectation[];
 }
 
 /** The controls of one negative expectation; `missing` names a role no probe can prove. */
@@ -38,6 +40,9 @@ export interface Controls {
   controls: Control[];
   missing: ControlRole[];
 }
+
+/** Implied positives used as alternatives of one control, at most. */
+const ALTERNATIVES = 3;
 
 /** true for an expectation whose passing result is a negative one (nothing answered). */
 export function isNegative(e: Expectation): boolean {
@@ -53,18 +58,30 @@ function isPositive(e: Expectation): boolean {
 const address = (p: Probe): string | null =>
   p.kind === "tcp" || p.kind === "udp" || p.kind === "icmp" ? p.address : null;
 
+const portOf = (p: Probe) => (p.kind === "tcp" || p.kind === "udp" ? p.port : null);
+
 const isLoopback = (a: string) => a.startsWith("127.");
 
 /** A control made here: ICMP echo from `netns` to `to`, which must answer. */
 function ping(netns: string, source: string, to: string, why: string): Expectation {
+  return made(source, to, { kind: "icmp", netns, address: to }, { kind: "open" }, why);
+}
+
+function made(
+  source: string,
+  target: string,
+  probe: Probe,
+  expect: Expectation["expect"],
+  why: string,
+): Expectation {
   return {
-    id: `control:${source}->${to}:icmp`,
+    id: `control:${source}->${target}:${probe.kind}`,
     kind: "reach",
     source,
-    target: to,
-    protocol: "icmp",
-    probe: { kind: "icmp", netns, address: to },
-    expect: { kind: "open" },
+    target,
+    protocol: probe.kind === "tcp" || probe.kind === "udp" ? probe.kind : "icmp",
+    probe,
+    expect,
     description: why,
     containers: [],
     explicit: false,
@@ -92,15 +109,20 @@ function push<T>(m: Map<string, T[]>, k: string, v: T): void {
   else m.set(k, [v]);
 }
 
-/** Finds what proves the source of `e` alive. */
-function sourceControl(model: Model, pos: Positives, e: Expectation): Expectation | null {
-  const mine = pos.byNetns.get(e.probe.netns) ?? [];
-  const dns = e.probe.kind === "dns";
-  const same = mine.filter((x) => (x.probe.kind === "dns") === dns);
-  const pick = same.find((x) => x.kind === "reach") ?? same[0] ?? mine[0];
-  if (pick) return pick;
-  const c = model.containers.find((x) => x.netns === e.probe.netns && x.mode.kind !== "host");
-  if (!c) return underlayPing(model, e.probe.netns);
+/** A host (or the uplink, netns "") proves itself alive by reaching another on the underlay. */
+function underlayPing(model: Model, netns: string): Expectation | null {
+  const me = netns === "" ? "uplink" : model.hosts.find((h) => h.netns === netns)?.name;
+  if (me === undefined) return null;
+  const other = model.hosts.find((h) => h.netns !== netns);
+  const to = other?.address ?? (me === "uplink" ? undefined : model.underlay.uplink?.address);
+  if (to === undefined) return null;
+  return ping(netns, me, to, `${me} reaches ${other?.name ?? "the uplink"} on the underlay`);
+}
+
+/** A probe from the source's own namespace that must succeed without any peer. */
+function selfProof(model: Model, netns: string): Expectation | null {
+  const c = model.containers.find((x) => x.netns === netns && x.mode.kind !== "host");
+  if (!c) return underlayPing(model, netns);
   if (c.endpoints.length === 0) {
     return ping(c.netns, c.name, "127.0.0.1", `${c.name}'s namespace answers on its loopback`);
   }
@@ -113,54 +135,84 @@ function sourceControl(model: Model, pos: Positives, e: Expectation): Expectatio
   return null;
 }
 
-/** A host (or the uplink, netns "") proves itself alive by reaching another on the underlay. */
-function underlayPing(model: Model, netns: string): Expectation | null {
-  const me = netns === "" ? "uplink" : model.hosts.find((h) => h.netns === netns)?.name;
-  if (me === undefined) return null;
-  const other = model.hosts.find((h) => h.netns !== netns);
-  const to = other?.address ?? (me === "uplink" ? undefined : model.underlay.uplink?.address);
-  if (to === undefined) return null;
-  return ping(netns, me, to, `${me} reaches ${other?.name ?? "the uplink"} on the underlay`);
+/** What proves the source of `e` alive: its positives (same family first), then a self-proof. */
+function sourceControl(model: Model, pos: Positives, e: Expectation): Expectation[] {
+  const mine = pos.byNetns.get(e.probe.netns) ?? [];
+  const dns = e.probe.kind === "dns";
+  // The resolver answers inside the namespace: a DNS answer proves nothing about its links.
+  const picked = mine.filter((x) => (x.probe.kind === "dns") === dns)
+    .sort((a, b) => Number(a.kind !== "reach") - Number(b.kind !== "reach"))
+    .slice(0, ALTERNATIVES);
+  const self = dns ? null : selfProof(model, e.probe.netns);
+  return self ? [...picked, self] : picked;
 }
 
-/** The container or host holding `a`, and where a probe that must reach it can run from. */
-function vantageFor(model: Model, a: string): { netns: string; label: string } | null {
-  const host = model.hosts.find((h) => h.address === a);
-  if (host) {
-    const other = model.hosts.find((h) => h !== host);
-    if (other) return { netns: other.netns, label: other.name };
-    return model.underlay.uplink ? { netns: "", label: "uplink" } : null;
-  }
+/**
+ * The probe `e` makes, sent from the target's own host over its bridge (bridge networks only):
+ * the target answers it when its link and its listener are up.
+ */
+function fromTargetHost(model: Model, e: Expectation, a: string): Expectation | null {
   const owner: Container | undefined = model.containers.find((c) =>
     c.mode.kind === "own" && c.endpoints.some((ep) => ep.address === a)
   );
   const ep = owner?.endpoints.find((x) => x.address === a);
   const net = ep && model.networks.find((n) => n.name === ep.network);
-  if (!owner || net?.driver !== "bridge" || !net.gateway) return null;
-  const h = model.hosts.find((x) => x.name === owner.host);
-  return h ? { netns: h.netns, label: h.name } : null;
-}
-
-/** Finds what proves the target of `e` answers someone. */
-function targetControl(model: Model, pos: Positives, e: Expectation): Expectation | null {
-  const a = address(e.probe);
-  if (a === null) return null;
-  const key = isLoopback(a) ? `${e.probe.netns}|${a}` : a;
-  const there = (pos.byAddress.get(key) ?? []).filter((x) =>
-    isLoopback(a) || x.probe.netns !== e.probe.netns || e.expect.kind === "closed"
-  );
-  const port = e.probe.kind === "tcp" || e.probe.kind === "udp" ? e.probe.port : null;
-  const pick = there.find((x) => x.probe.kind === e.probe.kind && portOf(x.probe) === port) ??
-    there[0];
-  if (pick) return pick;
-  if (isLoopback(a) || e.expect.kind === "closed") {
-    return ping(e.probe.netns, e.source, a, `${a} answers ${e.source} (only the port is closed)`);
+  const host = owner && model.hosts.find((h) => h.name === owner.host);
+  if (!owner || !host || net?.driver !== "bridge" || !net.gateway) return null;
+  const p = e.probe;
+  const why = `${owner.name} answers ${host.name} on ${net.name}`;
+  if (p.kind === "tcp") {
+    const probe: Probe = { ...p, netns: host.netns };
+    const expect = p.responder ? { kind: "answeredBy" as const, container: owner.name } : {
+      kind: "open" as const,
+    };
+    return made(host.name, owner.name, probe, expect, why);
   }
-  const v = vantageFor(model, a);
-  return v ? ping(v.netns, v.label, a, `${a} answers ${v.label}`) : null;
+  if (p.kind === "udp") {
+    return made(host.name, owner.name, { ...p, netns: host.netns }, {
+      kind: "answeredBy",
+      container: owner.name,
+    }, why);
+  }
+  return ping(host.netns, host.name, a, why);
 }
 
-const portOf = (p: Probe) => (p.kind === "tcp" || p.kind === "udp" ? p.port : null);
+/**
+ * What proves the target of `e` answers someone: positives probing the same address the same
+ * way (the same port for isolation rows: the listener the row's probe would hit), then the same
+ * probe from the target's host; for `closed`, failing those, a ping from the source.
+ */
+function targetControl(model: Model, pos: Positives, e: Expectation): Expectation[] {
+  const a = address(e.probe);
+  if (a === null) return [];
+  const closed = e.expect.kind === "closed";
+  const key = isLoopback(a) ? `${e.probe.netns}|${a}` : a;
+  const picked = (pos.byAddress.get(key) ?? []).filter((x) =>
+    x.probe.kind === e.probe.kind && (closed || portOf(x.probe) === portOf(e.probe)) &&
+    (closed || isLoopback(a) || x.probe.netns !== e.probe.netns)
+  ).slice(0, ALTERNATIVES);
+  const host = isLoopback(a) ? null : fromTargetHost(model, e, a);
+  const out = host ? [...picked, host] : picked;
+  if (out.length === 0 && closed) {
+    out.push(
+      ping(e.probe.netns, e.source, a, `${a} answers ${e.source} (only the port is closed)`),
+    );
+  }
+  if (out.length === 0 && !isLoopback(a)) {
+    const up = underlayVantage(model, a);
+    if (up) out.push(up);
+  }
+  return out;
+}
+
+/** A host's underlay address answers a ping from another host or the uplink. */
+function underlayVantage(model: Model, a: string): Expectation | null {
+  const host = model.hosts.find((h) => h.address === a);
+  if (!host) return null;
+  const other = model.hosts.find((h) => h !== host);
+  if (other) return ping(other.netns, other.name, a, `${host.name} answers ${other.name}`);
+  return model.underlay.uplink ? ping("", "uplink", a, `${host.name} answers the uplink`) : null;
+}
 
 /**
  * The controls of every negative expectation in `selected`, drawn from `all` (every expectation
@@ -169,7 +221,7 @@ const portOf = (p: Probe) => (p.kind === "tcp" || p.kind === "udp" ? p.port : nu
  * @example
  * ```ts
  * const plan = planControls(model, selected, derived.expectations);
- * plan.get("isolation:a->c@n2:icmp")?.controls.map((c) => c.expectation.id);
+ * plan.get("isolation:a->c@n2:icmp")?.controls[0].alternatives.map((x) => x.id);
  * ```
  */
 export function planControls(
@@ -183,13 +235,11 @@ export function planControls(
     if (!isNegative(e) || e.probe.kind === "invalid") continue;
     const controls: Control[] = [];
     const missing: ControlRole[] = [];
-    const s = sourceControl(model, pos, e);
-    if (s) controls.push({ role: "source", expectation: s });
-    else missing.push("source");
-    if (e.probe.kind !== "dns") {
-      const t = targetControl(model, pos, e);
-      if (t) controls.push({ role: "target", expectation: t });
-      else missing.push("target");
+    const roles: [ControlRole, Expectation[]][] = [["source", sourceControl(model, pos, e)]];
+    if (e.probe.kind !== "dns") roles.push(["target", targetControl(model, pos, e)]);
+    for (const [role, alternatives] of roles) {
+      if (alternatives.length > 0) controls.push({ role, alternatives });
+      else missing.push(role);
     }
     out.set(e.id, { controls, missing });
   }

@@ -67,10 +67,18 @@ function clip(s: string, n: number): string {
   return chars.length <= n ? s : chars.slice(0, n - 1).join("") + "…";
 }
 
-/** The summary line: `N passed, M failed`. */
+/** true when the run checked something and every row passed. */
+export function reportPassed(report: CheckReport): boolean {
+  return report.results.length > 0 && report.results.every((r) => r.pass);
+}
+
+/** The summary line: `N passed, M failed` (`, K of them inconclusive`), or "nothing was checked". */
 export function summaryLine(report: CheckReport): string {
+  if (report.results.length === 0) return "nothing was checked";
   const failed = report.results.filter((r) => !r.pass).length;
-  return `${report.results.length - failed} passed, ${failed} failed`;
+  const inconclusive = report.results.filter((r) => r.inconclusive).length;
+  return `${report.results.length - failed} passed, ${failed} failed` +
+    (inconclusive ? ` (${inconclusive} inconclusive)` : "");
 }
 
 /**
@@ -86,7 +94,7 @@ export function formatTable(report: CheckReport, opts: TableOptions): string {
   const rows = [...report.results].sort((a, b) => Number(a.pass) - Number(b.pass));
   const paint = (s: string, code: number) => opts.color ? `\x1b[${code}m${s}\x1b[0m` : s;
   const cells = rows.map((r: CheckResult) => [
-    r.pass ? "PASS" : "FAIL",
+    r.pass ? "PASS" : r.inconclusive ? "INCONCLUSIVE" : "FAIL",
     r.expectation.source,
     clip(r.expectation.target, 48),
     clip(formatExpected(r.expectation.expect), 32),
@@ -97,13 +105,16 @@ export function formatTable(report: CheckReport, opts: TableOptions): string {
   const widths = head.map((h, i) => Math.max([...h].length, ...cells.map((c) => [...c[i]].length)));
   const line = (c: string[]) =>
     c.map((v, i) => (i === c.length - 1 ? v : pad(v, widths[i]))).join("  ").trimEnd();
-  const out = [line(head)];
+  const failing = !reportPassed(report);
+  const out = failing ? report.causes.map((c) => paint(`cause: ${c}`, 31)) : [];
+  out.push(line(head));
   for (const c of cells) {
     const text = line(c);
     const status = c[0];
     out.push(paint(status, status === "PASS" ? 32 : 31) + text.slice(status.length));
   }
   for (const n of report.notes) out.push(`note: ${n}`);
+  if (!failing) { for (const c of report.causes) out.push(`note: ${c}`); }
   out.push(
     `${report.probes} probes in ${
       Math.round(report.elapsedMs)

@@ -127,7 +127,7 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   for (
     const e of [
       ...exps,
-      ...[...controls.values()].flatMap((c) => c.controls.map((x) => x.expectation)),
+      ...[...controls.values()].flatMap((c) => c.controls.flatMap((x) => x.alternatives)),
     ]
   ) {
     const k = probeKey(e.probe);
@@ -224,15 +224,16 @@ function withControls(
         }`,
     );
   }
-  for (const { role, expectation } of c.controls) {
-    const cr = judged(expectation, byKey);
-    if (cr.pass) continue;
+  for (const { role, alternatives } of c.controls) {
+    const tried = alternatives.map((x) => judged(x, byKey));
+    if (tried.some((t) => t.pass)) continue;
     const what = role === "source"
       ? `${r.expectation.source} reaches nothing it should (namespace cut off or dead?)`
-      : "the target answers no one (link down, responder down?)";
+      : "the target answers no one (link down, listener down?)";
+    const first = tried[0];
     return inconclusive(
-      `inconclusive: ${what} — control ${expectation.source} → ${expectation.target}: ` +
-        formatObserved(cr.observed),
+      `inconclusive: ${what} — control ${first.expectation.source} → ` +
+        `${first.expectation.target}: ${formatObserved(first.observed)}`,
     );
   }
   return r;

@@ -17,6 +17,7 @@ import { downLab, upLab } from "./lab.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
 import { execArgs } from "../runtime/process.ts";
 import { runChecks } from "../checks/run.ts";
+import { labHealth } from "./health.ts";
 import type { TeardownReport } from "../kernel/teardown.ts";
 import { digest, readState, stateDir } from "./state.ts";
 import { NslabError } from "../errors.ts";
@@ -129,7 +130,7 @@ export class Lab implements AsyncDisposable {
 
   /** Runs the implied and explicit checks (the same engine as `nslab check`). */
   async check(opts: { only?: string[] } = {}): ReturnType<typeof runChecks> {
-    return await runChecks(this.model, opts);
+    return await runChecks(this.model, { ...opts, health: () => labHealth(this.name) });
   }
 
   /** A container's resolved model entry (networks, addresses, MACs, ports). */
