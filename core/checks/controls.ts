@@ -9,7 +9,8 @@
  *   expectations (reach for reach-like rows; DNS for DNS rows, since the resolver answers inside
  *   the namespace and proves nothing about its links), and a ping of the gateway of the source's
  *   own network (so the cable is tested, not just the namespace), or for a namespace with no
- *   network at all, of its loopback;
+ *   network at all, of its loopback; a DNS row with no name to find needs none (its NXDOMAIN
+ *   is the resolver's own answer);
  * - a **target control** (not for DNS, whose target is the source's own resolver): the same
  *   probe (same port: the listener the row's probe would hit) reaching the same address from
  *   elsewhere — implied positives, and the probe sent from the target's own host (bridge
@@ -131,6 +132,12 @@ function selfProof(model: Model, netns: string): Expectation | null {
     if (net?.driver === "bridge" && net.gateway) {
       return ping(c.netns, c.name, net.gateway, `${c.name} reaches its gateway on ${net.name}`);
     }
+    if (net?.driver === "macvlan" && net.macvlan?.vlan === null) {
+      // On the underlay segment itself: another host (its own is out of reach without the shim).
+      const other = model.hosts.find((h) => h.name !== c.host || net.macvlan?.hostShim);
+      const to = other?.address ?? model.underlay.uplink?.address;
+      if (to) return ping(c.netns, c.name, to, `${c.name} reaches ${to} on the underlay`);
+    }
   }
   return null;
 }
@@ -239,7 +246,9 @@ export function planControls(
     if (e.probe.kind !== "dns") roles.push(["target", targetControl(model, pos, e)]);
     for (const [role, alternatives] of roles) {
       if (alternatives.length > 0) controls.push({ role, alternatives });
-      else missing.push(role);
+      // An NXDOMAIN is itself the resolver's answer: without a name it should find, the
+      // requester (e.g. alone on Docker's default network) still proved its resolver answers.
+      else if (e.probe.kind !== "dns") missing.push(role);
     }
     out.set(e.id, { controls, missing });
   }
