@@ -158,30 +158,47 @@ Deno.test({
       assertEquals((await inNs("app", ["ip", "route", "del", "blackhole", `${web}/32`])).code, 0);
       assertEquals(await failing(["reach"]), []);
     });
-    await t.step("deleting a container's veth fails its reach and interface checks", async () => {
-      const veth = m.containers.find((c) => c.name === "web")!.endpoints[0].hostIfname;
-      assertEquals((await run(["ip", "-n", `${LAB}-h1`, "link", "del", veth])).code, 0);
-      assert((await ping("app", web)).code !== 0);
-      const ids = (await failing(["web"])).sort();
-      // Everything that goes to or comes from web, and nothing else.
-      assertEquals(
-        ids,
-        [
-          "check:1:app->web:80",
-          "check:6:outside->h1:8080",
-          "iface:web",
-          "port:h1->127.0.0.1:8080/tcp",
-          "port:h1->127.0.0.1:8443/tcp",
-          "port:h1->h1:8080/tcp",
-          "port:web->h1(hairpin):8080/tcp",
-          "reach:web->app@front:tcp/80",
-          "reach:web->cam@lan:tcp/554",
-          "reach:web->underlay:h1:icmp",
-          "reach:web->underlay:h2:icmp",
-        ].sort(),
-      );
-      assertNotMatch((await inNs("web", ["ip", "-o", "link"])).out, /eth0/);
-    });
+    await t.step(
+      "deleting a container's veth fails its reach and interface checks, and makes its negative checks inconclusive",
+      async () => {
+        const veth = m.containers.find((c) => c.name === "web")!.endpoints[0].hostIfname;
+        assertEquals((await run(["ip", "-n", `${LAB}-h1`, "link", "del", veth])).code, 0);
+        assert((await ping("app", web)).code !== 0);
+        const report = await lab.check({ only: ["web"] });
+        const failed = report.results.filter((r) => !r.pass);
+        // Everything that goes to or comes from web fails, and nothing else.
+        assertEquals(
+          failed.filter((r) => !r.inconclusive).map((r) => r.expectation.id).sort(),
+          [
+            "check:1:app->web:80",
+            "check:6:outside->h1:8080",
+            "iface:web",
+            "port:h1->127.0.0.1:8080/tcp",
+            "port:h1->127.0.0.1:8443/tcp",
+            "port:h1->h1:8080/tcp",
+            "port:web->h1(hairpin):8080/tcp",
+            "reach:web->app@front:tcp/80",
+            "reach:web->cam@lan:tcp/554",
+            "reach:web->underlay:h1:icmp",
+            "reach:web->underlay:h2:icmp",
+          ].sort(),
+        );
+        // Before positive controls these passed on silence: web cut off "was isolated" from all.
+        const negative = report.results.filter((r) =>
+          ["unreachable", "closed", "nxdomain"].includes(r.expectation.expect.kind) &&
+          r.expectation.probe.kind !== "dns"
+        );
+        const inconclusive = failed.filter((r) => r.inconclusive);
+        assert(inconclusive.some((r) => r.expectation.id === "isolation:web->api-1@back:tcp/8000"));
+        assert(inconclusive.some((r) => r.expectation.id === "isolation:api-1->web@front:tcp/80"));
+        assertEquals(
+          negative.filter((r) => !r.inconclusive && r.expectation.containers.includes("web"))
+            .filter((r) => r.expectation.kind === "isolation").map((r) => r.expectation.id),
+          [],
+        );
+        assertNotMatch((await inNs("web", ["ip", "-o", "link"])).out, /eth0/);
+      },
+    );
     await t.step("with its DNS listener stopped, a container's name checks fail", async () => {
       await lab.supervisor.stopDns(`${LAB}-app`);
       assert((await inNs("app", ["getent", "hosts", "web"])).code !== 0);
