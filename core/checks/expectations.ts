@@ -7,7 +7,8 @@
  *   network they share (TCP to a port the target listens on, else ICMP echo), and reaches NONE of
  *   the addresses of a target it shares no network with;
  * - DNS: every visible name (container, replica set, service, alias, hostname, `<name>.<network>`)
- *   resolves to exactly the addresses on the shared networks; names of containers sharing no
+ *   resolves to exactly its addresses on the first shared network that knows it, in Docker's
+ *   order (`dockerOrder`); names of containers sharing no
  *   network are NXDOMAIN; PTR for peer addresses; SRV for named ports;
  * - published ports: from outside the host, from the host itself (127.0.0.1 and its address) and
  *   from the container through its host's address (hairpin), each answered by the right container;
@@ -24,6 +25,7 @@
  */
 
 import { DOCKER0_NETWORK, GWBRIDGE } from "../model/networks.ts";
+import { dockerOrder } from "../dns/records.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
 import type { CheckKind, DnsType, Expectation, Expected, Probe } from "./types.ts";
 
@@ -386,6 +388,8 @@ function implyDns(ctx: Ctx): void {
   for (const s of ctx.boxes) {
     if (!usesDns(s)) continue;
     const mine = new Set(s.endpoints.map((e) => e.network).filter(givesNames));
+    const order = dockerOrder([...mine].map((n) => ctx.nets.get(n)!).filter(Boolean))
+      .map((n) => n.name);
     for (const name of names) {
       const entries = index.get(name)!;
       if (entries.every((e) => e.c === s)) continue; // its own name: /etc/hosts answers
@@ -396,7 +400,12 @@ function implyDns(ctx: Ctx): void {
       }
       const who = [...new Set(entries.map((e) => e.c.name))];
       if (onMyNets.length > 0) {
-        const addresses = [...new Set(onMyNets.map((e) => e.address))].sort();
+        // Docker answers from the first of s's networks (in its order) that knows the name.
+        const first = order.find((n) => onMyNets.some((e) => e.network === n))!;
+        const addresses = [
+          ...new Set(onMyNets.filter((e) => e.network === first).map((e) => e.address)),
+        ]
+          .sort();
         ctx.out.push(
           dnsExpectation(
             s,
@@ -404,7 +413,8 @@ function implyDns(ctx: Ctx): void {
             "A",
             { kind: "addresses", addresses },
             who,
-            `${s.name} resolves ${name} to its address(es) on the shared network(s)`,
+            `${s.name} resolves ${name} to its address(es) on ${first}, the first network it ` +
+              "shares that knows the name (Docker's order)",
           ),
         );
         continue;

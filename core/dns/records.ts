@@ -6,8 +6,10 @@
  * Docker's semantics (see `docker-networking-facts.md` §5): names are the container name, the
  * service name (every replica), the hostname and the network aliases, each also as
  * `<name>.<network>`; PTR for every container address; SRV for named published ports; TTL 600.
- * A requester sees only the containers it shares a network with, and their addresses on the shared
- * networks. Docker's `default` network gives no names (Docker disables resolution there).
+ * A requester sees only the containers it shares a network with; a name resolves on the first
+ * shared network that knows it, in Docker's order ({@link dockerOrder}), as Docker's resolver
+ * does. Docker's `default` network gives no names (Docker disables resolution there). PTR names
+ * are `<container>.<network>`, as Docker answers them.
  *
  * @module
  */
@@ -85,7 +87,7 @@ export interface NetworkRecords {
 
 /** What one requesting container may see. */
 export interface RequesterView {
-  /** Networks (by name) whose records the requester sees, in endpoint order. */
+  /** Networks (by name) whose records the requester sees, in Docker's order ({@link dockerOrder}). */
   networks: string[];
   /** true when at least one of them is not internal (a way out exists). */
   canForward: boolean;
@@ -234,7 +236,7 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
         labNames.add(name);
       }
       const rev = reverseName(ep.address);
-      if (!recs.ptr.has(rev)) recs.ptr.set(rev, normalizeName(c.name));
+      if (!recs.ptr.has(rev)) recs.ptr.set(rev, normalizeName(`${c.name}.${ep.network}`));
       for (const p of c.ports) {
         if (p.name === null || p.name === "") continue;
         const key = normalizeName(`_${p.name}._${p.protocol}.${c.service}`);
@@ -254,12 +256,10 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     if (c.mode.kind === "none" || c.mode.kind === "host") continue;
     const owner = stackOwner(model, c);
     if (owner === null || owner.mode.kind !== "own") continue;
-    const nets = [...new Set(owner.endpoints.map((e) => e.network))];
-    const all = nets.map((n) => model.networks.find((x) => x.name === n)).filter((x) =>
-      x !== undefined
-    );
+    const mine = new Set(owner.endpoints.map((e) => e.network));
+    const all = dockerOrder(model.networks.filter((n) => mine.has(n.name)));
     requesters.set(c.name, {
-      networks: nets.map((n) => keyOf(n, owner.host)).filter((k) => networks.has(k)),
+      networks: all.map((n) => keyOf(n.name, owner.host)).filter((k) => networks.has(k)),
       canForward: all.some((n) => !n.internal && n.driver !== "none"),
     });
   }
@@ -276,7 +276,12 @@ function typeNumber(qtype: number | string): number | null {
   return m ? typeNumber(Number(m[1])) : null;
 }
 
-/** Records of `name` on the given networks; `found` tells whether the name exists there at all. */
+/**
+ * Records of `name` from the FIRST of `networks` that knows it, as Docker's resolver answers: it
+ * walks the requester's endpoints in {@link dockerOrder} and stops at the first network with the
+ * name (moby `Sandbox.ResolveName` / `ResolveIP`). A container sharing two networks with the
+ * requester therefore resolves to its address on one of them. `found`: the name exists there.
+ */
 function collect(
   table: RecordTable,
   networks: string[],
@@ -285,62 +290,46 @@ function collect(
 ): { found: boolean; answers: Answer[]; additional: Answer[] } {
   const answers: Answer[] = [];
   const additional: Answer[] = [];
-  let found = false;
   const ttl = table.ttl;
-  const wantA = qtype === QTYPES.A || qtype === QTYPES.ANY;
-  const wantPtr = qtype === QTYPES.PTR || qtype === QTYPES.ANY;
-  const wantSrv = qtype === QTYPES.SRV || qtype === QTYPES.ANY;
-  const seenA = new Set<string>();
-  const srvTargets = new Set<string>();
-  for (const n of networks) {
-    const recs = table.networks.get(n);
-    if (recs === undefined) continue;
-    const addrs = recs.a.get(name);
-    if (addrs !== undefined) {
-      found = true;
-      if (wantA) {
-        for (const address of addrs) {
-          if (seenA.has(address)) continue;
-          seenA.add(address);
-          answers.push({ type: "A", name, ttl, address });
-        }
-      }
-    }
-    const target = recs.ptr.get(name);
-    if (target !== undefined) {
-      found = true;
-      if (wantPtr && !answers.some((a) => a.type === "PTR" && a.target === target)) {
-        answers.push({ type: "PTR", name, ttl, target });
-      }
-    }
-    const srvs = recs.srv.get(name);
-    if (srvs !== undefined) {
-      found = true;
-      if (wantSrv) {
-        for (const srv of srvs) {
-          if (
-            answers.some((a) =>
-              a.type === "SRV" && a.srv.target === srv.target && a.srv.port === srv.port
-            )
-          ) continue;
-          answers.push({ type: "SRV", name, ttl, srv });
-          srvTargets.add(srv.target);
-        }
+  const recs = networks.map((n) => table.networks.get(n)).find((r) =>
+    r !== undefined && (r.a.has(name) || r.ptr.has(name) || r.srv.has(name))
+  );
+  if (recs === undefined) return { found: false, answers, additional };
+  if (qtype === QTYPES.A || qtype === QTYPES.ANY) {
+    for (const address of recs.a.get(name) ?? []) answers.push({ type: "A", name, ttl, address });
+  }
+  const target = recs.ptr.get(name);
+  if (target !== undefined && (qtype === QTYPES.PTR || qtype === QTYPES.ANY)) {
+    answers.push({ type: "PTR", name, ttl, target });
+  }
+  if (qtype === QTYPES.SRV || qtype === QTYPES.ANY) {
+    const srvs = recs.srv.get(name) ?? [];
+    for (const srv of srvs) answers.push({ type: "SRV", name, ttl, srv });
+    // Glue: the addresses of the SRV targets, on the same network.
+    for (const t of new Set(srvs.map((x) => x.target))) {
+      for (const address of recs.a.get(t) ?? []) {
+        additional.push({ type: "A", name: t, ttl, address });
       }
     }
   }
-  // Glue: the addresses of SRV targets the requester may see, on the same networks.
-  for (const target of srvTargets) {
-    const seen = new Set<string>();
-    for (const n of networks) {
-      for (const address of table.networks.get(n)?.a.get(target) ?? []) {
-        if (seen.has(address)) continue;
-        seen.add(address);
-        additional.push({ type: "A", name: target, ttl, address });
-      }
-    }
-  }
-  return { found, answers, additional };
+  return { found: true, answers, additional };
+}
+
+/**
+ * The order in which Docker's resolver tries a container's networks (moby's endpoint ordering,
+ * checked against dockerd 20.10): `docker_gwbridge` last, internal networks after the others,
+ * then by network name. Stable; pure.
+ *
+ * @example
+ * ```ts
+ * dockerOrder([back, front]).map((n) => n.name); // ["back", "front"]
+ * ```
+ */
+export function dockerOrder<T extends Pick<Network, "name" | "internal">>(networks: T[]): T[] {
+  const rank = (n: T) => (n.name === GWBRIDGE ? 2 : n.internal ? 1 : 0);
+  return [...networks].sort((a, b) =>
+    rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
 }
 
 /** true when `name` belongs to the lab (on any network), so it must never be forwarded. */

@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   type Answer,
   buildRecords,
+  dockerOrder,
   lookup,
   normalizeName,
   QTYPES,
@@ -31,11 +32,28 @@ Deno.test("resolves a replica name and the service name to every replica", () =>
   assertEquals(addrs("web", "api"), ["172.20.0.11", "172.20.0.12"]);
 });
 
-Deno.test("gives the address on each shared network, and only those", () => {
+Deno.test("answers from the first shared network that knows the name, in Docker's order", () => {
   // db shares only back with api-1: back address only.
   assertEquals(addrs("db", "api-1"), ["172.21.0.11"]);
-  // api-2 shares front and back with api-1: both addresses.
-  assertEquals(addrs("api-2", "api-1"), ["172.20.0.11", "172.21.0.11"]);
+  // api-2 shares front and back with api-1: Docker's resolver stops at the first network that
+  // knows the name — back before front (by name; both external) — so one address, as dockerd
+  // 20.10 answers.
+  assertEquals(addrs("api-2", "api-1"), ["172.21.0.11"]);
+});
+
+Deno.test("Docker's order: internal networks after the others, docker_gwbridge last, then by name", () => {
+  const nets = [
+    { name: "docker_gwbridge", internal: false },
+    { name: "a-internal", internal: true },
+    { name: "zeta", internal: false },
+    { name: "beta", internal: false },
+  ];
+  assertEquals(dockerOrder(nets).map((n) => n.name), [
+    "beta",
+    "zeta",
+    "a-internal",
+    "docker_gwbridge",
+  ]);
 });
 
 Deno.test("resolves network aliases only on the network that declares them", () => {
@@ -134,10 +152,10 @@ Deno.test("PTR answers a container address with the container name, scoped", () 
     type: "PTR",
     name: "10.0.20.172.in-addr.arpa",
     ttl: 600,
-    target: "web",
+    target: "web.front", // Docker answers <container>.<network>
   }]);
   const api = lookup(table, "db", reverseName("172.21.0.12"), "PTR");
-  assertEquals(api.answers.map((a) => a.type === "PTR" && a.target), ["api-2"]);
+  assertEquals(api.answers.map((a) => a.type === "PTR" && a.target), ["api-2.back"]);
   // db is not on front: api-2's front address is not visible to it.
   assertEquals(rcode("db", reverseName("172.20.0.12"), "PTR"), "NXDOMAIN");
   // A on a reverse name: known, no A record.
@@ -307,7 +325,11 @@ Deno.test("every container address has exactly one PTR", () => {
       );
       if (peer === undefined) continue;
       const r = lookup(table, peer.name, reverseName(ep.address), "PTR");
-      assertEquals(r.answers.map((x) => x.type === "PTR" && x.target), [c.name], ep.address);
+      assertEquals(
+        r.answers.map((x) => x.type === "PTR" && x.target),
+        [`${c.name}.${ep.network}`],
+        ep.address,
+      );
     }
   }
 });
