@@ -24,6 +24,7 @@ import { type LabState, processAlive, readState, stateDir, writeStateFile } from
 import { assertHost, type Claim, claimLab, claimPart, readPartState } from "./claim.ts";
 import { startSupervisor, type SupervisorMode, waitFor } from "./supervise.ts";
 import { releaseNeighbours, reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
+import { waitUntilAnswering } from "./ready.ts";
 
 export { type HostPartState, partStateFile, readPartState } from "./claim.ts";
 export type { SupervisorMode } from "./supervise.ts";
@@ -54,6 +55,8 @@ export interface UpResult {
   unchanged: boolean;
   /** Neighbour-table thresholds this `up` raised (core/lab/neighbours.ts); empty when none. */
   neighbours?: ThresholdChange[];
+  /** Paths that never answered while `up` waited for the lab to answer (core/lab/ready.ts). */
+  silent?: string[];
 }
 
 /** What `down` removed, and the neighbour thresholds it put back. */
@@ -157,7 +160,11 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     const superviseOpts = { mode: opts.supervisor, host, timeoutMs, record: claim.record };
     supervisor = await startSupervisor(model, plan, superviseOpts, (s) => supervisor = s);
     progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
-    return { state: claim.state, supervisor, unchanged: false, neighbours };
+    // A whole lab answers before up returns; a host's part may wait for parts still to come.
+    const silent = host === null
+      ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)
+      : [];
+    return { state: claim.state, supervisor, unchanged: false, neighbours, silent };
   } catch (e) {
     const cleanup: Error[] = [];
     try {
