@@ -83,20 +83,30 @@ const at = (n: Network) => `${n.pos.file}:${n.pos.line}:${n.pos.col}`;
 
 /**
  * Throws {@link UnsupportedError} (exit 2) when the model needs a kernel feature this machine
- * lacks, or more of a feature than the kernel gives: ESP for `encrypted: true`, 802.1Q for a
+ * lacks, or more of a feature than the kernel gives: `encrypted: true` (refused on every kernel —
+ * nslab does not program IPsec — naming ESP first where the kernel lacks it), 802.1Q for a
  * macvlan parent `eth0.<vid>`; `macvlan_mode: passthru` only on a VLAN parent (never the host's
  * only link) and for one container per host (the kernel allows one passthru link). Nothing is
  * built before this passes.
  */
 export function checkKernelFeatures(model: Model): void {
   const encrypted = model.networks.filter((n) => n.driver === "overlay" && n.encrypted);
-  if (encrypted.length > 0 && !hasEsp()) {
+  if (encrypted.length > 0) {
     const n = encrypted[0];
+    // Refused on every kernel: nslab plans the ESP states (`nslab plan` lists them) but has no
+    // applier that programs them, and an overlay built in clear text must never claim to be
+    // encrypted. Where ESP is missing too, that is the first thing to say.
     throw new UnsupportedError(
-      `${at(n)}: network "${n.name}" is encrypted, but this kernel ` +
-        `has no IPsec ESP support (xfrm with esp4 and rfc4106(gcm(aes)) is missing), so nslab will ` +
-        `not build it — an unencrypted network must never claim to be encrypted. Remove ` +
-        `"encrypted: true", or run on a kernel with CONFIG_INET_ESP and CONFIG_CRYPTO_GCM`,
+      hasEsp()
+        ? `${at(n)}: network "${n.name}" is encrypted, but nslab cannot build encrypted ` +
+          `overlays yet: it does not program IPsec (the xfrm states and policies "nslab plan" ` +
+          `lists), and it will not build the overlay in clear text — an unencrypted network ` +
+          `must never claim to be encrypted. Remove "encrypted: true"`
+        : `${at(n)}: network "${n.name}" is encrypted, but this kernel ` +
+          `has no IPsec ESP support (xfrm with esp4 and rfc4106(gcm(aes)) is missing), so nslab ` +
+          `will not build it — an unencrypted network must never claim to be encrypted. Remove ` +
+          `"encrypted: true", or run on a kernel with CONFIG_INET_ESP and CONFIG_CRYPTO_GCM ` +
+          `(nslab does not program IPsec yet either)`,
     );
   }
   const tagged = model.networks.filter((n) => n.macvlan !== null && n.macvlan.vlan !== null);
