@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { assertSnapshot } from "../model/_snapshot.ts";
 import {
   layout,
   type LineShape,
@@ -156,6 +157,7 @@ Deno.test("text width estimate is 0.61 em per character", () => {
   assertEquals(textWidth("→", 10), 6.1);
 });
 
-Deno.test("layout is deterministic", () => {
-  assertEquals(layout(sampleModel()), layout(sampleModel()));
+Deno.test("layout matches the committed golden file", () => {
+  const actual = JSON.stringify(layout(sampleModel()), null, 1) + "\n";
+  assertSnapshot(new URL("testdata/sample.layout.json", import.meta.url), actual);
 });

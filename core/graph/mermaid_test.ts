@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { assertSnapshot } from "../model/_snapshot.ts";
 import { mermaidText, toMermaid } from "./mermaid.ts";
 import { awkwardModel, requiredLabels, sampleModel } from "./_sample.ts";
 import type { Model } from "../model/types.ts";
@@ -62,6 +63,6 @@ Deno.test("mermaidText escapes quotes, angle brackets and hashes", () => {
   assertEquals(mermaidText('a"<b>#\nc'), "a#quot;#lt;b#gt;#35;<br/>c");
 });
 
-Deno.test("Mermaid output is deterministic", () => {
-  assertEquals(toMermaid(sampleModel()), toMermaid(sampleModel()));
+Deno.test("Mermaid output matches the committed golden file", () => {
+  assertSnapshot(new URL("testdata/sample.mmd", import.meta.url), toMermaid(sampleModel()));
 });

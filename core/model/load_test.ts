@@ -281,14 +281,6 @@ Deno.test("checks are read into their kinds", () => {
   deepStrictEqual(m.checks[0].pos, { file: "t.yaml", line: 7, col: 5 });
 });
 
-Deno.test("the same file gives a deep-equal, byte-identical model every time", () => {
-  const text = Deno.readTextFileSync(new URL("../../topologies/seed.yaml", import.meta.url));
-  const a = loadTopology({ file: "seed.yaml", text }, { reserved: [] }).model;
-  const b = loadTopology({ file: "seed.yaml", text }, { reserved: [] }).model;
-  deepStrictEqual(a, b);
-  equal(JSON.stringify(a), JSON.stringify(b));
-});
-
 Deno.test("a topology object loads like the same YAML", () => {
   const fromObj = loadTopologyObject({
     name: "t",
