@@ -1,7 +1,7 @@
 /**
  * SPEC §9: `down` after `kill -9` at any point of `up` leaves nothing. A child process applies a
- * 50-namespace plan (with a root uplink) and is SIGKILLed after delays spread over the whole
- * apply; after each kill, `teardown` must leave no namespace, pin file, mount, root link or state.
+ * 50-namespace plan (with a root uplink) and is SIGKILLed after delays spread over the apply (each
+ * kill asserted to land before the apply ended); after each kill, `teardown` must leave no namespace, pin file, mount, root link or state.
  */
 import assert from "node:assert/strict";
 import { teardown } from "../core/kernel/teardown.ts";
@@ -78,10 +78,15 @@ Deno.test("teardown leaves nothing after the applying process is SIGKILLed at an
 
   const seen: number[] = [];
   for (let i = 0; i < POINTS; i++) {
-    // Spread from 0 to 110% of a full apply (the last points land after it finished).
-    const delay = (durationMs * 1.1 * i) / (POINTS - 1);
+    // Spread over the first 85% of a full apply: each kill must land while it still runs.
+    const delay = (durationMs * 0.85 * i) / (POINTS - 1);
     const run = await applyInChild(delay);
     try {
+      assert.ok(run.killed, `the kill at ${delay.toFixed(1)} ms fired`);
+      assert.ok(
+        !run.lines.some((l) => l.startsWith("done ")),
+        `the kill at ${delay.toFixed(1)} ms landed before the apply ended`,
+      );
       seen.push(namespacesOf(run.lab));
       // Control: the leak check does see what the killed child left, before teardown runs.
       if (seen[seen.length - 1] > 0) assert.notDeepEqual(leftovers(run.lab, [run.rootIf]), []);

@@ -187,7 +187,8 @@ Deno.test(`nslab down leaves nothing after nslab up is SIGKILLed at ${TIME_POINT
 
   const triggers: Trigger[] = [];
   for (let i = 0; i < TIME_POINTS; i++) {
-    triggers.push({ kind: "time", ms: (durationMs * 1.1 * i) / (TIME_POINTS - 1) });
+    // Spread over the first 85% of a full `up`: every one must land while `up` still runs.
+    triggers.push({ kind: "time", ms: (durationMs * 0.85 * i) / (TIME_POINTS - 1) });
   }
   for (const nth of [1, 2, 3]) {
     for (const also of [false, true]) triggers.push({ kind: "iptables", nth, also });
@@ -203,7 +204,15 @@ Deno.test(`nslab down leaves nothing after nslab up is SIGKILLed at ${TIME_POINT
   for (const trigger of triggers) {
     const o = await upAndKill(trigger);
     try {
-      if (o.killedAtMs !== null) fired++;
+      // Each targeted kill fired before `up` ended: a kill that never fires, or lands on a
+      // finished `up`, tests nothing.
+      assert.ok(o.killedAtMs !== null, `${JSON.stringify(trigger)} never fired`);
+      if (trigger.kind === "supervisor-only") {
+        assert.ok(o.killedAtMs! < o.exitMs, `${JSON.stringify(trigger)} fired after up ended`);
+      } else {
+        assert.equal(o.cli.signal, "SIGKILL", `${JSON.stringify(trigger)}: up ended first`);
+      }
+      fired++;
       phases.set(phase(o), (phases.get(phase(o)) ?? 0) + 1);
       // Control: whatever the killed `up` made is visible to the leak check before `down`.
       if (o.namespaces > 0) assert.notDeepEqual(o.before, []);
