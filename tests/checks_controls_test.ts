@@ -8,21 +8,9 @@
 
 import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { run } from "./_support/run.ts";
+import { exists, nslab } from "./_support/nslab.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const LAB = `ck${(Date.now() % 1e6).toString(36)}`;
-
-async function nslab(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
 
 /** Two networks, two containers on each, every container answering on port 80 (responders). */
 const TOPOLOGY = `
@@ -113,12 +101,3 @@ Deno.test("a run that checks nothing fails with 'nothing was checked'", async ()
     assertMatch(nothing.err, /nothing was checked/);
   });
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

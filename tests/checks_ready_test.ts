@@ -7,22 +7,11 @@
  */
 
 import { deepEqual as assertEquals } from "node:assert/strict";
+import { nslab } from "./_support/nslab.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const LAB = `ck${(Date.now() % 1e6).toString(36)}`;
 const ROUNDS = Number(Deno.env.get("NSLAB_READY_ROUNDS") ?? 5);
-
-async function nslab(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
 
 Deno.test(`up then check of the two-host overlay lab passes ${ROUNDS} times in a row beside another lab's checks`, async () => {
   const load = `${LAB}l`;

@@ -4,24 +4,10 @@
  */
 
 import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { exists, nslab } from "./_support/nslab.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const LAB = `cl${(Date.now() % 1e6).toString(36)}`;
-
-async function nslab(
-  args: string[],
-  cwd = ROOT,
-): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
 
 Deno.test("validate reports every error located with a fix, exit 2, and no stack trace", async () => {
   const dir = await Deno.makeTempDir();
@@ -188,12 +174,3 @@ Deno.test({
     }
   },
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

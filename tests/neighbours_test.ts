@@ -8,26 +8,10 @@
  */
 
 import assert, { deepEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { nslab, nslabCommand } from "./_support/nslab.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const LAB = `ck${(Date.now() % 1e6).toString(36)}`;
 const KEYS = ["gc_thresh1", "gc_thresh2", "gc_thresh3"];
-
-function nslabCommand(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-async function nslab(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await nslabCommand(args).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
 
 /** The six thresholds, `ipv4.gc_thresh1` → value. */
 function thresholds(): Record<string, number> {
