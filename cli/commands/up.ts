@@ -29,7 +29,7 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   }
   const progress = consoleProgress(opts.progress ?? "auto");
   const upOpts = { file, digest, supervisor: { kind: "detached" } as const, progress };
-  const { state, unchanged, neighbours, silent } = opts.onlyHost === undefined
+  const { state, unchanged, neighbours, warnings } = opts.onlyHost === undefined
     ? await upLab(model, upOpts)
     : await upHostPart(model, opts.onlyHost, upOpts);
   const what = opts.onlyHost === undefined ? "" : `Host "${opts.onlyHost}" of l`;
@@ -39,9 +39,7 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   for (const line of formatChanges(neighbours ?? [])) {
     console.log(`Raised ${line} (neighbour table: the lab can need more entries)`);
   }
-  for (const path of silent ?? []) {
-    console.error(`warning: no answer yet on ${path}: "nslab check" will show what is broken`);
-  }
+  for (const w of warnings ?? []) console.error(`warning: ${w}`);
   console.log(formatSummary(state.model));
   console.error(
     `${what || "L"}ab "${model.lab}" up in ${((performance.now() - started) / 1000).toFixed(2)}s`,

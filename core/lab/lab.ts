@@ -55,12 +55,35 @@ export interface UpResult {
   unchanged: boolean;
   /** Neighbour-table thresholds this `up` raised (core/lab/neighbours.ts); empty when none. */
   neighbours?: ThresholdChange[];
-  /** Paths that never answered while `up` waited for the lab to answer (core/lab/ready.ts). */
-  silent?: string[];
+  /**
+   * What `up` could not do but did not fail for: paths that never answered (core/lab/ready.ts),
+   * neighbour thresholds it could not raise.
+   */
+  warnings?: string[];
 }
 
 /** What `down` removed, and the neighbour thresholds it put back. */
 export type DownReport = TeardownReport & { neighbours: ThresholdChange[] };
+
+/**
+ * Raises the neighbour thresholds the lab needs; where they cannot be written (no permission on
+ * the initial namespace's sysctls), says so in `warnings` instead of refusing the lab.
+ */
+async function reserveInto(
+  lab: string,
+  model: Model,
+  warnings: string[],
+): Promise<ThresholdChange[]> {
+  try {
+    return await reserveNeighbours(lab, model);
+  } catch (e) {
+    warnings.push(
+      `cannot raise the neighbour-table thresholds (${(e as Error).message}): a check of many ` +
+        "pairs may overflow the ARP table — raise net.ipv4.neigh.default.gc_thresh1/2/3 by hand",
+    );
+    return [];
+  }
+}
 
 /** Lowers the neighbour thresholds to what the labs still up need; a failure joins `errors`. */
 async function releaseInto(errors: Error[]): Promise<ThresholdChange[]> {
@@ -131,7 +154,8 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
   let supervisor: Supervisor | null = null;
   const made: string[] = [];
   try {
-    const neighbours = await reserveNeighbours(lab, model);
+    const warnings: string[] = [];
+    const neighbours = await reserveInto(lab, model, warnings);
     progress.step(
       host === null
         ? "Namespaces, links, addresses, routes"
@@ -164,7 +188,10 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     const silent = host === null
       ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)
       : [];
-    return { state: claim.state, supervisor, unchanged: false, neighbours, silent };
+    for (const path of silent) {
+      warnings.push(`no answer yet on ${path}: "nslab check" will show what is broken`);
+    }
+    return { state: claim.state, supervisor, unchanged: false, neighbours, warnings };
   } catch (e) {
     const cleanup: Error[] = [];
     try {
