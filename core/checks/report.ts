@@ -114,7 +114,8 @@ export function formatTable(report: CheckReport, opts: TableOptions): string {
     out.push(paint(status, status === "PASS" ? 32 : 31) + text.slice(status.length));
   }
   for (const n of report.notes) out.push(`note: ${n}`);
-  if (!failing) { for (const c of report.causes) out.push(`note: ${c}`); }
+  // A passing run still mentions what it saw (e.g. an overflow other labs caused).
+  if (!failing) out.push(...report.causes.map((c) => `note: ${c}`));
   out.push(
     `${report.probes} probes in ${
       Math.round(report.elapsedMs)
@@ -147,7 +148,7 @@ export function xmlEscape(s: string): string {
 
 /**
  * JUnit XML: one `<testsuite>` per check kind, one `<testcase>` per expectation, a `<failure>`
- * (with expected, observed and hint) for each failed one.
+ * (with the run's causes, expected, observed and hint) for each failed one.
  */
 export function formatJunit(report: CheckReport): string {
   const kinds = [...new Set(report.results.map((r) => r.expectation.kind))].sort();
@@ -175,7 +176,8 @@ export function formatJunit(report: CheckReport): string {
         out.push(open.replace(/>$/, "/>"));
         continue;
       }
-      const body = `id: ${e.id}\nexpected: ${formatExpected(e.expect)}\nobserved: ${
+      const causes = report.causes.map((c) => `cause: ${c}\n`).join("");
+      const body = `${causes}id: ${e.id}\nexpected: ${formatExpected(e.expect)}\nobserved: ${
         formatObserved(r.observed)
       }\nhint: ${r.hint}\n${e.description}`;
       out.push(open);

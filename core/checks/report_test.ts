@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { formatJson, formatJunit, formatTable, xmlEscape } from "./report.ts";
+import { formatJson, formatJunit, formatTable, reportPassed, xmlEscape } from "./report.ts";
 import { judge } from "./judge.ts";
 import type { CheckReport, Expectation, Observed } from "./types.ts";
 
@@ -135,4 +135,18 @@ Deno.test("judge: interfaces exact vs at least", () => {
   };
   assert(judge(atLeast, { kind: "interfaces", names: ["docker0", "eth0", "lo"] }).pass);
   assertEquals(judge(atLeast, { kind: "interfaces", names: ["lo"] }).hint, "missing eth0");
+});
+
+Deno.test("table: a failing run leads with its causes; inconclusive rows say so; an empty run checked nothing", () => {
+  const r = report();
+  r.causes = ["neighbour table overflow: arp_cache refused 12 new entries during this run"];
+  r.results[0] = { ...r.results[0], pass: false, inconclusive: true, hint: "inconclusive: …" };
+  const lines = formatTable(r, { color: false }).split("\n");
+  assert(lines[0].startsWith("cause: neighbour table overflow"), lines.join("\n"));
+  assert(lines.some((l) => l.startsWith("INCONCLUSIVE")), lines.join("\n"));
+  assert(/\(1 inconclusive\)$/.test(lines.at(-1)!), lines.at(-1));
+  assert(formatJunit(r).includes("cause: neighbour table overflow"));
+  const empty = { ...report(), results: [] };
+  assertEquals(formatTable(empty, { color: false }).split("\n").at(-1), "nothing was checked");
+  assertEquals(reportPassed(empty), false);
 });
