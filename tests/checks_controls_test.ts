@@ -91,6 +91,16 @@ Deno.test("with the lab's supervisor stopped, isolation checks are inconclusive 
   });
 });
 
+Deno.test("a namespace deleted under a running lab is named as the cause", async () => {
+  const name = `${LAB}g`;
+  await withLab(name, async () => {
+    assertEquals((await run(["ip", "netns", "del", `${name}-db`])).code, 0);
+    const r = await nslab(["check", "-p", name]);
+    assertEquals(r.code, 1, r.out);
+    assertMatch(r.out.split("\n")[0], new RegExp(`^cause: namespace gone: ${name}-db `));
+  });
+});
+
 Deno.test("a run that checks nothing fails with 'nothing was checked'", async () => {
   const name = `${LAB}n`;
   await withLab(name, async () => {
