@@ -157,13 +157,16 @@ Deno.test("embedded DNS answers real dig and getent inside namespaces", async (t
     assertEquals((await dig(web, "nothing-here", "AAAA")).status, "NXDOMAIN");
   });
 
-  await t.step("PTR: dig -x and getent hosts ADDRESS give the container name", async () => {
-    assertEquals(await data(web, "-x", "172.20.0.30"), ["proxy."]);
-    assertEquals(await data(db, "-x", "172.21.0.12"), ["api-2."]);
-    assertEquals((await dig(db, "-x", "172.20.0.12")).status, "NXDOMAIN");
-    const g = await nsRun(web, "getent", "hosts", "172.20.0.30");
-    assertEquals([g.code, g.stdout.trim().split(/\s+/)], [0, ["172.20.0.30", "proxy"]]);
-  });
+  await t.step(
+    "PTR: dig -x and getent hosts ADDRESS give <container>.<network>, as Docker does",
+    async () => {
+      assertEquals(await data(web, "-x", "172.20.0.30"), ["proxy.front."]);
+      assertEquals(await data(db, "-x", "172.21.0.12"), ["api-2.back."]);
+      assertEquals((await dig(db, "-x", "172.20.0.12")).status, "NXDOMAIN");
+      const g = await nsRun(web, "getent", "hosts", "172.20.0.30");
+      assertEquals([g.code, g.stdout.trim().split(/\s+/)], [0, ["172.20.0.30", "proxy.front"]]);
+    },
+  );
 
   await t.step("SRV for a named port, with glue", async () => {
     const d = await dig(api, "_pg._tcp.db", "SRV", "+additional");
