@@ -49,8 +49,10 @@ export interface LabNeighbours {
   changes: ThresholdChange[];
 }
 
-/** Entries kept free for the machine itself and labs that record no need. */
+/** Free entries below which the thresholds count as too low (the machine's own use, other labs). */
 const MARGIN = 256;
+/** Free entries a raise leaves above the labs' need: the kernel's default table, kept for others. */
+const HEADROOM = 1024;
 
 /**
  * The neighbour entries a lab can need at once, per table (pure). Every namespace with an address
@@ -94,12 +96,21 @@ export function neighbourNeed(model: Model): NeighbourNeed {
 }
 
 /**
- * The thresholds that hold `entries`: gc_thresh3 (the hard cap) is the entries plus a margin,
- * rounded up to 256; gc_thresh2 and gc_thresh1 keep the kernel defaults' ratios (1/2 and 1/8).
+ * The thresholds that hold `entries`: gc_thresh3 (the hard cap) is the entries plus a headroom of
+ * 1024 (the kernel's default table, left to the machine and to other users), rounded up to 256;
+ * gc_thresh2 and gc_thresh1 keep the kernel defaults' ratios (1/2 and 1/8).
  */
 export function thresholdsFor(entries: number): Thresholds {
-  const cap = Math.ceil((entries + MARGIN) / 256) * 256;
+  const cap = Math.ceil((entries + HEADROOM) / 256) * 256;
   return { gc_thresh1: cap / 8, gc_thresh2: cap / 2, gc_thresh3: cap };
+}
+
+/**
+ * What `base` must become for the labs' `entries` (pure): unchanged while they fit with a margin
+ * of 256 under its gc_thresh3, else raised to {@link thresholdsFor} (never lowered below `base`).
+ */
+export function thresholdsNeeded(base: Thresholds, entries: number): Thresholds {
+  return entries + MARGIN <= base.gc_thresh3 ? base : atLeast(base, thresholdsFor(entries));
 }
 
 /** Per key, the larger value. */
@@ -199,7 +210,7 @@ export async function reserveNeighbours(lab: string, model: Model): Promise<Thre
     const next: MachineRecord = rec ?? { original: {}, set: {} } as MachineRecord;
     for (const f of FAMILIES) {
       const now = readThresholds(f);
-      const wanted = atLeast(now, thresholdsFor(total[f]));
+      const wanted = thresholdsNeeded(now, total[f]);
       next.original[f] ??= now;
       next.set[f] = wanted;
       mine.changes.push(...writeThresholds(f, now, wanted));
@@ -227,7 +238,7 @@ export async function releaseNeighbours(): Promise<ThresholdChange[]> {
       const original = rec.original[f];
       if (!original) continue;
       const now = readThresholds(f);
-      const wanted = atLeast(original, thresholdsFor(total[f]));
+      const wanted = thresholdsNeeded(original, total[f]);
       // Keys still holding what nslab set are ours to change; one changed by hand is not.
       const ours = KEYS.filter((k) => now[k] === rec.set[f]?.[k]);
       const next = { ...now };

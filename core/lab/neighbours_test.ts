@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { buildModel } from "../checks/_model_testkit.ts";
-import { atLeast, neighbourNeed, thresholdsFor } from "./neighbours.ts";
+import { neighbourNeed, thresholdsFor, thresholdsNeeded } from "./neighbours.ts";
 
 const flat = (n: number, opts: { hosts?: string[]; driver?: "overlay" } = {}) =>
   buildModel({
@@ -29,9 +29,13 @@ Deno.test("an overlay is one L2 domain over its hosts, plus each host's permanen
   );
 });
 
-Deno.test("thresholds keep the kernel defaults' ratios and leave a margin", () => {
-  assertEquals(thresholdsFor(10_100), { gc_thresh1: 1312, gc_thresh2: 5248, gc_thresh3: 10496 });
-  // A small lab fits the kernel defaults: nothing to raise.
+Deno.test("thresholds keep the kernel defaults' ratios and leave the default table free", () => {
+  assertEquals(thresholdsFor(10_100), { gc_thresh1: 1408, gc_thresh2: 5632, gc_thresh3: 11264 });
   const defaults = { gc_thresh1: 128, gc_thresh2: 512, gc_thresh3: 1024 };
-  assertEquals(atLeast(defaults, thresholdsFor(neighbourNeed(flat(10)).inet)), defaults);
+  assertEquals(thresholdsNeeded(defaults, 10_100), thresholdsFor(10_100));
+  // A small lab fits the kernel defaults with room to spare: nothing to raise.
+  assertEquals(thresholdsNeeded(defaults, neighbourNeed(flat(10)).inet), defaults);
+  // Never lowered: a machine set higher by hand keeps its values.
+  const high = { gc_thresh1: 4096, gc_thresh2: 16384, gc_thresh3: 32768 };
+  assertEquals(thresholdsNeeded(high, 10_100), high);
 });
