@@ -1,7 +1,8 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { UsageError } from "../errors.ts";
 import { buildModel } from "./_model_testkit.ts";
-import { runChecks } from "./run.ts";
+import { runBudgetMs, runChecks } from "./run.ts";
+import { NOT_RUN, runProbes } from "./probes.ts";
 
 // The namespaces of this model do not exist: every probe is an error observation, at once.
 const model = buildModel({
@@ -33,4 +34,14 @@ Deno.test("--only with a word that is neither a kind nor a container is a usage 
     runChecks(model, { only: ["nosuch"] }),
     (e) => e instanceof UsageError && /Unknown --only value "nosuch"/.test(e.message),
   );
+});
+
+Deno.test("a run's budget grows with its probes, and probes not started by the deadline are 'not run'", async () => {
+  assertEquals(runBudgetMs(10_000, 1000, 256), 42_000);
+  assertEquals(runBudgetMs(1, 1000, 256), 3000);
+  const seen = await runProbes(
+    [{ kind: "icmp", netns: "t-web", address: "172.20.0.3" }],
+    { deadline: Date.now() - 1 },
+  );
+  assertEquals(seen, [{ kind: "error", message: NOT_RUN }]);
 });
