@@ -138,26 +138,7 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const budgetMs = runBudgetMs(unique.size, timeoutMs, concurrency);
   const byKey = await observe(unique, [...unique.keys()], timeoutMs, concurrency, budgetMs);
   const notes = [...derived.notes];
-  const silent = [...byKey].filter(([k, o]) => answerWanted.has(k) && isSilence(o)).map(([k]) => k);
-  let reasked = 0;
-  if (silent.length > REASK_LIMIT) {
-    notes.push(
-      `${silent.length} probes were silent: too many to be a race with load, not asked again`,
-    );
-  } else if (silent.length > 0) {
-    const again = await observe(
-      unique,
-      silent,
-      timeoutMs,
-      REASK_CONCURRENCY,
-      runBudgetMs(silent.length, timeoutMs, REASK_CONCURRENCY),
-    );
-    for (const [k, o] of again) byKey.set(k, o);
-    reasked = silent.length;
-    notes.push(
-      `${silent.length} silent probe(s) asked a second time, ${REASK_CONCURRENCY} at a time`,
-    );
-  }
+  const reasked = await reaskSilent(unique, byKey, answerWanted, timeoutMs, notes);
   const results = exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey));
   const present = new Set(listNetns());
   const missingNetns = [...new Set([...unique.values()].map((p) => p.netns))]
@@ -177,6 +158,35 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
     notes,
     causes: runCauses(results, facts),
   };
+}
+
+/**
+ * Asks the probes that should have been answered but saw silence once more, few at a time — when
+ * there are few of them (a race with the load of thousands of others); a real fault answers the
+ * same way twice. Updates `byKey`, notes what it did, and returns how many it asked.
+ */
+async function reaskSilent(
+  unique: Map<string, Probe>,
+  byKey: Map<string, Observed>,
+  answerWanted: Set<string>,
+  timeoutMs: number,
+  notes: string[],
+): Promise<number> {
+  const silent = [...byKey].filter(([k, o]) => answerWanted.has(k) && isSilence(o)).map(([k]) => k);
+  if (silent.length === 0) return 0;
+  if (silent.length > REASK_LIMIT) {
+    notes.push(
+      `${silent.length} probes were silent: too many to be a race with load, not asked again`,
+    );
+    return 0;
+  }
+  const budgetMs = runBudgetMs(silent.length, timeoutMs, REASK_CONCURRENCY);
+  const again = await observe(unique, silent, timeoutMs, REASK_CONCURRENCY, budgetMs);
+  for (const [k, o] of again) byKey.set(k, o);
+  notes.push(
+    `${silent.length} silent probe(s) asked a second time, ${REASK_CONCURRENCY} at a time`,
+  );
+  return silent.length;
 }
 
 /** Runs the probes of `keys` within `budgetMs`; their observations by key. */
