@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { Lab } from "./mod.ts";
+ * import { formatTable, Lab, reportPassed } from "./mod.ts";
  * await using lab = await Lab.up("topologies/bridge.yaml", { name: "t1" });
  * const report = await lab.check();
- * console.log(report.results.filter((r) => !r.pass));
+ * if (!reportPassed(report)) console.log(formatTable(report, { color: false }));
  * ```
  *
  * @module
@@ -20,3 +20,5 @@ export { buildPlan } from "./core/plan/plan.ts";
 export type * from "./core/model/types.ts";
 export type * from "./core/plan/types.ts";
 export { NslabError, TopologyError } from "./core/errors.ts";
+export { formatTable, reportPassed } from "./core/checks/report.ts";
+export type { CheckReport, CheckResult } from "./core/checks/types.ts";
