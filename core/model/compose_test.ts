@@ -184,6 +184,7 @@ Deno.test("networks: default: configures the project network (name, ipam, bridge
 Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC, priorities", () => {
   const m = project("networking-keys");
   deepStrictEqual(nets(m), [
+    ["bridge", "bridge", "172.17.0.0/16", "docker0"], // built for api's host-gateway
     ["front", "keys_front", "10.99.0.0/24", "br-front"],
     ["back", "keys_back", "172.18.0.0/16", "br-back"],
     ["default", "keys_default", "172.19.0.0/16", "br-default"],
@@ -223,7 +224,7 @@ Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC
   );
   ok(
     f.hosts.endsWith(
-      "10.99.0.1\thost.docker.internal\n192.0.2.10\tlegacy.local\n172.18.0.2\tdatabase\n172.18.0.2\tDB\n",
+      "172.17.0.1\thost.docker.internal\n192.0.2.10\tlegacy.local\n172.18.0.2\tdatabase\n172.18.0.2\tDB\n",
     ),
     f.hosts,
   );

@@ -20,7 +20,7 @@ import {
   parseCidr,
   parseIp,
 } from "./ip.ts";
-import { firstFreePool, underlayPools } from "./ipam.ts";
+import { DEFAULT_SUBNET, firstFreePool, underlayPools } from "./ipam.ts";
 import {
   byteLength,
   LAB_PATTERN,
@@ -33,6 +33,7 @@ import {
 import {
   assignSubnets,
   declareNetworks,
+  DOCKER0_NETWORK,
   docker0Network,
   GWBRIDGE,
   gwbridgeNetwork,
@@ -66,6 +67,9 @@ export interface ResolveOptions {
   /** Fallback lab name (the file's folder), already normalised; null when there is none. */
   folderName: string | null;
 }
+
+/** The `extra_hosts` address Docker replaces with its host's address (docker0's gateway). */
+const HOST_GATEWAY = "host-gateway";
 
 /** Name of the single host when `hosts:` is omitted. */
 export const DEFAULT_HOST = "host";
@@ -409,6 +413,12 @@ export function resolveModel(
       members.set(a.network, list);
     }
   }
+  // `host-gateway` is docker0's address, as in Docker: docker0 exists on hosts that need it.
+  for (const d of drafts) {
+    if (!d.keys.extraHosts.some((h) => h.address === HOST_GATEWAY)) continue;
+    const list = members.get(DOCKER0_NETWORK) ?? [];
+    if (!list.includes(d.host)) members.set(DOCKER0_NETWORK, [...list, d.host]);
+  }
   for (const [k, list] of members) members.set(k, hostNames.filter((h) => list.includes(h)));
   assignSubnets(nets, members, underlay, reserved, diags, positions);
   applyHostBindings(drafts, byName);
@@ -605,13 +615,11 @@ function resolveLinks(
         ...names.map((name) => ({ name, address: shared.address })),
       ];
     }
-    if (c.extraHosts?.some((h) => h.address === "host-gateway")) {
-      const own = stackOwner(containers, c);
-      const gw = own.endpoints[own.defaultEndpoint]?.gateway || "172.17.0.1";
-      c.extraHosts = c.extraHosts.map((h) =>
-        h.address === "host-gateway" ? { ...h, address: gw } : h
-      );
-    }
+    // The host answers on docker0's address from any of its containers (a local address of
+    // the host namespace, reached through the container's default route).
+    c.extraHosts = c.extraHosts?.map((h) =>
+      h.address === HOST_GATEWAY ? { ...h, address: formatIp(DEFAULT_SUBNET.base + 1) } : h
+    );
   });
 }
 

@@ -148,7 +148,7 @@ export type NetworkMode =
 /** One line of a container's `/etc/hosts` from `extra_hosts` or `links`. */
 export interface ExtraHost {
   name: string;
-  /** An IPv4/IPv6 address, or `host-gateway` (resolved by the plan to the host's address). */
+  /** An IPv4/IPv6 address (`host-gateway` is resolved to docker0's address, as Docker does). */
   address: string;
 }
 
