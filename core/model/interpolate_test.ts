@@ -106,3 +106,19 @@ Deno.test("COMPOSE_PROJECT_NAME names the project over name:, -p over both", () 
   equal(load({ COMPOSE_PROJECT_NAME: "fromenv" }), "fromenv");
   equal(load({ COMPOSE_PROJECT_NAME: "fromenv" }, "fromflag"), "fromflag");
 });
+
+Deno.test(".env beside the file sets COMPOSE_PROJECT_NAME and COMPOSE_PROFILES too, as in Compose", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nslab-dotenv-" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/.env`,
+      "COMPOSE_PROJECT_NAME=fromdotenv\nCOMPOSE_PROFILES=tools\n",
+    );
+    const text = "name: fromfile\nservices:\n  web: {}\n  dbg: {profiles: [tools]}\n";
+    const m = loadTopology({ file: `${dir}/compose.yaml`, text }, { reserved: [], env: {} }).model;
+    equal(m.lab, "fromdotenv");
+    deepStrictEqual(m.containers.map((c) => c.name), ["web", "dbg"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
