@@ -7,7 +7,7 @@
 
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TopologyError } from "../errors.ts";
-import { type LoadOptions, loadTopology } from "./load.ts";
+import { type LoadOptions, loadTopology, summarize } from "./load.ts";
 import { buildPlan } from "../plan/plan.ts";
 import type { Container, Model } from "./types.ts";
 
@@ -49,6 +49,7 @@ Deno.test("wordpress: the folder is the project, .env feeds ${…}, everything o
   const m = project("wordpress-with-mysql");
   equal(m.lab, "wordpress-with-mysql"); // 20 bytes: fine, the uplink's name is derived
   ok(/^nsl-[0-9a-f]{11}$/.test(m.underlay.uplink!.rootIfname));
+  ok(summarize(m).includes("the uplink's name is derived from the lab name"), summarize(m));
   deepStrictEqual(nets(m), [
     ["default", "wordpress-with-mysql_default", "172.18.0.0/16", "br-default"],
   ]);

@@ -56,7 +56,10 @@ export function summarize(model: Model): string {
   );
   lines.push(
     `underlay ${u.subnet} (namespace ${u.netns}, bridge ${u.bridge}` +
-      (u.uplink ? `, uplink ${u.uplink.rootIfname} ${u.uplink.address})` : ", no uplink)"),
+      (u.uplink ? `, uplink ${u.uplink.rootIfname} ${u.uplink.address})` : ", no uplink)") +
+      (u.uplink && u.uplink.rootIfname !== `nsl-${model.lab}`
+        ? `; the uplink's name is derived from the lab name (nsl-${model.lab} exceeds 15 bytes)`
+        : ""),
   );
   lines.push("", "hosts:");
   lines.push(...table(model.hosts.map((h) => [h.name, h.address, `namespace ${h.netns}`])));
