@@ -148,9 +148,10 @@ class FileLoader {
           );
           continue;
         }
-        // An included file is its own project directory: its .env, over which the
-        // process environment wins (Compose's include).
-        const own = projectEnvironment(path, { ...this.inputs, envFiles: undefined }, this.diags);
+        // An included file is its own project directory: its .env (or the item's env_file),
+        // over which the process environment wins (Compose's include).
+        const envFiles = includeEnvFiles(item, dirname(file));
+        const own = projectEnvironment(path, { ...this.inputs, envFiles }, this.diags);
         const sub = this.tree(path, item.pos, own);
         if (sub === null) continue;
         const included = resolveExtends(
@@ -164,6 +165,17 @@ class FileLoader {
     }
     return out;
   }
+}
+
+/** The long form's `env_file` (one or a list), relative to the including file; else undefined. */
+function includeEnvFiles(item: Located, dir: string): string[] | undefined {
+  const v = field(item, "env_file");
+  const list = v?.kind === "scalar" ? [v] : v?.kind === "seq" ? v.items : [];
+  const paths = list.flatMap((x) =>
+    x.kind === "scalar" && typeof x.value === "string" ? [x.value] : []
+  );
+  if (paths.length === 0) return undefined;
+  return paths.map((p) => isAbsolute(p) ? p : join(dir, p));
 }
 
 function includePaths(item: Located): string[] {

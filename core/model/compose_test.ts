@@ -304,3 +304,23 @@ Deno.test("a project long enough to make Compose's container name no DNS label k
   ]);
   deepStrictEqual(m.containers[0].endpoints[0].aliases, []); // 66 bytes: not a DNS label
 });
+
+Deno.test("include's long form: a list of paths and its own env_file", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nslab-include-" });
+  try {
+    Deno.mkdirSync(`${dir}/sub`);
+    Deno.writeTextFileSync(`${dir}/prod.env`, "DB_PORT=15432\n");
+    Deno.writeTextFileSync(
+      `${dir}/sub/db.yaml`,
+      'services:\n  db: {ports: ["${DB_PORT:-5432}:5432"]}\n',
+    );
+    Deno.writeTextFileSync(`${dir}/sub/cache.yaml`, "services:\n  cache: {}\n");
+    const text = "include:\n  - path: [sub/db.yaml, sub/cache.yaml]\n    env_file: prod.env\n" +
+      "services:\n  app: {}\n";
+    const m = loadTopology({ file: `${dir}/compose.yaml`, text }, { reserved: [], env: {} }).model;
+    deepStrictEqual(m.containers.map((c) => c.name), ["app", "db", "cache"]);
+    deepStrictEqual(byName(m, "db").ports.map((p) => p.hostPort), [15432]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
