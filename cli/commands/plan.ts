@@ -5,6 +5,7 @@
 import { buildPlan } from "../../core/plan/plan.ts";
 import { formatPlan } from "../../core/plan/format.ts";
 import { dryRun, formatDryRun } from "../../core/kernel/dry_run.ts";
+import { ulaLine } from "../../core/model/load.ts";
 import { type LabOptions, load } from "../common.ts";
 
 export async function planCommand(
@@ -13,6 +14,7 @@ export async function planCommand(
   const { model } = await load(opts);
   const plan = buildPlan(model);
   if (opts.dryRun) console.log(formatDryRun(await dryRun(plan)));
-  else console.log(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  else if (opts.json) console.log(JSON.stringify(plan, null, 2));
+  else console.log([ulaLine(model), formatPlan(plan)].filter((t) => t !== null).join("\n"));
   return 0;
 }

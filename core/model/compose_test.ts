@@ -234,11 +234,13 @@ Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC
   deepStrictEqual(byName(m, "sidecar").mode, { kind: "container", of: "api" });
   deepStrictEqual(byName(m, "debug").mode, { kind: "container", of: "db" }); // container:<container_name>
   const warnings = m.warnings.map((w) => w.message);
-  ok(
-    warnings.some((w) => w.startsWith('"ipv6_address" accepted without effect')),
-    warnings.join("\n"),
-  );
-  ok(warnings.some((w) => w.includes("enable_ipv6 accepted")));
+  // ipv6_address and the IPv6 ipam entry are read: api keeps its fixed address on front.
+  deepStrictEqual(byName(m, "api").endpoints.find((e) => e.network === "front")?.ipv6, {
+    address: "fd00::10",
+    prefix: 64,
+    gateway: "fd00::1",
+  });
+  equal(m.networks.find((n) => n.name === "front")?.ipv6?.subnet, "fd00::/64");
   ok(warnings.includes("ignored (nslab builds only the network): app_protocol, pre_start"));
 });
 

@@ -10,6 +10,7 @@ import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./schema.ts";
 import type { Container, ExposedPort, NetworkMode } from "./types.ts";
 import { parseIp } from "./ip.ts";
+import { parseIp6 } from "./ip6.ts";
 import { MAX_CONTAINER, NAME_PATTERN, suggestion } from "./names.ts";
 import { isPortError, parseExpose, parsePort, type PortRequest } from "./ports.ts";
 import { splitWords } from "./shellwords.ts";
@@ -24,6 +25,10 @@ export interface Attachment {
   ipv4: number | null;
   /** The service's ipv4_address (replica 1's address), for messages. */
   ipv4Base: number | null;
+  /** Fixed IPv6 address (replica offset applied), or null. */
+  ipv6: bigint | null;
+  /** The service's ipv6_address (replica 1's address). */
+  ipv6Base: bigint | null;
   mac: string | null;
   priority: number;
   /** `gw_priority`: the highest carries the default route. */
@@ -66,6 +71,7 @@ export interface Draft {
 interface RawAttachment {
   aliases?: (string | undefined)[];
   ipv4_address?: string;
+  ipv6_address?: string;
   mac_address?: string;
   priority?: number;
   gw_priority?: number;
@@ -109,9 +115,9 @@ function readAttachments(
   svc: RawService,
   path: (string | number)[],
   ctx: ServiceContext,
-): Omit<Attachment, "ipv4">[] {
+): Omit<Attachment, "ipv4" | "ipv6">[] {
   const { diags, positions } = ctx;
-  const out: Omit<Attachment, "ipv4">[] = [];
+  const out: Omit<Attachment, "ipv4" | "ipv6">[] = [];
   const refs: { name: string; body: RawAttachment; path: (string | number)[] }[] = [];
   if (Array.isArray(svc.networks)) {
     svc.networks.forEach((n, i) => {
@@ -162,6 +168,17 @@ function readAttachments(
         }
       }
     }
+    let ipv6Base: bigint | null = null;
+    if (b.ipv6_address !== undefined) {
+      ipv6Base = parseIp6(b.ipv6_address);
+      if (ipv6Base === null) {
+        diags.error(
+          positions.of([...ref.path, "ipv6_address"]),
+          `invalid ipv6_address "${b.ipv6_address}": not an IPv6 address`,
+          "e.g. ipv6_address: fd00:db8:1::10",
+        );
+      }
+    }
     const aliases = (b.aliases ?? []).filter((a): a is string => a !== undefined);
     aliases.forEach((a, i) => {
       if (!HOSTNAME.test(a) || a.length > 253) {
@@ -200,6 +217,7 @@ function readAttachments(
       network: ref.name,
       aliases,
       ipv4Base,
+      ipv6Base,
       mac,
       priority: b.priority ?? 0,
       gwPriority: b.gw_priority ?? 0,
@@ -309,13 +327,14 @@ export function expandServices(
         "remove one of them",
       );
     }
-    let attachments: Omit<Attachment, "ipv4">[] = [];
+    let attachments: Omit<Attachment, "ipv4" | "ipv6">[] = [];
     if (mode.kind === "own") {
       attachments = svc.networks === undefined
         ? [{
           network: docker0 ? DOCKER0_NETWORK : PROJECT_NETWORK,
           aliases: [],
           ipv4Base: null,
+          ipv6Base: null,
           mac: null,
           priority: 0,
           gwPriority: 0,
@@ -462,6 +481,7 @@ export function expandServices(
           ...a,
           aliases: [...a.aliases],
           ipv4: a.ipv4Base === null ? null : a.ipv4Base + r - 1,
+          ipv6: a.ipv6Base === null ? null : a.ipv6Base + BigInt(r - 1),
         })),
         ports: ports.map((p) => ({ req: { ...p.req }, path: p.path })),
         expose: expose.map((e) => ({ ...e })),
@@ -521,7 +541,7 @@ export function startOrder(drafts: Draft[]): Draft[] {
  */
 function applyServiceMac(
   svc: RawService,
-  attachments: Omit<Attachment, "ipv4">[],
+  attachments: Omit<Attachment, "ipv4" | "ipv6">[],
   path: (string | number)[],
   ctx: ServiceContext,
 ): void {

@@ -12,7 +12,9 @@ import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./schema.ts";
 import type { Endpoint } from "./types.ts";
 import { type Attachment, type Draft, startOrder } from "./containers.ts";
-import { GWBRIDGE, type NetDecl } from "./networks.ts";
+import { addressScope, GWBRIDGE, type NetDecl } from "./networks.ts";
+import { assignIpv6Addresses, attachmentKey } from "./ipv6_endpoints.ts";
+import { formatIp6 } from "./ip6.ts";
 import { AddressPool } from "./ipam.ts";
 import { contains, formatCidr, formatIp } from "./ip.ts";
 import { hashHex } from "./names.ts";
@@ -27,10 +29,6 @@ export interface UnderlayAddresses {
 export function macFromIp(ip: number): string {
   const bytes = [0x02, 0x42, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255];
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-function poolKey(net: NetDecl, host: string): string {
-  return net.driver === "bridge" ? `${net.name}\0${host}` : net.name;
 }
 
 function ownerLabel(d: Draft, a: Attachment): string {
@@ -61,7 +59,7 @@ export function assignEndpoints(
   const pools = new Map<string, AddressPool>();
   const macs = new Map<string, Map<string, string>>();
   const poolFor = (net: NetDecl, host: string): AddressPool => {
-    const key = poolKey(net, host);
+    const key = addressScope(net, host);
     let pool = pools.get(key);
     if (!pool) {
       pool = new AddressPool(net.subnet!, net.ipRange ?? net.subnet!);
@@ -163,6 +161,7 @@ export function assignEndpoints(
     }
   }
 
+  const ipv6 = assignIpv6Addresses(drafts, nets, diags, positions);
   const vethsByHost = new Map<string, Set<string>>();
   const out = new Map<string, Wiring>();
   for (const d of drafts) {
@@ -172,7 +171,7 @@ export function assignEndpoints(
       const ip = addresses.get(addrKey(d, a));
       if (!net?.subnet || ip === undefined) continue;
       const mac = a.mac ?? macFromIp(ip);
-      const macScope = poolKey(net, d.host);
+      const macScope = addressScope(net, d.host);
       const seen = macs.get(macScope) ?? new Map<string, string>();
       macs.set(macScope, seen);
       if (seen.has(mac)) {
@@ -196,7 +195,8 @@ export function assignEndpoints(
         }
         used.add(hostIfname);
       }
-      const routed = !net.internal && net.driver !== "overlay" && net.gateway !== null;
+      const routed = !net.internal && net.driver !== "overlay";
+      const ip6 = ipv6.get(attachmentKey(d.name, a.network));
       endpoints.push({
         network: net.name,
         ifname: a.interfaceName ?? `eth${endpoints.length}`,
@@ -204,10 +204,17 @@ export function assignEndpoints(
         address: formatIp(ip),
         prefix: net.subnet.prefix,
         mac,
-        gateway: routed ? formatIp(net.gateway!) : "",
+        gateway: routed && net.gateway !== null ? formatIp(net.gateway) : "",
         aliases: a.aliases,
         mtu: net.mtu,
         ...(a.gwPriority !== 0 ? { gwPriority: a.gwPriority } : {}),
+        ...(ip6 === undefined ? {} : {
+          ipv6: {
+            address: formatIp6(ip6),
+            prefix: net.v6!.subnet!.prefix,
+            gateway: routed && net.v6!.gateway !== null ? formatIp6(net.v6!.gateway) : "",
+          },
+        }),
       });
     }
     out.set(d.name, { endpoints, defaultEndpoint: defaultEndpointOf(endpoints, nets) });

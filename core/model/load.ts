@@ -20,7 +20,7 @@ import { normalizeLabName, uplinkName } from "./names.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
-export { summarize } from "./summary.ts";
+export { summarize, ulaLine } from "./summary.ts";
 export { readMachineRoutes } from "./routes.ts";
 
 /** What the loader needs to know about the machine (`readMachine()` in `core/lab/alloc.ts`). */

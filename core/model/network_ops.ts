@@ -246,7 +246,7 @@ export function createNetwork(
     }
   }
   const next = clone(model);
-  next.networks.push(toNetwork(decl, [], model.file, positions));
+  next.networks.push(toNetwork(decl, [], model.file, positions, null));
   return next;
 }
 
@@ -352,7 +352,7 @@ function ensureGwbridge(model: Model, reserved: readonly string[]): Network {
   }
   decl.subnet = pool;
   decl.gateway = pool.base + 1;
-  const n = toNetwork(decl, [], model.file, new Positions(model.file));
+  const n = toNetwork(decl, [], model.file, new Positions(model.file), null);
   model.networks.push(n);
   return n;
 }

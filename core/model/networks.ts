@@ -21,6 +21,14 @@ import {
 } from "./ip.ts";
 import { DEFAULT_SUBNET, firstFreePool, globalPools, localPools } from "./ipam.ts";
 import { ifnameFor, NETWORK_PATTERN, suggestion } from "./names.ts";
+import {
+  type IpamEntry,
+  type Ipv6Decl,
+  isIpv6Entry,
+  readIpv6Config,
+  toIpv6Network,
+} from "./ipv6.ts";
+import type { Cidr6 } from "./ip6.ts";
 
 /** Name of Docker's default bridge network (docker0), as `docker network ls` shows it. */
 export const DOCKER0_NETWORK = "bridge";
@@ -47,6 +55,8 @@ export interface NetDecl {
   internal: boolean;
   encrypted: boolean;
   enableIpv6: boolean;
+  /** The IPv6 side when `enable_ipv6: true` (see `ipv6.ts`). */
+  v6: Ipv6Decl | null;
   driverOpts: Record<string, string>;
   path: (string | number)[];
   /** Explicit or assigned subnet; null until assigned (or when the declaration is unusable). */
@@ -88,6 +98,7 @@ interface RawNetwork {
   external?: boolean | { name?: string };
   encrypted?: boolean;
   enable_ipv6?: boolean;
+  enable_ipv4?: boolean;
 }
 
 function blank(name: string, path: (string | number)[]): NetDecl {
@@ -97,6 +108,7 @@ function blank(name: string, path: (string | number)[]): NetDecl {
     internal: false,
     encrypted: false,
     enableIpv6: false,
+    v6: null,
     driverOpts: {},
     path,
     subnet: null,
@@ -163,8 +175,8 @@ function cidrField(
   if (r.reason === "ipv6") {
     diags.error(
       positions.of(path),
-      `${what} "${text}" is IPv6: IPv6 networks are not supported yet`,
-      "use an IPv4 subnet such as 172.20.0.0/24",
+      `${what} "${text}" is IPv6, in the ipam config entry of the IPv4 subnet`,
+      "put IPv6 values in their own ipam config entry, with an IPv6 subnet",
     );
   } else if (r.reason === "hostbits") {
     diags.error(
@@ -268,11 +280,11 @@ export function declareNetworks(
     n.internal = body.internal ?? false;
     n.encrypted = body.encrypted ?? false;
     n.enableIpv6 = body.enable_ipv6 ?? false;
-    if (n.enableIpv6) {
-      diags.warn(
-        positions.of([...path, "enable_ipv6"]),
-        `network "${name}": enable_ipv6 accepted, but nslab builds IPv4 only for now (IPv6 has ` +
-          "its own issue); the network gets no IPv6 addresses",
+    if (body.enable_ipv4 === false) {
+      diags.error(
+        positions.of([...path, "enable_ipv4"]),
+        `network "${name}": IPv6-only networks (enable_ipv4: false) are not built yet`,
+        "remove enable_ipv4: false; with enable_ipv6: true the network is dual-stack",
       );
     }
     for (const [k, v] of Object.entries(body.driver_opts ?? {})) {
@@ -347,17 +359,9 @@ export function declareNetworks(
       };
     }
     const configs = (body.ipam?.config ?? []).map((c, i) => ({ c, i }))
-      .filter((x) => x.c !== undefined) as {
-        c: IpamConfig;
-        i: number;
-      }[];
-    const v4 = configs.filter(({ c }) => !(c.subnet ?? "").includes(":"));
-    for (const { i } of configs.filter(({ c }) => (c.subnet ?? "").includes(":"))) {
-      diags.warn(
-        positions.of([...path, "ipam", "config", i, "subnet"]),
-        "ignored: IPv6 subnets are not supported yet",
-      );
-    }
+      .filter((x) => x.c !== undefined) as (IpamEntry & { c: IpamConfig })[];
+    const v4 = configs.filter((e) => !isIpv6Entry(e));
+    n.v6 = readIpv6Config(name, path, n.enableIpv6, configs.filter(isIpv6Entry), diags, positions);
     if (v4.length > 1) {
       diags.error(
         positions.of([...path, "ipam", "config", v4[1].i]),
@@ -493,6 +497,14 @@ function readAuxAddresses(
   }
 }
 
+/**
+ * The scope in which a network's addresses are unique: one per host for bridge networks (separate
+ * Docker daemons), one for the whole lab otherwise.
+ */
+export function addressScope(net: NetDecl, host: string): string {
+  return net.driver === "bridge" ? `${net.name}\0${host}` : net.name;
+}
+
 /** Which hosts each network exists on (members' hosts), by network name. */
 export type Membership = Map<string, string[]>;
 
@@ -593,7 +605,9 @@ export function toNetwork(
   hosts: string[],
   file: string,
   positions: Positions,
+  ula: Cidr6 | null,
 ): Network {
+  const ipv6 = toIpv6Network(n.v6, ula);
   const subnet = n.subnet!;
   const bridge = n.isDefault
     ? "docker0"
@@ -621,6 +635,7 @@ export function toNetwork(
     bridge,
     mtu: n.mtu,
     enableIpv6: n.enableIpv6,
+    ...(ipv6 ? { ipv6 } : {}),
     encrypted: n.encrypted,
     driverOpts: n.driverOpts,
     vxlan: n.driver === "overlay"

@@ -50,6 +50,8 @@ import {
   type ServiceContext,
 } from "./containers.ts";
 import { assignEndpoints } from "./endpoints.ts";
+import { assignIpv6Subnets } from "./ipv6.ts";
+import { formatCidr6 } from "./ip6.ts";
 import { publishPorts } from "./publish.ts";
 import { type RawCheck, readChecks } from "./checks.ts";
 
@@ -396,6 +398,8 @@ export function resolveModel(
       aliases: [],
       ipv4: null,
       ipv4Base: null,
+      ipv6: null,
+      ipv6Base: null,
       mac: null,
       priority: -Infinity,
       gwPriority: 0,
@@ -421,6 +425,7 @@ export function resolveModel(
   }
   for (const [k, list] of members) members.set(k, hostNames.filter((h) => list.includes(h)));
   assignSubnets(nets, members, underlay, reserved, diags, positions);
+  const ula = assignIpv6Subnets(lab, nets, members, diags, positions);
   applyHostBindings(drafts, byName);
   const wiring = assignEndpoints(
     lab,
@@ -533,11 +538,12 @@ export function resolveModel(
     },
     hosts,
     networks: nets.filter((n) => n.subnet !== null).map((n) =>
-      toNetwork(n, members.get(n.name) ?? [], opts.file, positions)
+      toNetwork(n, members.get(n.name) ?? [], opts.file, positions, ula)
     ),
     containers,
     checks,
     dns: { upstream, ttl: raw.dns?.ttl ?? 600 },
+    ...(ula ? { ula: formatCidr6(ula) } : {}),
     warnings: diags.warnings.map((w, i) => ({ w, i }))
       .sort((a, b) => a.w.pos.line - b.w.pos.line || a.w.pos.col - b.w.pos.col || a.i - b.i)
       .map(({ w }) => w),

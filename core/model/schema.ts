@@ -142,7 +142,10 @@ const networkAttachment: Type = {
     ipv4_address: { type: str, doc: "Fixed address (replicas take the following addresses)." },
     mac_address: { type: str, doc: "Fixed MAC address of the interface." },
     priority: { type: { t: "int" }, doc: "Higher first: orders the interfaces eth0, eth1, …" },
-    ipv6_address: ignored("accepted without effect: IPv6 is not built yet (its own issue)"),
+    ipv6_address: {
+      type: str,
+      doc: "Fixed IPv6 address, inside the network's IPv6 subnet (needs enable_ipv6: true).",
+    },
     link_local_ips: ignored("ignored: link-local addresses are not assigned"),
     gw_priority: {
       type: { t: "int" },
@@ -292,8 +295,11 @@ const network: Type = {
     },
     internal: { type: { t: "bool" }, doc: "No route out of the network." },
     encrypted: { type: { t: "bool" }, doc: "Overlay: IPsec ESP between hosts." },
-    enable_ipv6: { type: { t: "bool" }, doc: "Accepted with a warning; IPv6 is not built yet." },
-    enable_ipv4: ignored(),
+    enable_ipv6: {
+      type: { t: "bool" },
+      doc: "Dual-stack: an IPv6 subnet too (from ipam, else a /64 of the lab's ULA /48).",
+    },
+    enable_ipv4: { type: { t: "bool" }, doc: "false (IPv6-only) is refused: not built yet." },
     attachable: ignored(),
     labels: ignored(),
     external: {

@@ -34,9 +34,20 @@ function modeText(c: Container): string {
         // Compose's container name is listed once, in its own column, not as an alias.
         const aliases = e.aliases.filter((a) => a !== c.composeName);
         return `${e.ifname} ${e.network} ${e.address}/${e.prefix}` +
+          (e.ipv6 ? ` ${e.ipv6.address}/${e.ipv6.prefix}` : "") +
           (aliases.length > 0 ? ` (aliases ${aliases.join(",")})` : "");
       }).join(", ");
   }
+}
+
+/**
+ * The line naming the lab's IPv6 ULA /48 (derived from the lab name, as moby derives its own from
+ * the machine), or null when no network took a /64 of it.
+ */
+export function ulaLine(model: Model): string | null {
+  if (!model.ula) return null;
+  const from = model.networks.filter((n) => n.ipv6?.fromUla).map((n) => n.name);
+  return `ipv6 ULA ${model.ula} (derived from the lab name; /64s for ${from.join(", ")})`;
 }
 
 /**
@@ -61,6 +72,8 @@ export function summarize(model: Model): string {
         ? `; the uplink's name is derived from the lab name (nsl-${model.lab} exceeds 15 bytes)`
         : ""),
   );
+  const ula = ulaLine(model);
+  if (ula) lines.push(ula);
   lines.push("", "hosts:");
   lines.push(...table(model.hosts.map((h) => [h.name, h.address, `namespace ${h.netns}`])));
   lines.push("", "networks:");
@@ -74,6 +87,12 @@ export function summarize(model: Model): string {
       if (n.macvlan.hostShim) extra.push("host shim");
     }
     if (n.ipRange !== n.subnet) extra.push(`range ${n.ipRange}`);
+    if (n.ipv6) {
+      extra.push(
+        `ipv6 ${n.ipv6.subnet}` + (n.ipv6.gateway ? ` gw ${n.ipv6.gateway}` : "") +
+          (n.ipv6.ipRange !== n.ipv6.subnet ? ` range ${n.ipv6.ipRange}` : ""),
+      );
+    }
     return [
       n.dockerName !== undefined && n.dockerName !== n.name
         ? `${n.name} (${n.dockerName})`

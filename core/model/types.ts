@@ -82,6 +82,8 @@ export interface Network {
   bridge: string;
   mtu: number;
   enableIpv6: boolean;
+  /** The IPv6 side when `enableIpv6` (Docker's `EnableIPv6`); absent otherwise. */
+  ipv6?: Ipv6Network;
   encrypted: boolean;
   /** Verbatim driver_opts from the file. */
   driverOpts: Record<string, string>;
@@ -99,6 +101,27 @@ export interface Network {
   /** Hosts on which this network exists (has members, or is `default`). */
   hosts: string[];
   pos: SourcePos;
+}
+
+/** A network's IPv6 subnet, gateway and allocation range. */
+export interface Ipv6Network {
+  /** e.g. `fd3c:51a2:9e07::/64`. */
+  subnet: string;
+  prefix: number;
+  /** Gateway on the bridge ("" for macvlan without one). */
+  gateway: string;
+  /** Allocation range inside the subnet (defaults to the subnet). */
+  ipRange: string;
+  /** true when the subnet is a /64 of the lab's ULA /48 (`Model.ula`), not from the file. */
+  fromUla: boolean;
+}
+
+/** An endpoint's IPv6 address on a network with IPv6. */
+export interface Ipv6Endpoint {
+  address: string;
+  prefix: number;
+  /** Gateway this endpoint may route through ("" when none, or the network is internal). */
+  gateway: string;
 }
 
 /** A published port after syntax expansion (one entry per port of a range). */
@@ -136,6 +159,8 @@ export interface Endpoint {
   mtu: number;
   /** `gw_priority` when not 0: the highest carries the default route. */
   gwPriority?: number;
+  /** The IPv6 address when the network has IPv6 (Docker's `IPv6Address`). */
+  ipv6?: Ipv6Endpoint;
 }
 
 /** How a container gets its network stack. */
@@ -243,6 +268,8 @@ export interface Model {
   containers: Container[];
   checks: CheckSpec[];
   dns: { upstream: string[]; ttl: number };
+  /** The lab's ULA /48 (from the lab name) when a network took an IPv6 /64 of it. */
+  ula?: string;
   warnings: Warning[];
   /**
    * Set when automatic choices (the underlay /24) were made against a snapshot of the machine
