@@ -1,0 +1,190 @@
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { TopologyError } from "../errors.ts";
+import { loadTopology } from "./load.ts";
+import { ulaPrefix } from "./ipv6.ts";
+import { formatCidr6 } from "./ip6.ts";
+import type { Model } from "./types.ts";
+
+function load(yaml: string): Model {
+  return loadTopology({ file: "t.yaml", text: yaml }, { reserved: [] }).model;
+}
+
+function errorsOf(yaml: string): string[] {
+  try {
+    load(yaml);
+  } catch (e) {
+    ok(e instanceof TopologyError, `expected a TopologyError, got ${e}`);
+    for (const d of e.diagnostics) ok(d.hint.length > 0, `no fix for ${d.message}`);
+    return e.diagnostics.map((d) => `${d.pos.line}:${d.pos.col}: ${d.message}`);
+  }
+  throw new Error("the topology was accepted");
+}
+
+function v6Of(m: Model, container: string, network: string): string | undefined {
+  const c = m.containers.find((c) => c.name === container)!;
+  return c.endpoints.find((e) => e.network === network)?.ipv6?.address;
+}
+
+const DUAL = `name: v6lab
+networks:
+  front: {enable_ipv6: true}
+  back: {enable_ipv6: true}
+  plain: {}
+containers:
+  web: {networks: [front, back, plain]}
+  api: {networks: [front]}
+`;
+
+Deno.test("the ULA /48 is fd + 40 bits derived from the lab name: the same name, the same prefix", () => {
+  const a = formatCidr6(ulaPrefix("v6lab"));
+  equal(a, formatCidr6(ulaPrefix("v6lab")));
+  ok(a !== formatCidr6(ulaPrefix("v6other")), a);
+  ok(/^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/48$/.test(a), a);
+});
+
+Deno.test("networks without an IPv6 subnet get consecutive /64s of the lab's ULA; plain ones none", () => {
+  const m = load(DUAL);
+  const ula = ulaPrefix("v6lab").base;
+  equal(m.ula, formatCidr6(ulaPrefix("v6lab")));
+  const net = (name: string) => m.networks.find((n) => n.name === name)!;
+  deepStrictEqual(net("front").ipv6, {
+    subnet: formatCidr6({ base: ula, prefix: 64 }),
+    prefix: 64,
+    gateway: formatCidr6({ base: ula + 1n, prefix: 64 }).replace("/64", ""),
+    ipRange: formatCidr6({ base: ula, prefix: 64 }),
+    fromUla: true,
+  });
+  equal(net("back").ipv6?.subnet, formatCidr6({ base: ula + (1n << 64n), prefix: 64 }));
+  equal(net("plain").ipv6, undefined);
+  equal(net("plain").enableIpv6, false);
+  equal(v6Of(m, "web", "plain"), undefined);
+  // Addresses follow the gateway (::1) in start order, as Docker's IPAM hands them out.
+  const front = net("front").ipv6!.subnet.replace("/64", "");
+  deepStrictEqual([v6Of(m, "web", "front"), v6Of(m, "api", "front")], [`${front}2`, `${front}3`]);
+  equal(load(DUAL).ula, m.ula, "deterministic");
+});
+
+Deno.test("an explicit IPv6 subnet, gateway, ip_range and ipv6_address are kept, replicas count on", () => {
+  const m = load(`name: v6lab
+networks:
+  back:
+    enable_ipv6: true
+    internal: true
+    ipam:
+      config:
+        - subnet: 172.30.0.0/24
+        - {subnet: "fd00:db8:1::/64", gateway: "fd00:db8:1::fe", ip_range: "fd00:db8:1::100/120"}
+services:
+  db:
+    deploy: {replicas: 2}
+    networks: {back: {ipv6_address: "fd00:db8:1::20"}}
+  api: {networks: [back]}
+`);
+  equal(m.ula, undefined, "no /64 was taken from the ULA");
+  deepStrictEqual(m.networks.find((n) => n.name === "back")!.ipv6, {
+    subnet: "fd00:db8:1::/64",
+    prefix: 64,
+    gateway: "fd00:db8:1::fe",
+    ipRange: "fd00:db8:1::100/120",
+    fromUla: false,
+  });
+  deepStrictEqual(
+    ["db-1", "db-2", "api"].map((c) => v6Of(m, c, "back")),
+    ["fd00:db8:1::20", "fd00:db8:1::21", "fd00:db8:1::100"],
+  );
+  // internal: no gateway to route through, in either family
+  deepStrictEqual(m.containers.find((c) => c.name === "api")!.endpoints[0].ipv6, {
+    address: "fd00:db8:1::100",
+    prefix: 64,
+    gateway: "",
+  });
+});
+
+Deno.test("automatic /64s step over an explicit IPv6 subnet inside the ULA", () => {
+  const first = formatCidr6({ base: ulaPrefix("v6lab").base, prefix: 64 });
+  const m = load(`name: v6lab
+networks:
+  a:
+    enable_ipv6: true
+    ipam: {config: [{subnet: "${first}"}]}
+  b: {enable_ipv6: true}
+containers:
+  x: {networks: [a, b]}
+`);
+  equal(
+    m.networks.find((n) => n.name === "b")!.ipv6!.subnet,
+    formatCidr6({ base: ulaPrefix("v6lab").base + (1n << 64n), prefix: 64 }),
+  );
+});
+
+Deno.test("IPv6 mistakes are located errors with a fix", () => {
+  deepStrictEqual(
+    errorsOf(`name: v6lab
+networks:
+  a:
+    ipam: {config: [{subnet: "fd00::/64"}]}
+  b:
+    enable_ipv6: true
+    ipam:
+      config:
+        - {subnet: "fd00:1::5/64"}
+  c:
+    enable_ipv6: true
+    enable_ipv4: false
+  d:
+    enable_ipv6: true
+    ipam: {config: [{subnet: "fd00:2::/64", gateway: "fd00:3::1", ip_range: "fd00:9::/80"}]}
+containers:
+  x:
+    networks:
+      a: {ipv6_address: "fd00::9"}
+      d: {ipv6_address: "fd00:5::1"}
+  y:
+    networks:
+      d: {ipv6_address: "nope"}
+`),
+    [
+      '4:30: network "a" has the IPv6 subnet fd00::/64 but IPv6 is not enabled on it',
+      '9:20: invalid subnet "fd00:1::5/64": it has host bits set',
+      '12:18: network "c": IPv6-only networks (enable_ipv4: false) are not built yet',
+      "15:77: ip_range fd00:9::/80 is not inside subnet fd00:2::/64",
+      "15:54: gateway fd00:3::1 is outside subnet fd00:2::/64",
+      '19:25: ipv6_address fd00::9 of "x", but network "a" has no IPv6',
+      '20:25: ipv6_address fd00:5::1 of "x", which is outside IPv6 subnet fd00:2::/64 of network "d"',
+      '23:25: invalid ipv6_address "nope": not an IPv6 address',
+    ].sort(byPosition),
+  );
+});
+
+function byPosition(a: string, b: string): number {
+  const [al, ac] = a.split(":").map(Number);
+  const [bl, bc] = b.split(":").map(Number);
+  return al - bl || ac - bc;
+}
+
+Deno.test("two containers asking for one IPv6 address, or overlapping IPv6 subnets, are refused", () => {
+  deepStrictEqual(
+    errorsOf(`name: v6lab
+networks:
+  a:
+    enable_ipv6: true
+    ipam: {config: [{subnet: "fd00::/64"}]}
+  b:
+    enable_ipv6: true
+    ipam: {config: [{subnet: "fd00::/48"}]}
+containers:
+  x: {networks: {a: {ipv6_address: "fd00::9"}, b: {}}}
+  y: {networks: {a: {ipv6_address: "fd00::9"}}}
+`),
+    [
+      '8:20: IPv6 subnet fd00::/48 of network "b" overlaps fd00::/64 of network "a" on host "host"',
+      '11:36: ipv6_address fd00::9 of "y", which is already used by "x" on network "a"',
+    ],
+  );
+});
+
+Deno.test("a network with IPv6 says the kernel does not carry it yet", () => {
+  const m = load(DUAL);
+  deepStrictEqual(m.warnings.map((w) => `${w.pos.line}:${w.pos.col}`), ["3:24", "4:23"]);
+  ok(m.warnings.every((w) => w.message.includes("not yet configured in the namespaces")));
+});
