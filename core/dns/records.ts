@@ -64,6 +64,8 @@ export interface LookupResult {
   additional?: Answer[];
   /** true: the name is outside the lab and the requester may ask the upstream servers. */
   forward: boolean;
+  /** The requester's own servers (Compose `dns:`) to forward to, instead of the lab's. */
+  upstream?: string[];
 }
 
 /**
@@ -91,6 +93,8 @@ export interface RequesterView {
   networks: string[];
   /** true when at least one of them is not internal (a way out exists). */
   canForward: boolean;
+  /** Its own upstream servers (Compose `dns:`), which Docker forwards its outside names to. */
+  upstream?: string[];
 }
 
 /** Every record of a lab, plus who may see what. Build with {@link buildRecords}. */
@@ -261,9 +265,16 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     requesters.set(c.name, {
       networks: all.map((n) => keyOf(n.name, owner.host)).filter((k) => networks.has(k)),
       canForward: all.some((n) => !n.internal && n.driver !== "none"),
+      ...ownUpstream(owner),
     });
   }
   return { ttl, upstream: [...model.dns.upstream], networks, requesters, labNames };
+}
+
+/** A container's IPv4 `dns:` servers, when it has any (the forwarder speaks IPv4). */
+function ownUpstream(c: Container): { upstream?: string[] } {
+  const servers = (c.dns?.servers ?? []).filter((s) => !s.includes(":"));
+  return servers.length > 0 ? { upstream: servers } : {};
 }
 
 function typeNumber(qtype: number | string): number | null {
@@ -401,8 +412,9 @@ export function lookup(
     }
   }
   if (inLab(table, name)) return result("NXDOMAIN");
-  if (table.upstream.length > 0 && view.canForward) {
-    return { rcode: "NOERROR", answers: [], forward: true };
+  const upstream = view.upstream ?? table.upstream;
+  if (upstream.length > 0 && view.canForward) {
+    return { rcode: "NOERROR", answers: [], forward: true, ...(view.upstream ? { upstream } : {}) };
   }
   return result("NXDOMAIN");
 }

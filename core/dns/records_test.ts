@@ -11,6 +11,7 @@ import {
   rotate,
 } from "./records.ts";
 import { shopModel, testModel } from "./_testmodel.ts";
+import { loadTopologyObject } from "../model/load.ts";
 
 const table = buildRecords(shopModel());
 const fwdTable = buildRecords(shopModel({ upstream: ["10.99.0.53"] }));
@@ -374,4 +375,25 @@ Deno.test("a macvlan network is one segment across hosts: its names resolve from
   const ep = (c: string) => model.containers.find((x) => x.name === c)!.endpoints[0].address;
   assertEquals(addrs("a", "b", t), [ep("b")]);
   assertEquals(addrs("b", "a.lan", t), [ep("a")]);
+});
+
+Deno.test("a container's own dns: servers take its outside names, as Docker forwards them", () => {
+  const m = loadTopologyObject({
+    name: "t",
+    dns: { upstream: ["10.9.9.9"] },
+    services: { a: { dns: ["10.8.8.8", "fd00::53"] }, b: {} },
+  }, { reserved: [] }).model;
+  const t = buildRecords(m);
+  assertEquals(lookup(t, "a", "example.org", "A"), {
+    rcode: "NOERROR",
+    answers: [],
+    forward: true,
+    upstream: ["10.8.8.8"],
+  });
+  assertEquals(lookup(t, "b", "example.org", "A"), {
+    rcode: "NOERROR",
+    answers: [],
+    forward: true,
+  });
+  assertEquals(lookup(t, "a", "b", "A").forward, false); // lab names never leave
 });

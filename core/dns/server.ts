@@ -296,7 +296,7 @@ export class DnsServer {
       if (forwarder === undefined) return encodeRcode(q, packet, RCODE.SERVFAIL);
       s.forwarded++;
       const copy = packet.slice();
-      return forwarder.query(copy, table.upstream).then((a) => {
+      return forwarder.query(copy, res.upstream ?? table.upstream).then((a) => {
         if (a !== null) return a;
         s.forwardFailed++;
         return encodeRcode(q, copy, RCODE.SERVFAIL);
