@@ -4,7 +4,6 @@
  * @module
  */
 
-import { findTopologyFile, loadTopology } from "../core/model/load.ts";
 import { readMachine } from "../core/lab/alloc.ts";
 import { isLabName } from "../core/kernel/journal.ts";
 import type { Model } from "../core/model/types.ts";
@@ -32,10 +31,16 @@ export interface Loaded {
   model: Model;
 }
 
+/**
+ * The model loader (and with it the YAML parser), imported only by a verb that reads a topology:
+ * `down -p NAME` and the other verbs on a running lab start faster without it.
+ */
+const loader = () => import("../core/model/load.ts");
+
 /** Locates the topology file: `-f`, else nslab.yaml/compose.yaml/… in the current folder. */
-export function topologyPath(opts: LabOptions, fallback?: string): string {
+export async function topologyPath(opts: LabOptions, fallback?: string): Promise<string> {
   if (opts.file) return opts.file;
-  const found = findTopologyFile(Deno.cwd());
+  const found = (await loader()).findTopologyFile(Deno.cwd());
   if (found) return found;
   if (fallback) return fallback;
   throw new UsageError(
@@ -46,14 +51,14 @@ export function topologyPath(opts: LabOptions, fallback?: string): string {
 
 /** Reads, validates and resolves the topology (exit code 2 on any error, nothing touched). */
 export async function load(opts: LabOptions, fallback?: string): Promise<Loaded> {
-  const file = topologyPath(opts, fallback);
+  const file = await topologyPath(opts, fallback);
   let text: string;
   try {
     text = Deno.readTextFileSync(file);
   } catch (e) {
     throw new UsageError(`Cannot read topology file ${file}: ${(e as Error).message}`);
   }
-  const { model } = loadTopology({ file, text }, {
+  const { model } = (await loader()).loadTopology({ file, text }, {
     project: opts.projectName,
     uplink: opts.uplink,
     machine: readMachine(),
@@ -75,7 +80,9 @@ export async function labName(opts: LabOptions): Promise<string> {
     }
     return opts.projectName;
   }
-  if (opts.file || findTopologyFile(Deno.cwd())) return (await load(opts)).model.lab;
+  if (opts.file || (await loader()).findTopologyFile(Deno.cwd())) {
+    return (await load(opts)).model.lab;
+  }
   const running = listStateDirs();
   if (running.length === 1) return running[0];
   throw new UsageError(

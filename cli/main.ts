@@ -7,18 +7,20 @@
 
 import { Command, CommanderError, Option } from "commander";
 import { NslabError } from "../core/errors.ts";
-import { validateCommand } from "./commands/validate.ts";
-import { planCommand } from "./commands/plan.ts";
-import { upCommand } from "./commands/up.ts";
-import { downCommand } from "./commands/down.ts";
-import { lsCommand, psCommand } from "./commands/ps.ts";
-import { checkCommand } from "./commands/check.ts";
-import { execCommand, inspectCommand, logsCommand } from "./commands/exec.ts";
-import { doctorCommand, schemaCommand } from "./commands/misc.ts";
-import { graphCommand } from "./commands/graph.ts";
 import { addNetworkCommand } from "./commands/network.ts";
-import { completionScript } from "./commands/completion.ts";
-import { load, SEED_FILE } from "./common.ts";
+
+// Each verb's module is imported when the verb runs, not at start-up: a `down` then never loads
+// the YAML parser, the planner or the checks (every module costs start-up time on each call).
+const validate = () => import("./commands/validate.ts");
+const plan = () => import("./commands/plan.ts");
+const up = () => import("./commands/up.ts");
+const down = () => import("./commands/down.ts");
+const ps = () => import("./commands/ps.ts");
+const check = () => import("./commands/check.ts");
+const exec = () => import("./commands/exec.ts");
+const misc = () => import("./commands/misc.ts");
+const graph = () => import("./commands/graph.ts");
+const common = () => import("./common.ts");
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
@@ -58,7 +60,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     ),
   )
     .addHelpText("after", examples(["nslab validate -f topologies/seed.yaml"]))
-    .action((o) => run(validateCommand(o)));
+    .action((o) => run(validate().then((m) => m.validateCommand(o))));
 
   labOptions(
     program.command("plan").description("print every kernel object and rule `up` would create"),
@@ -73,7 +75,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab plan --dry-run -f topologies/seed.yaml",
       ]),
     )
-    .action((o) => run(planCommand(o)));
+    .action((o) => run(plan().then((m) => m.planCommand(o))));
 
   const progress = new Option("--progress <mode>", "progress output").choices([
     "auto",
@@ -107,7 +109,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab up -f topologies/overlay.yaml --only-host h1",
       ]),
     )
-    .action((o) => run(upCommand(o)));
+    .action((o) => run(up().then((m) => m.upCommand(o))));
 
   labOptions(
     program.command("demo").description(
@@ -124,7 +126,13 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab demo -f my-lab.yaml",
       ]),
     )
-    .action((o) => run(upCommand({ ...o, down: true }, SEED_FILE)));
+    .action((o) =>
+      run(
+        Promise.all([up(), common()]).then(([m, c]) =>
+          m.upCommand({ ...o, down: true }, c.SEED_FILE)
+        ),
+      )
+    );
 
   labOptions(
     program.command("down").description(
@@ -133,16 +141,16 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   )
     .option("--all", "every nslab lab on this machine")
     .addHelpText("after", examples(["nslab down -p shop", "nslab down --all"]))
-    .action((o) => run(downCommand(o)));
+    .action((o) => run(down().then((m) => m.downCommand(o))));
 
   labOptions(
     program.command("ps").description("containers of a lab with addresses, networks and ports"),
   )
     .option("--json", "JSON output")
-    .action((o) => run(psCommand(o)));
+    .action((o) => run(ps().then((m) => m.psCommand(o))));
 
   program.command("ls").description("all labs on this machine").option("--json", "JSON output")
-    .action((o) => run(lsCommand(o)));
+    .action((o) => run(ps().then((m) => m.lsCommand(o))));
 
   labOptions(
     program.command("check").description("run implied and explicit checks; exit 1 on any failure"),
@@ -157,7 +165,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab check --format junit > report.xml",
       ]),
     )
-    .action((o) => run(checkCommand(o)));
+    .action((o) => run(check().then((m) => m.checkCommand(o))));
 
   labOptions(program.command("exec").description("run a command inside a container's sandbox"))
     .argument("<name>", "container")
@@ -167,12 +175,12 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "after",
       examples(["nslab exec web -- ip addr", "nslab exec web -- getent hosts api"]),
     )
-    .action((name, cmd, o) => run(execCommand(o, name, cmd)));
+    .action((name, cmd, o) => run(exec().then((m) => m.execCommand(o, name, cmd))));
 
   labOptions(program.command("logs").description("output of a container's command")).argument(
     "<name>",
   )
-    .action((name, o) => run(logsCommand(o, name)));
+    .action((name, o) => run(exec().then((m) => m.logsCommand(o, name))));
 
   labOptions(
     program.command("inspect").description(
@@ -180,7 +188,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     ),
   )
     .argument("<name>")
-    .action((name, o) => run(inspectCommand(o, name)));
+    .action((name, o) => run(exec().then((m) => m.inspectCommand(o, name))));
 
   labOptions(program.command("graph").description("a picture of the topology"))
     .addOption(
@@ -190,13 +198,19 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     )
     .addHelpText("after", examples(["nslab graph -f topologies/seed.yaml --format svg > seed.svg"]))
     .action((o) =>
-      run(load(o).then(({ model }) => (console.log(graphCommand(model, o.format).trimEnd()), 0)))
+      run(
+        Promise.all([common(), graph()]).then(async ([c, g]) => {
+          const { model } = await c.load(o);
+          console.log(g.graphCommand(model, o.format).trimEnd());
+          return 0;
+        }),
+      )
     );
 
   addNetworkCommand(program, run, labOptions);
 
   program.command("schema").description("JSON Schema of the topology format (for editors)")
-    .action(() => run(schemaCommand()));
+    .action(() => run(misc().then((m) => m.schemaCommand())));
 
   program.command("completion").description("shell completion script").argument(
     "[shell]",
@@ -204,10 +218,17 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     "bash",
   )
     .addHelpText("after", examples(["source <(nslab completion bash)"]))
-    .action((shell) => run((console.log(completionScript(program, shell).trimEnd()), 0)));
+    .action((shell) =>
+      run(
+        import("./commands/completion.ts").then((m) => {
+          console.log(m.completionScript(program, shell).trimEnd());
+          return 0;
+        }),
+      )
+    );
 
   program.command("doctor").description("list everything nslab-owned on this machine (leak report)")
-    .action(() => run(doctorCommand()));
+    .action(() => run(misc().then((m) => m.doctorCommand())));
 
   return program;
 }

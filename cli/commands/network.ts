@@ -7,12 +7,13 @@
 
 import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { detachedSupervisor, NetworkOps } from "../../core/lab/network.ts";
-import { formatNetworkTable } from "../../core/lab/inspect.ts";
+import type { NetworkOps } from "../../core/lab/network.ts";
 import { labName, type LabOptions } from "../common.ts";
 
+/** The network operations of the addressed lab (imported when a `network` verb runs). */
 async function opsFor(opts: LabOptions): Promise<NetworkOps> {
   const lab = await labName(opts);
+  const { detachedSupervisor, NetworkOps } = await import("../../core/lab/network.ts");
   return new NetworkOps(lab, detachedSupervisor(lab));
 }
 
@@ -60,8 +61,9 @@ export function addNetworkCommand(
     .option("-q, --quiet", "only network ids")
     .action((o) =>
       run(
-        opsFor(o).then((ops) => {
+        opsFor(o).then(async (ops) => {
           const rows = ops.ls();
+          const { formatNetworkTable } = await import("../../core/lab/inspect.ts");
           if (o.json) console.log(JSON.stringify(rows, null, 2));
           else if (o.quiet) { for (const r of rows) console.log(r.id); }
           else console.log(formatNetworkTable(rows));

@@ -3,7 +3,6 @@ import { downLab, upHostPart, upLab } from "../../core/lab/lab.ts";
 import { consoleProgress } from "../../core/lab/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
-import { runCheckReport } from "./check.ts";
 import { type LabOptions, load } from "../common.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
 
@@ -47,6 +46,8 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   let code = 0;
   try {
     if (opts.check || opts.down) {
+      // The checks (and their DNS codec) are loaded only when asked for.
+      const { runCheckReport } = await import("./check.ts");
       code = await runCheckReport(state.model, { format: opts.format ?? "table" });
     }
     if (opts.attach) {
