@@ -13,7 +13,8 @@
 import type { TopologyInput } from "../core/model/load.ts";
 import { loadTopologyObject } from "../core/model/load.ts";
 import type { Model } from "../core/model/types.ts";
-import { downLab, upLab } from "../core/lab/lab.ts";
+import { upLab } from "../core/lab/lab.ts";
+import { downLab } from "../core/lab/down.ts";
 import { readState } from "../core/lab/state.ts";
 import { readMachine } from "../core/lab/alloc.ts";
 import type { Supervisor } from "../core/runtime/supervisor.ts";

@@ -98,6 +98,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "--only-host <host>",
       "build only this host's part (run once per host, e.g. on each machine; see docs/multi-host.md)",
     )
+    .option("--timings", "print where the time goes, step by step")
     .addOption(progress)
     .addOption(format)
     .addHelpText(
@@ -140,6 +141,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     ),
   )
     .option("--all", "every nslab lab on this machine")
+    .option("--timings", "print where the time goes, step by step")
     .addHelpText("after", examples(["nslab down -p shop", "nslab down --all"]))
     .action((o) => run(down().then((m) => m.downCommand(o))));
 

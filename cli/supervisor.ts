@@ -6,18 +6,30 @@
  * @module
  */
 
-import { type LabState, readState, stateDir, writeStateFile } from "../core/lab/state.ts";
+import {
+  type LabState,
+  markReady,
+  readPartState,
+  readState,
+  stateDir,
+  writeStateFile,
+} from "../core/lab/state.ts";
 import { Supervisor } from "../core/runtime/supervisor.ts";
-import { markPartReady, markReady, readPartState } from "../core/lab/lab.ts";
+import { waitForGo } from "../core/lab/supervise.ts";
 
+const loaded = performance.now();
 const lab = Deno.args[0] ?? "";
+// Recorded so that teardown can kill this process even when nslab itself crashed.
+Deno.writeTextFileSync(`${stateDir(lab)}/pids`, `${Deno.pid}\n`, { append: true, mode: 0o600 });
+// `up` starts this process while it applies the kernel, and says "go" once the lab's state is
+// final; end of input instead: that `up` failed or died, and there is nothing to serve.
+if (!(await waitForGo(Deno.stdin))) Deno.exit(0);
+const go = performance.now();
 const state = readState(lab);
 if (!state) {
   console.error(`nslab supervisor: lab "${lab}" has no state in ${stateDir(lab)}`);
   Deno.exit(1);
 }
-// Recorded so that teardown can kill this process even when nslab itself crashed.
-Deno.writeTextFileSync(`${stateDir(lab)}/pids`, `${Deno.pid}\n`, { append: true, mode: 0o600 });
 // With a host (`up --only-host HOST`): serve only that host's part of the lab.
 const host = Deno.args[1];
 const part = host === undefined ? null : readPartState(lab, host);
@@ -27,8 +39,15 @@ if (host !== undefined && !part) {
 }
 const supervisor = new Supervisor(state.model);
 await supervisor.start(part ? part.plan : state.plan);
-if (host !== undefined) markPartReady(lab, host);
-else markReady(lab);
+if (Deno.env.get("NSLAB_TIMINGS")) {
+  const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
+  console.error(
+    `timing  supervisor: start-up ${ms(0, loaded)} (beside the apply), waited ${
+      ms(loaded, go)
+    } for go, then served in ${ms(go, performance.now())}`,
+  );
+}
+markReady(lab, host);
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -20,7 +20,8 @@ import {
   until,
 } from "./_reliability/support.ts";
 import { loadTopology } from "../core/model/load.ts";
-import { downLab, upLab } from "../core/lab/lab.ts";
+import { upLab } from "../core/lab/lab.ts";
+import { downLab } from "../core/lab/down.ts";
 import { digest } from "../core/lab/state.ts";
 
 const LABS = count("NSLAB_PARALLEL_LABS", 8, 8);

@@ -1,5 +1,5 @@
 /** `nslab exec NAME -- CMD…` and `nslab logs NAME` and `nslab inspect NAME`. */
-import { execArgs } from "../../core/runtime/process.ts";
+import { execArgs, pinOnFirstUse } from "../../core/runtime/process.ts";
 import { readState, stateDir } from "../../core/lab/state.ts";
 import { UsageError } from "../../core/errors.ts";
 import { labName, type LabOptions } from "../common.ts";
@@ -22,7 +22,8 @@ export async function execCommand(opts: LabOptions, name: string, argv: string[]
   if (cmd.length === 0) {
     throw new UsageError("nslab exec NAME -- COMMAND [ARGS…]: the command is missing");
   }
-  const { lab, process } = await containerOf(opts, name);
+  const { lab, process, container } = await containerOf(opts, name);
+  pinOnFirstUse(lab, process, container);
   const [bin, ...args] = execArgs(lab, process, cmd);
   const child = new Deno.Command(bin, {
     args,

@@ -1,10 +1,12 @@
 /** `nslab up`: build the lab, start its supervisor, wait until ready. */
-import { downLab, upHostPart, upLab } from "../../core/lab/lab.ts";
+import { upHostPart, upLab } from "../../core/lab/lab.ts";
+import { downLab } from "../../core/lab/down.ts";
 import { consoleProgress } from "../../core/lab/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
 import { type LabOptions, load } from "../common.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
+import { Timings } from "../timings.ts";
 
 export interface UpOptions extends LabOptions {
   attach?: boolean;
@@ -14,11 +16,16 @@ export interface UpOptions extends LabOptions {
   format?: "table" | "json" | "junit";
   /** Build only this host's part of the lab (`--only-host`). */
   onlyHost?: string;
+  /** Print where the time goes (`--timings`). */
+  timings?: boolean;
 }
 
 /** Brings the lab up; with `down` (the `demo` verb) runs the checks and tears it down again. */
 export async function upCommand(opts: UpOptions, fallback?: string): Promise<number> {
   const started = performance.now();
+  const timings = new Timings(opts.timings ?? false);
+  // The detached supervisor reports its own start-up in its log (read back below).
+  if (timings.on) Deno.env.set("NSLAB_TIMINGS", "1");
   // Listen for Ctrl-C from the start: a signal that arrives while the lab is being built must
   // tear it down once it is up, not kill nslab half-way.
   const interrupted = opts.attach ? untilInterrupted() : null;
@@ -26,7 +33,8 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   for (const w of model.warnings) {
     console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
   }
-  const progress = consoleProgress(opts.progress ?? "auto");
+  timings.lap("read and validate the topology");
+  const progress = timings.on ? timings.progress() : consoleProgress(opts.progress ?? "auto");
   const upOpts = { file, digest, supervisor: { kind: "detached" } as const, progress };
   const { state, unchanged, neighbours, warnings } = opts.onlyHost === undefined
     ? await upLab(model, upOpts)
@@ -39,6 +47,7 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
     console.log(`Raised ${line} (neighbour table: the lab can need more entries)`);
   }
   for (const w of warnings ?? []) console.error(`warning: ${w}`);
+  if (timings.on) printSupervisorTimings(model.lab);
   console.log(formatSummary(state.model));
   console.error(
     `${what || "L"}ab "${model.lab}" up in ${((performance.now() - started) / 1000).toFixed(2)}s`,
@@ -71,4 +80,13 @@ function untilInterrupted(): Promise<void> {
     Deno.addSignalListener("SIGINT", () => resolve());
     Deno.addSignalListener("SIGTERM", () => resolve());
   });
+}
+
+/** The detached supervisor's own timing line (written to its log under NSLAB_TIMINGS). */
+function printSupervisorTimings(lab: string): void {
+  try {
+    const log = Deno.readTextFileSync(`/run/nslab/${lab}/supervisor.log`);
+    const line = log.split("\n").findLast((l) => l.startsWith("timing"));
+    if (line) console.error(line);
+  } catch { /* no log */ }
 }

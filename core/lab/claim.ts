@@ -20,8 +20,11 @@ import { readMachine, underlayTaken, withAllocLock } from "./alloc.ts";
 import {
   digest,
   ensureStateDir,
+  type HostPartState,
   type LabState,
+  partStateFile,
   processAlive,
+  readPartState,
   readState,
   stateDir,
   writeState,
@@ -154,29 +157,6 @@ function labClaim(state: LabState): Claim {
     },
     release() {},
   };
-}
-
-/** What one host's part of a lab records: `/run/nslab/<lab>/part-<host>.json`. */
-export interface HostPartState {
-  host: string;
-  digest: string;
-  plan: Plan;
-  supervisorPid: number;
-}
-
-/** The state file name of one host's part. */
-export function partStateFile(host: string): string {
-  return `part-${host}.json`;
-}
-
-/** The recorded part of `host` in `lab`, or null. */
-export function readPartState(lab: string, host: string): HostPartState | null {
-  try {
-    return JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/${partStateFile(host)}`));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
 }
 
 /** Throws unless the topology has host `host`. */

@@ -13,9 +13,10 @@ import {
 } from "../model/load.ts";
 import { readMachine } from "./alloc.ts";
 import type { Container, Model } from "../model/types.ts";
-import { downLab, upLab } from "./lab.ts";
+import { upLab } from "./lab.ts";
+import { downLab } from "./down.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
-import { execArgs } from "../runtime/process.ts";
+import { execArgs, pinOnFirstUse } from "../runtime/process.ts";
 import { runChecks } from "../checks/run.ts";
 import { labHealth } from "./health.ts";
 import type { TeardownReport } from "../kernel/teardown.ts";
@@ -120,8 +121,9 @@ export class Lab implements AsyncDisposable {
 
   /** Runs a command inside a container's sandbox (its namespaces, resolv.conf and hosts). */
   async exec(container: string, cmd: string[]): Promise<ExecResult> {
-    this.container(container);
+    const c = this.container(container);
     const p = readState(this.name)!.plan.processes.find((x) => x.container === container)!;
+    pinOnFirstUse(this.name, p, c);
     const [bin, ...args] = execArgs(this.name, p, cmd);
     const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
     const dec = new TextDecoder();

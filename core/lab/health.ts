@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readPartState } from "./lab.ts";
+import { readPartState } from "./state.ts";
 import { processAlive, readState } from "./state.ts";
 
 /**

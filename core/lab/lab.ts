@@ -9,24 +9,20 @@
 import type { Model } from "../model/types.ts";
 import type { MachineView } from "../model/load.ts";
 import { applyNetwork, applyPlan, type Section } from "../kernel/apply.ts";
-import { teardown, type TeardownReport } from "../kernel/teardown.ts";
 import { removeNetnsFiles } from "../kernel/netns/files.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
-import {
-  checkDockerEngine,
-  removeDockerContainers,
-  startDockerContainers,
-} from "../runtime/docker.ts";
+import { checkDockerEngine, startDockerContainers } from "../runtime/docker.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { type Progress, silent } from "./progress.ts";
-import { type LabState, processAlive, readState, stateDir, writeStateFile } from "./state.ts";
-import { assertHost, type Claim, claimLab, claimPart, readPartState } from "./claim.ts";
-import { startSupervisor, type SupervisorMode, waitFor } from "./supervise.ts";
-import { releaseNeighbours, reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
+import { type LabState, stateDir } from "./state.ts";
+import { assertHost, type Claim, claimLab, claimPart } from "./claim.ts";
+import { DetachedSupervisor, startSupervisor, type SupervisorMode } from "./supervise.ts";
+import { reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
+import { releaseInto } from "./down.ts";
+import { ensureLabDescriptors } from "./capacity.ts";
 import { waitUntilAnswering } from "./ready.ts";
 
-export { type HostPartState, partStateFile, readPartState } from "./claim.ts";
 export type { SupervisorMode } from "./supervise.ts";
 
 /** Options of {@link upLab}. */
@@ -62,9 +58,6 @@ export interface UpResult {
   warnings?: string[];
 }
 
-/** What `down` removed, and the neighbour thresholds it put back. */
-export type DownReport = TeardownReport & { neighbours: ThresholdChange[] };
-
 /**
  * Raises the neighbour thresholds the lab needs; where they cannot be written (no permission on
  * the initial namespace's sysctls), says so in `warnings` instead of refusing the lab.
@@ -80,18 +73,6 @@ async function reserveInto(
     warnings.push(
       `cannot raise the neighbour-table thresholds (${(e as Error).message}): a check of many ` +
         "pairs may overflow the ARP table — raise net.ipv4.neigh.default.gc_thresh1/2/3 by hand",
-    );
-    return [];
-  }
-}
-
-/** Lowers the neighbour thresholds to what the labs still up need; a failure joins `errors`. */
-async function releaseInto(errors: Error[]): Promise<ThresholdChange[]> {
-  try {
-    return await releaseNeighbours();
-  } catch (e) {
-    errors.push(
-      new NslabError(`Cannot restore the neighbour-table thresholds: ${(e as Error).message}`),
     );
     return [];
   }
@@ -153,7 +134,20 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
   const label = host === null ? "" : `Host ${host}: `;
   let supervisor: Supervisor | null = null;
   const made: string[] = [];
+  const timeoutMs = opts.readyTimeoutMs ?? 30_000;
+  let detached: DetachedSupervisor | null = null;
+  let told = false;
+  /** Lets the supervisor start: writes what it reads, and says "go" to a detached one. */
+  const tell = () => {
+    if (told) return;
+    told = true;
+    claim.beforeSupervisor();
+    detached?.go(timeoutMs, claim.record).catch(() => {}); // awaited by startSupervisor
+  };
   try {
+    ensureLabDescriptors(model, plan, opts.supervisor.kind);
+    // The CLI's supervisor process starts now: it loads while the kernel is applied.
+    if (opts.supervisor.kind === "detached") detached = await DetachedSupervisor.spawn(lab, host);
     const warnings: string[] = [];
     const neighbours = await reserveInto(lab, model, warnings);
     progress.step(
@@ -168,20 +162,32 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     if (claim.first) await applyNetwork(claim.first);
     const shared = new Set(claim.shared);
     const count = plan.namespaces.filter((n) => !shared.has(n.name)).length;
+    const network = firewallProgress(
+      progress,
+      host === null ? `Network: ${count} namespaces` : `${label}${count} namespaces`,
+    );
+    // A container command reads its /etc/netns files: without one, the supervisor starts serving
+    // as soon as the network exists, beside the firewall and the files.
+    const commands = plan.processes.some((p) => p.command);
     const applied = await applyPlan(plan, {
       adopt,
       shared: claim.shared,
-      onSection: firewallProgress(
-        progress,
-        host === null ? `Network: ${count} namespaces` : `${label}${count} namespaces`,
-      ),
+      onSection: (s) => {
+        network(s);
+        if (s === "firewall" && !commands) tell();
+      },
     });
     made.push(...applied.namespaces);
     progress.done(`Firewall on ${plan.firewall.length} host(s)`);
     if (host === null) progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");
-    claim.beforeSupervisor();
-    const timeoutMs = opts.readyTimeoutMs ?? 30_000;
-    const superviseOpts = { mode: opts.supervisor, host, timeoutMs, record: claim.record };
+    tell();
+    const superviseOpts = {
+      mode: opts.supervisor,
+      host,
+      timeoutMs,
+      record: claim.record,
+      detached,
+    };
     supervisor = await startSupervisor(model, plan, superviseOpts, (s) => supervisor = s);
     progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
     // A whole lab answers before up returns; a host's part may wait for parts still to come.
@@ -194,6 +200,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     return { state: claim.state, supervisor, unchanged: false, neighbours, warnings };
   } catch (e) {
     const cleanup: Error[] = [];
+    detached?.cancel();
     try {
       if (supervisor) await supervisor.stop();
     } catch (err) {
@@ -216,41 +223,4 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     if (e instanceof NslabError && cleanup.length === 0) throw e;
     throw new ApplyError(`Cannot bring up ${claim.what}: ${(e as Error).message}`, e, cleanup);
   }
-}
-
-/** Stops a lab's supervisor (TERM, then KILL) and removes everything the lab made. Idempotent. */
-export async function downLab(
-  lab: string,
-  opts: { supervisor?: Supervisor | null } = {},
-): Promise<DownReport> {
-  if (opts.supervisor) await opts.supervisor.stop();
-  const state = readState(lab);
-  // the lab's supervisor, and those of its hosts' parts (`up --only-host`)
-  const pids = [state?.supervisorPid ?? 0];
-  if (state) {
-    for (const h of state.model.hosts) pids.push(readPartState(lab, h.name)?.supervisorPid ?? 0);
-  }
-  for (const pid of pids) {
-    if (!(pid > 0 && pid !== Deno.pid && processAlive(pid))) continue;
-    try {
-      Deno.kill(pid, "SIGTERM");
-      await waitFor(() => !processAlive(pid), 5_000, `supervisor ${pid} to stop`);
-    } catch {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch { /* already gone */ }
-    }
-  }
-  const report = await teardown(lab, { removeContainers: removeDockerContainers });
-  return { ...report, neighbours: await releaseInto(report.errors) };
-}
-
-/** Marks the detached supervisor of `lab` as ready (called by cli/supervisor.ts). */
-export function markReady(lab: string): void {
-  writeStateFile(lab, "ready", `${Deno.pid}\n`);
-}
-
-/** Marks the detached supervisor of one host's part as ready (called by cli/supervisor.ts). */
-export function markPartReady(lab: string, host: string): void {
-  writeStateFile(lab, `ready-${host}`, `${Deno.pid}\n`);
 }

@@ -81,3 +81,31 @@ export async function digest(text: string): Promise<string> {
   const buf = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Marks the detached supervisor of `lab` (or of its part on `host`) as ready. */
+export function markReady(lab: string, host?: string): void {
+  writeStateFile(lab, host === undefined ? "ready" : `ready-${host}`, `${Deno.pid}\n`);
+}
+
+/** What one host's part of a lab records: `/run/nslab/<lab>/part-<host>.json`. */
+export interface HostPartState {
+  host: string;
+  digest: string;
+  plan: Plan;
+  supervisorPid: number;
+}
+
+/** The state file name of one host's part. */
+export function partStateFile(host: string): string {
+  return `part-${host}.json`;
+}
+
+/** The recorded part of `host` in `lab`, or null. */
+export function readPartState(lab: string, host: string): HostPartState | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/${partStateFile(host)}`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

@@ -37,6 +37,9 @@ const symbols = {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  /** `getrlimit(resource, struct rlimit *)`: two 64-bit values, soft then hard. */
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   /**
@@ -164,6 +167,7 @@ export const MS_SHARED = 1 << 20;
 export const MS_SLAVE = 1 << 19;
 export const MS_PRIVATE = 1 << 18;
 export const MNT_DETACH = 2;
+export const RLIMIT_NOFILE = 7;
 export const AF_INET = 2;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
