@@ -18,6 +18,8 @@ import { downLab } from "../core/lab/down.ts";
 import { readState } from "../core/lab/state.ts";
 import { readMachine } from "../core/lab/alloc.ts";
 import type { Supervisor } from "../core/runtime/supervisor.ts";
+import { buildPlan } from "../core/plan/plan.ts";
+import { writeIpBatch } from "./ip_plan.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -88,19 +90,21 @@ export async function libraryUpDown(make: (name: string) => TopologyInput): Prom
   }
 }
 
-async function cli(args: string[]): Promise<void> {
+/** Runs `nslab ARGS` as a user does (a fresh `deno run` of cli/main.ts); its stdout. */
+async function cli(args: string[], okCodes = [0]): Promise<string> {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--config", CONFIG, CLI, ...args],
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!r.success) {
+  if (!okCodes.includes(r.code)) {
     throw new Error(
       `nslab ${args.join(" ")} failed (exit ${r.code}): ${
         new TextDecoder().decode(r.stderr).trim()
       }`,
     );
   }
+  return new TextDecoder().decode(r.stdout);
 }
 
 /** VmRSS of a process in MB (from /proc/<pid>/status), or NaN when it is gone. */
@@ -155,4 +159,74 @@ export async function inProcessRssMB(n: number, hosts: number): Promise<number> 
   const dec = new TextDecoder();
   if (!r.success) throw new Error(`bench/_memory.ts failed: ${dec.decode(r.stderr).trim()}`);
   return (JSON.parse(dec.decode(r.stdout).trim().split("\n").at(-1)!) as { rssMB: number }).rssMB;
+}
+
+/** Runs a bash script; throws with its stderr when it fails. */
+async function bash(script: string): Promise<void> {
+  const r = await new Deno.Command("bash", { args: [script], stdout: "null", stderr: "piped" })
+    .output();
+  if (!r.success) {
+    throw new Error(`${script} failed: ${new TextDecoder().decode(r.stderr).trim().slice(-500)}`);
+  }
+}
+
+/**
+ * The `ip -batch` baseline of the same objects as `make(name)` (bench/ip_plan.ts): batch files
+ * written beforehand (untimed), then the create script and the delete script, timed. Namespaces
+ * are named after a fresh `bn…` lab and removed in `finally`.
+ */
+export async function ipPlanUpDown(make: (name: string) => TopologyInput): Promise<UpDown> {
+  const name = labName();
+  const { model } = loadTopologyObject(make(name), { uplink: false, machine: readMachine() });
+  const plan = buildPlan(model);
+  const dir = await Deno.makeTempDir({ prefix: `${name}-ip-` });
+  try {
+    const { create, del } = writeIpBatch(plan, dir);
+    const t0 = performance.now();
+    await bash(create);
+    const upMs = performance.now() - t0;
+    const t1 = performance.now();
+    await bash(del);
+    const downMs = performance.now() - t1;
+    return { upMs, downMs, totalMs: upMs + downMs };
+  } finally {
+    const left = plan.namespaces.map((n) => n.name).filter((n) => {
+      try {
+        return Deno.statSync(`/run/netns/${n}`) !== null;
+      } catch {
+        return false;
+      }
+    });
+    if (left.length) {
+      await Deno.writeTextFile(`${dir}/left.batch`, left.map((n) => `netns del ${n}`).join("\n"));
+      await new Deno.Command("ip", { args: ["-batch", `${dir}/left.batch`], stderr: "null" })
+        .output();
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The implied reach matrix as a user first runs it: `nslab up`, then `nslab check --only reach`
+ * timed as a whole process (deno start-up, cold neighbour caches), then `nslab down`.
+ */
+export async function cliFirstCheck(
+  make: (name: string) => TopologyInput,
+): Promise<{ ms: number; probes: number; failed: number }> {
+  const name = labName();
+  const dir = await Deno.makeTempDir({ prefix: `${name}-` });
+  const file = `${dir}/topology.json`;
+  await Deno.writeTextFile(file, JSON.stringify(make(name)));
+  try {
+    await cli(["up", "-f", file, "-p", name, "--no-uplink", "--progress", "quiet"]);
+    const t0 = performance.now();
+    const out = await cli(["check", "-p", name, "--only", "reach", "--format", "json"], [0, 1]);
+    const ms = performance.now() - t0;
+    const report = JSON.parse(out) as { probes: number; failed: number };
+    return { ms, probes: report.probes, failed: report.failed };
+  } finally {
+    await cli(["down", "-p", name]).catch(() => {});
+    await downLab(name).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }

@@ -99,8 +99,8 @@ export function formatTable(rows: Row[], cases: CaseInfo[]): string {
     for (const [i, r] of mine.entries()) {
       const title = i === 0 ? `**${c.title}**` : "";
       const ratio = r.ratio == null ? "—" : `${r.ratio.toFixed(2)}×`;
-      const verdict = r.verdict ? `; target ${c.target}: **${r.verdict}**` : "";
-      const note = `${r.note ?? ""}${verdict}`.trim().replaceAll("|", "\\|");
+      const verdict = r.verdict ? `target ${c.target}: **${r.verdict}**` : "";
+      const note = [r.note, verdict].filter(Boolean).join("; ").replaceAll("|", "\\|");
       lines.push(
         `| ${title} | ${r.subject} | ${
           fmtValue(r.value, r.unit)

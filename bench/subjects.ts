@@ -1,0 +1,349 @@
+/**
+ * Every measured subject of the bench, as one list the rounds walk through (bench/main.ts). A
+ * subject's `run` makes one sample per round (some several, e.g. a DNS run yields every server's
+ * queries/s); the rows are built from all rounds' samples at the end.
+ *
+ * @module
+ */
+
+import { multiHost, singleBridge } from "./_topologies.ts";
+import { kernelOnce, type Method } from "./kernel.ts";
+import { benchDns, benchDockerDns, type BenchRow as DnsRow } from "./dns.ts";
+import { mininetPingall, mininetUpDown } from "./mininet.ts";
+import { type DockerRun, dockerUpDown } from "./docker.ts";
+import {
+  cliFirstCheck,
+  cliUpDown,
+  inProcessRssMB,
+  ipPlanUpDown,
+  libraryUp,
+  libraryUpDown,
+} from "./lab.ts";
+import { runChecks } from "../core/checks/run.ts";
+
+/** Lab sizes of a run: SPEC's, or small ones for `--quick`. */
+export interface Sizes {
+  kernel: number[];
+  small: number;
+  big: number;
+  hosts: number;
+  /** The scale case: containers over hosts. */
+  huge: number;
+  hugeHosts: number;
+  /** Probe throughput is also reported at this size. */
+  probes: number;
+  dnsSeconds: number;
+}
+
+/** The sizes of a full run, or of a quick one. */
+export function sizes(quick: boolean): Sizes {
+  return quick
+    ? {
+      kernel: [20],
+      small: 20,
+      big: 40,
+      hosts: 4,
+      huge: 200,
+      hugeHosts: 8,
+      probes: 30,
+      dnsSeconds: 1,
+    }
+    : {
+      kernel: [100, 500],
+      small: 100,
+      big: 500,
+      hosts: 4,
+      huge: 4000,
+      hugeHosts: 32,
+      probes: 300,
+      dnsSeconds: 5,
+    };
+}
+
+/** One sample: which row it belongs to, its value, and words for the row's note. */
+export interface Sample {
+  case: string;
+  subject: string;
+  value: number;
+  /** Parts of the value worth showing (e.g. up and down), keyed by name; medians are noted. */
+  parts?: Record<string, number>;
+}
+
+/** A thing measured once per round. */
+export interface Subject {
+  case: string;
+  /** Other cases its samples also feed (the CLI up of 500 containers gives the memory row). */
+  also?: string[];
+  /** Row name (a subject that yields several rows names the first). */
+  name: string;
+  run(): Promise<Sample[]>;
+}
+
+/** What the subjects need from outside: the Docker image (null: none) and Mininet's absence. */
+export interface Environment {
+  dockerRun: DockerRun;
+  image: string | null;
+  mininetSkip: string | null;
+  /** DNS rows of every round, for results.json. */
+  dnsDetail: DnsRow[];
+}
+
+const one = (c: string, subject: string, value: number, parts?: Record<string, number>) => [
+  { case: c, subject, value, parts },
+];
+
+const KERNEL_SUBJECT: Record<Method, string> = {
+  "nslab (netlink shim)": "nslab (netlink shim)",
+  "ip per object (bash)": "ip per object script",
+  "ip -batch (bash)": "ip -batch script",
+};
+
+function kernelSubjects(s: Sizes): Subject[] {
+  return s.kernel.flatMap((n) =>
+    (Object.keys(KERNEL_SUBJECT) as Method[]).map((m) => ({
+      case: `kernel${n}`,
+      name: KERNEL_SUBJECT[m],
+      run: async () => {
+        const k = await kernelOnce(m, n);
+        return one(`kernel${n}`, KERNEL_SUBJECT[m], k.create + k.del, {
+          create: k.create,
+          delete: k.del,
+        });
+      },
+    }))
+  );
+}
+
+/** The CLI up+down of a lab, with the supervisor's RSS after up as a second row (`memCase`). */
+function cliSubject(
+  c: string,
+  make: (name: string) => ReturnType<typeof singleBridge>,
+  memCase?: string,
+): Subject {
+  return {
+    case: c,
+    also: memCase ? [memCase] : [],
+    name: "nslab up + down (CLI)",
+    run: async () => {
+      const r = await cliUpDown(make);
+      const out = one(c, "nslab up + down (CLI)", r.totalMs, { up: r.upMs, down: r.downMs });
+      if (memCase) out.push(...one(memCase, "nslab supervisor (CLI, detached)", r.supervisorRssMB));
+      return out;
+    },
+  };
+}
+
+function libSubject(c: string, make: (name: string) => ReturnType<typeof singleBridge>): Subject {
+  return {
+    case: c,
+    name: "nslab up+down (library)",
+    run: async () => {
+      const l = await libraryUpDown(make);
+      return one(c, "nslab up+down (library)", l.totalMs, { up: l.upMs, down: l.downMs });
+    },
+  };
+}
+
+function ipSameSubject(
+  c: string,
+  make: (name: string) => ReturnType<typeof singleBridge>,
+): Subject {
+  return {
+    case: c,
+    name: "ip -batch, same objects",
+    run: async () => {
+      const r = await ipPlanUpDown(make);
+      return one(c, "ip -batch, same objects", r.totalMs, { up: r.upMs, down: r.downMs });
+    },
+  };
+}
+
+function upSubjects(s: Sizes, env: Environment): Subject[] {
+  const small = (name: string) => singleBridge(s.small, name);
+  const big = (name: string) => multiHost(s.big, s.hosts, name);
+  const huge = (name: string) => multiHost(s.huge, s.hugeHosts, name);
+  const out: Subject[] = [
+    cliSubject("up100", small),
+    libSubject("up100", small),
+    {
+      case: "up100",
+      name: "ip -batch script",
+      run: async () => {
+        const b = await kernelOnce("ip -batch (bash)", s.small);
+        return one("up100", "ip -batch script", b.create + b.del);
+      },
+    },
+    ipSameSubject("up100", small),
+    {
+      case: "up100",
+      name: "ip per object script",
+      run: async () => {
+        const p = await kernelOnce("ip per object (bash)", s.small);
+        return one("up100", "ip per object script", p.create + p.del);
+      },
+    },
+    cliSubject("up500", big, "memory"),
+    libSubject("up500", big),
+    ipSameSubject("up500", big),
+    {
+      case: "memory",
+      name: "nslab library process (in-process)",
+      run: async () =>
+        one("memory", "nslab library process (in-process)", await inProcessRssMB(s.big, s.hosts)),
+    },
+    cliSubject("up4000", huge, "memory4000"),
+    ipSameSubject("up4000", huge),
+  ];
+  if (!env.mininetSkip) {
+    out.push({
+      case: "up100",
+      name: "Mininet (mn lxbr, --test none)",
+      run: async () => one("up100", "Mininet (mn lxbr, --test none)", await mininetUpDown(s.small)),
+    });
+  }
+  if (env.image) {
+    const image = env.image;
+    out.push({
+      case: "up100",
+      name: `Docker (docker run ×${s.small})`,
+      run: async () =>
+        one(
+          "up100",
+          `Docker (docker run ×${s.small})`,
+          await dockerUpDown(env.dockerRun, image, s.small),
+        ),
+    });
+  }
+  return out;
+}
+
+/**
+ * The implied checks through the library on one lab per round: the reach matrix cold (first run
+ * after up), warm, and every implied check; probes per second in the parts.
+ */
+async function libraryChecks(c: string, n: number, allImplied: boolean): Promise<Sample[]> {
+  const lab = await libraryUp((name) => singleBridge(n, name));
+  try {
+    const cold = await runChecks(lab.model, { only: ["reach"] });
+    const warm = await runChecks(lab.model, { only: ["reach"] });
+    const rate = (ms: number, probes: number) => Math.round(probes / (ms / 1000));
+    const out: Sample[] = [
+      {
+        case: c,
+        subject: `nslab check: reach matrix, warm (library, ${n})`,
+        value: warm.elapsedMs,
+        parts: {
+          "probes/s": rate(warm.elapsedMs, warm.probes),
+          probes: warm.probes,
+          failed: warm.results.filter((r) => !r.pass).length,
+          "first run ms": cold.elapsedMs,
+        },
+      },
+    ];
+    if (allImplied) {
+      const all = await runChecks(lab.model, { only: [] });
+      out.push({
+        case: c,
+        subject: "nslab check: all implied (library)",
+        value: all.elapsedMs,
+        parts: { probes: all.probes, failed: all.results.filter((r) => !r.pass).length },
+      });
+    }
+    return out;
+  } finally {
+    await lab.down();
+  }
+}
+
+function checkSubjects(s: Sizes, env: Environment): Subject[] {
+  const out: Subject[] = [
+    {
+      case: "checks",
+      name: "nslab check --only reach, first run after up (CLI)",
+      run: async () => {
+        const r = await cliFirstCheck((name) => singleBridge(s.small, name));
+        return one("checks", "nslab check --only reach, first run after up (CLI)", r.ms, {
+          probes: r.probes,
+          failed: r.failed,
+        });
+      },
+    },
+    { case: "checks", name: "library", run: () => libraryChecks("checks", s.small, true) },
+    {
+      case: "checks",
+      name: "library (probes)",
+      run: () => libraryChecks("checks", s.probes, false),
+    },
+  ];
+  if (!env.mininetSkip) {
+    out.push({
+      case: "checks",
+      name: `Mininet pingall (${s.small} hosts)`,
+      run: async () => {
+        const p = await mininetPingall(s.small);
+        return one("checks", `Mininet pingall (${s.small} hosts)`, p.pingallMs, {
+          probes: p.probes,
+          "dropped %": p.droppedPct,
+        });
+      },
+    });
+  }
+  return out;
+}
+
+const DNS_NAMES: Record<string, string> = {
+  nslab: "nslab embedded DNS",
+  docker: "Docker embedded DNS",
+  dnsmasq: "dnsmasq",
+};
+
+function dnsSubjects(s: Sizes, env: Environment): Subject[] {
+  const toSamples = (got: DnsRow[]): Sample[] => {
+    env.dnsDetail.push(...got);
+    const out: Sample[] = [];
+    for (const g of got) {
+      if (g.metric !== "qps") continue;
+      const p99 = got.find((x) => x.subject === g.subject && x.metric.startsWith("p99"));
+      out.push({
+        case: "dns",
+        subject: DNS_NAMES[g.subject] ?? g.subject,
+        value: g.value,
+        parts: p99 ? { "p99 ms at 20k qps": p99.value } : undefined,
+      });
+    }
+    return out;
+  };
+  const out: Subject[] = [
+    {
+      case: "dns",
+      name: "nslab embedded DNS",
+      run: async () => toSamples(await benchDns(s.dnsSeconds)),
+    },
+  ];
+  if (env.image) {
+    const image = env.image;
+    out.push({
+      case: "dns",
+      name: "Docker embedded DNS",
+      run: async () => toSamples(await benchDockerDns(env.dockerRun, image, s.dnsSeconds)),
+    });
+  }
+  return out;
+}
+
+/** Every subject of the cases in `want` (all when empty), in their headline order. */
+export function allSubjects(s: Sizes, env: Environment, want: (c: string) => boolean): Subject[] {
+  return [
+    ...upSubjects(s, env),
+    ...kernelSubjects(s),
+    ...checkSubjects(s, env),
+    ...dnsSubjects(s, env),
+  ].filter((x) => want(x.case) || (x.also ?? []).some(want));
+}
+
+/** The subjects of round `r`: the list rotated by `r` places, so no subject always follows the same one. */
+export function rotated<T>(list: T[], r: number): T[] {
+  if (list.length === 0) return list;
+  const k = r % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
