@@ -41,6 +41,7 @@ import {
   sizes,
 } from "./subjects.ts";
 import { describeSettings, kernelNamespaces, kernelSettings, settle } from "./settle.ts";
+import { commitOf, headerLines, resultsMarkdown } from "./report.ts";
 import type { BenchRow as DnsRow } from "./dns.ts";
 import { listLabs, teardown } from "../core/kernel/teardown.ts";
 import { deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
@@ -286,81 +287,6 @@ function judge(rows: Row[], cs: ChartCase[]): Row[] {
   const mem4k = find("memory4000", "nslab supervisor (CLI, detached)");
   if (mem4k) set(mem4k, mem4k.value <= 300);
   return out;
-}
-
-/** The commit measured (`git rev-parse --short HEAD`, `+dirty` when the tree differs), or "?". */
-async function commitOf(): Promise<string> {
-  const git = async (args: string[]) => {
-    const r = await new Deno.Command("git", {
-      args: ["-C", new URL("..", import.meta.url).pathname, ...args],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return r.success ? new TextDecoder().decode(r.stdout).trim() : "";
-  };
-  const head = await git(["rev-parse", "--short", "HEAD"]);
-  if (!head) return "?";
-  return (await git(["status", "--porcelain", "--untracked-files=no"])) ? `${head}+dirty` : head;
-}
-
-/** The header printed and written above the table: machine, commit, kernel settings. */
-function headerLines(machine: string, commit: string, settings: string[], a: BenchArgs): string[] {
-  return [
-    `Machine: ${machine}`,
-    `Commit: ${commit}; ${a.runs} round(s), subjects rotated by one place per round${
-      a.quick ? "; quick (small labs)" : ""
-    }`,
-    ...settings,
-  ];
-}
-
-function resultsMarkdown(table: string, missing: string, header: string[], settleNote: string) {
-  return `# nslab benchmark results
-
-Produced by \`deno task bench\` (bench/main.ts): every subject once per round, medians over the
-rounds. Ratios divide by the case's reference subject; where a case has no baseline, its target
-is given instead. The CLI rows are nslab as a user runs it (a fresh \`deno\` per verb, a detached
-supervisor) and judge each target.
-
-${header.map((l) => `- ${l}`).join("\n")}
-
-![chart](chart.svg)
-
-${table}
-
-## Baselines that were missing
-
-${missing}
-
-## How to reproduce
-
-\`\`\`sh
-sudo apt-get install -y mininet bridge-utils dnsperf dnsmasq docker.io busybox-static
-deno task bench                 # every case, 3 rounds, writes docs/bench/
-deno task bench --quick         # a smoke run (small labs, 1 round, writes nothing)
-deno task bench --only up100,up500 --runs 5
-\`\`\`
-
-Notes on method:
-- Fairness: the subjects run in rounds, their order rotated by one place per round, and before
-  each the bench waits until the kernel has freed the namespaces earlier subjects deleted (the
-  \`net_namespace\` slab of /proc/slabinfo back to its count at the start; ${settleNote}).
-- Labs are made without an uplink (\`--no-uplink\`) and named \`bn…\`; everything is removed after
-  each run.
-- "ip -batch script" is bench/baselines/ip_batch.sh (namespaces, a veth per namespace into one
-  bridge, an address); "ip -batch, same objects" is bench/ip_plan.ts: the lab's own plan
-  (namespaces, sysctls, links, masters, addresses, routes, neighbours, FDB entries, iptables rules)
-  as batch files, one \`ip -batch\` per namespace and phase — not the /etc/netns files, DNS or the
-  supervisor, which nslab's figures include.
-- Mininet runs inside a throwaway network namespace so the machine's firewall (a FORWARD policy
-  DROP left by Docker applies to bridged frames through br_netfilter) does not drop its pings;
-  \`pingall\` is timed alone by bench/baselines/mininet_pingall.py. We never run \`mn -c\`, which
-  kills every \`ping\` on the machine.
-- Docker containers run on an \`--internal\` user network (nothing leaves the machine; its DNS then
-  answers NXDOMAIN for unknown names instead of forwarding), from a \`docker import\`ed busybox.
-- Docker's DNS is queried from inside a container's namespace
-  (\`nsenter --net=/proc/<pid>/ns/net dnsperf -s 127.0.0.11\`) with the same 28-name query file (hits only).
-`;
 }
 
 async function main(): Promise<void> {

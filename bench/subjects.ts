@@ -98,19 +98,21 @@ const KERNEL_SUBJECT: Record<Method, string> = {
   "ip -batch (bash)": "ip -batch script",
 };
 
+/** One way of making bench/kernel.ts's objects (n namespaces, veths, addresses), as case `c`. */
+function kernelSubject(c: string, n: number, m: Method): Subject {
+  return {
+    case: c,
+    name: KERNEL_SUBJECT[m],
+    run: async () => {
+      const k = await kernelOnce(m, n);
+      return one(c, KERNEL_SUBJECT[m], k.create + k.del, { create: k.create, delete: k.del });
+    },
+  };
+}
+
 function kernelSubjects(s: Sizes): Subject[] {
   return s.kernel.flatMap((n) =>
-    (Object.keys(KERNEL_SUBJECT) as Method[]).map((m) => ({
-      case: `kernel${n}`,
-      name: KERNEL_SUBJECT[m],
-      run: async () => {
-        const k = await kernelOnce(m, n);
-        return one(`kernel${n}`, KERNEL_SUBJECT[m], k.create + k.del, {
-          create: k.create,
-          delete: k.del,
-        });
-      },
-    }))
+    (Object.keys(KERNEL_SUBJECT) as Method[]).map((m) => kernelSubject(`kernel${n}`, n, m))
   );
 }
 
@@ -133,30 +135,29 @@ function cliSubject(
   };
 }
 
-function libSubject(c: string, make: (name: string) => ReturnType<typeof singleBridge>): Subject {
+type Make = (name: string) => ReturnType<typeof singleBridge>;
+
+/** An up+down subject named `name`, timed by `measure` (library, or the ip -batch baseline). */
+function upDownSubject(
+  c: string,
+  name: string,
+  measure: (make: Make) => Promise<{ upMs: number; downMs: number; totalMs: number }>,
+  make: Make,
+): Subject {
   return {
     case: c,
-    name: "nslab up+down (library)",
+    name,
     run: async () => {
-      const l = await libraryUpDown(make);
-      return one(c, "nslab up+down (library)", l.totalMs, { up: l.upMs, down: l.downMs });
+      const r = await measure(make);
+      return one(c, name, r.totalMs, { up: r.upMs, down: r.downMs });
     },
   };
 }
 
-function ipSameSubject(
-  c: string,
-  make: (name: string) => ReturnType<typeof singleBridge>,
-): Subject {
-  return {
-    case: c,
-    name: "ip -batch, same objects",
-    run: async () => {
-      const r = await ipPlanUpDown(make);
-      return one(c, "ip -batch, same objects", r.totalMs, { up: r.upMs, down: r.downMs });
-    },
-  };
-}
+const libSubject = (c: string, make: Make) =>
+  upDownSubject(c, "nslab up+down (library)", libraryUpDown, make);
+const ipSameSubject = (c: string, make: Make) =>
+  upDownSubject(c, "ip -batch, same objects", ipPlanUpDown, make);
 
 function upSubjects(s: Sizes, env: Environment): Subject[] {
   const small = (name: string) => singleBridge(s.small, name);
@@ -165,23 +166,9 @@ function upSubjects(s: Sizes, env: Environment): Subject[] {
   const out: Subject[] = [
     cliSubject("up100", small),
     libSubject("up100", small),
-    {
-      case: "up100",
-      name: "ip -batch script",
-      run: async () => {
-        const b = await kernelOnce("ip -batch (bash)", s.small);
-        return one("up100", "ip -batch script", b.create + b.del);
-      },
-    },
+    kernelSubject("up100", s.small, "ip -batch (bash)"),
     ipSameSubject("up100", small),
-    {
-      case: "up100",
-      name: "ip per object script",
-      run: async () => {
-        const p = await kernelOnce("ip per object (bash)", s.small);
-        return one("up100", "ip per object script", p.create + p.del);
-      },
-    },
+    kernelSubject("up100", s.small, "ip per object (bash)"),
     cliSubject("up500", big, "memory"),
     libSubject("up500", big),
     ipSameSubject("up500", big),

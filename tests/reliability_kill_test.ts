@@ -147,13 +147,18 @@ async function upAndKill(trigger: Trigger | null): Promise<Outcome> {
   };
 }
 
-/** Where in `up` the kill landed, from what was on the machine. */
+/**
+ * Where in `up` the kill landed, from what was on the machine. The detached supervisor is started
+ * before the network (it loads beside the apply and waits to be told to go): seen alone, the kill
+ * landed while it waited; it starts the container commands once told to go.
+ */
 function phase(o: Outcome): string {
   if (o.cli.success) return "after up";
   if (o.ready) return "supervisor ready";
-  if (o.sawSupervisor) return "supervisor start";
+  if (o.watched.some(isCommand)) return "supervisor start";
   if (o.sawIptables) return "firewall";
   if (o.namespaces > 0) return "network";
+  if (o.sawSupervisor) return "supervisor spawned";
   if (o.stateDir) return "state written";
   return "before any object";
 }
