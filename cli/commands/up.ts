@@ -39,6 +39,7 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   const { state, unchanged, neighbours, warnings } = opts.onlyHost === undefined
     ? await upLab(model, upOpts)
     : await upHostPart(model, opts.onlyHost, upOpts);
+  timings.lap("until every path answers (core/lab/ready.ts), state written");
   const what = opts.onlyHost === undefined ? "" : `Host "${opts.onlyHost}" of l`;
   if (unchanged) {
     console.error(`${what || "L"}ab "${model.lab}" is already up from ${file}; nothing to do.`);
