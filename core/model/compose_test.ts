@@ -61,6 +61,14 @@ Deno.test("wordpress: the folder is the project, .env feeds ${…}, everything o
     "127.0.0.1:8000",
   ]);
   deepStrictEqual(byName(m, "db").environment.MYSQL_ROOT_PASSWORD, "s3cret # not a comment");
+  // db's command is the image's (mariadb's flags): not run in a sandbox; the responder answers
+  deepStrictEqual([byName(m, "db").command, byName(m, "db").expose.map((e) => e.port)], [
+    null,
+    [3306, 33060],
+  ]);
+  ok(
+    m.warnings.some((w) => w.message.includes("the image's command is not run either (1 service")),
+  );
   deepStrictEqual(byName(m, "wordpress").environment, {
     WORDPRESS_DB_HOST: "db",
     WORDPRESS_DB_USER: "${NOT_INTERPOLATED}",

@@ -94,6 +94,7 @@ export interface RawService extends RawServiceKeys {
   scale?: number;
   runtime?: string;
   image?: string;
+  build?: unknown;
   restart?: string;
 }
 
@@ -271,7 +272,7 @@ export function expandServices(
 ): Draft[] {
   const { diags, positions } = ctx;
   const drafts: Draft[] = [];
-  const imageIgnored: (string | number)[][] = [];
+  const imageIgnored: { path: (string | number)[]; command: boolean; build: boolean }[] = [];
   const keyOfName = new Map<string, string>();
   for (const [key, svc] of Object.entries(raw)) {
     const path: (string | number)[] = [ctx.section, key];
@@ -459,7 +460,12 @@ export function expandServices(
         "give it networks: (or network_mode: none), or use runtime: netns",
       );
     }
-    if (runtime === "netns" && svc.image !== undefined) imageIgnored.push(path);
+    // With an image (or a build), `command` is the image's: a sandbox cannot run it.
+    const fromImage = runtime === "netns" && (svc.image !== undefined || svc.build !== undefined);
+    if (fromImage) {
+      imageIgnored.push({ path, command: command !== null, build: svc.build !== undefined });
+    }
+    if (fromImage) command = null;
     const restart = (svc.restart ?? "no").replace(/^on-failure:\d+$/, "on-failure") as Container[
       "restart"
     ];
@@ -502,10 +508,16 @@ export function expandServices(
     }
   }
   if (imageIgnored.length > 0) {
+    const commands = imageIgnored.filter((x) => x.command).length;
+    const what = imageIgnored.some((x) => x.build) ? '"image" and "build"' : '"image"';
     diags.warn(
-      positions.keyOf([...imageIgnored[0], "image"]),
-      '"image" ignored: nslab builds only the network (runtime netns; set runtime: docker to ' +
-        "use it)" + (imageIgnored.length > 1 ? ` (${imageIgnored.length} places)` : ""),
+      positions.keyOf([...imageIgnored[0].path, "image"]),
+      `${what} ignored: nslab builds only the network (runtime netns; set runtime: docker to ` +
+        "use it)" + (imageIgnored.length > 1 ? ` (${imageIgnored.length} places)` : "") +
+        (commands > 0
+          ? `; the image's command is not run either (${commands} service(s)): nslab's ` +
+            "responder answers on their ports"
+          : ""),
     );
   }
   return drafts;

@@ -45,7 +45,6 @@ const strList: Type = { t: "list", items: scalar };
 const portNumber: Type = { t: "int", min: 1, max: 65535 };
 
 const SERVICE_IGNORED = [
-  "build",
   "volumes",
   "volumes_from",
   "healthcheck",
@@ -249,6 +248,10 @@ const service: Type = {
       doc: "Service to extend (handled before validation).",
     },
     image: { type: str, doc: "Image for runtime docker; ignored with runtime netns." },
+    build: {
+      type: { t: "oneOf", of: [str, { t: "map", values: { t: "any" } }] },
+      doc: "Ignored with runtime netns (the image's command is not run either).",
+    },
     restart: {
       type: { t: "string", pattern: "^(no|always|unless-stopped|on-failure(:\\d+)?)$" },
       doc: "Restart policy of the command: no | always | on-failure | unless-stopped.",

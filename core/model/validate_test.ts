@@ -67,8 +67,8 @@ Deno.test("Compose keys nslab does not use are listed once, on one line, not rej
   );
   deepStrictEqual(w, [
     '2:1: "version" ignored: the Compose file version is obsolete',
-    '5:7: "image" ignored: nslab builds only the network (runtime netns; set runtime: docker to use it) (2 places)',
-    "5:17: ignored (nslab builds only the network): build, labels, volumes (3 places)",
+    '5:7: "image" and "build" ignored: nslab builds only the network (runtime netns; set runtime: docker to use it) (2 places)',
+    "5:27: ignored (nslab builds only the network): labels, volumes (3 places)",
   ]);
 });
 
