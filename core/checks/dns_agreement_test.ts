@@ -92,3 +92,20 @@ Deno.test("DNS expectations fail against a table where a container moved network
   assert(failed.includes("dns:web:A:solo"), failed.join(", "));
   assert(failed.includes("dns:solo:A:web"), failed.join(", "));
 });
+
+Deno.test("<name>.<network> expects every holder of the name there, aliases included", () => {
+  // app-canary extends app in Compose and so carries app's alias "app" on front.
+  const model = buildModel({
+    hosts: ["h1"],
+    networks: [{ name: "front", subnet: "172.20.0.0/24" }],
+    containers: [
+      { name: "app", host: "h1", nets: [["front", "172.20.0.2", ["app"]]] },
+      { name: "app-canary", host: "h1", nets: [["front", "172.20.0.3", ["app"]]] },
+    ],
+  });
+  const dns = deriveExpectations(model).filter((e) => e.kind === "dns");
+  const qualified = dns.filter((e) => e.probe.kind === "dns" && e.probe.name === "app.front");
+  assert(qualified.length > 0, "no app.front expectation");
+  const failures = qualified.filter((e) => !judge(e, observe(model, e)).pass).map((e) => e.id);
+  assert(failures.length === 0, failures.join(", "));
+});

@@ -336,7 +336,18 @@ function nameIndex(ctx: Ctx): Map<string, NameEntry[]> {
       if (c.service !== c.name) add(c.service, e);
       if (c.hostname && c.hostname !== c.name) add(c.hostname, e);
       for (const a of ep.aliases) add(a, e);
-      add(`${c.name}.${ep.network}`, e);
+    }
+  }
+  // `<name>.<network>` is every holder of that name on that network (another container may
+  // have the container's name as an alias: an extended Compose service inherits its aliases).
+  for (const c of ctx.boxes) {
+    if (c.mode.kind !== "own") continue;
+    for (const ep of c.endpoints) {
+      if (!givesNames(ep.network)) continue;
+      const holders = (index.get(c.name.toLowerCase()) ?? []).filter((x) =>
+        x.network === ep.network
+      );
+      index.set(`${c.name}.${ep.network}`.toLowerCase(), holders);
     }
   }
   return index;
