@@ -17,6 +17,7 @@ import { checkShape } from "./schema.ts";
 import { prepareCompose } from "./compose.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName, uplinkName } from "./names.ts";
+import { declareImpairments } from "./impair.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
@@ -146,6 +147,7 @@ function build(
       diags,
       positions,
     );
+    declareImpairments(value, positions, model, diags);
     diags.throwIfAny();
     if (!opts.reserved) model.chosenOnMachine = true;
     return { model };

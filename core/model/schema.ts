@@ -11,6 +11,7 @@ import type { Located } from "./source.ts";
 import { pathText } from "./source.ts";
 import { suggestion } from "./names.ts";
 import type { SourcePos } from "./types.ts";
+import { IMPAIR_FIELDS } from "./impair.ts";
 
 /** A type in the table. Alternatives of a `oneOf` accept disjoint YAML kinds. */
 export type Type =
@@ -155,6 +156,7 @@ const networkAttachment: Type = {
       type: str,
       doc: "Interface name inside the container (default eth0, eth1, … in connect order).",
     },
+    ...IMPAIR_FIELDS,
   },
 };
 
@@ -350,7 +352,10 @@ export const TOPOLOGY: Type = {
         values: {
           t: "object",
           nullable: true,
-          fields: { address: { type: str, doc: "Underlay address of the host." } },
+          fields: {
+            address: { type: str, doc: "Underlay address of the host." },
+            ...IMPAIR_FIELDS,
+          },
         },
       },
       doc: "Simulated machines; omitted: one host named `host`.",

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { ImpairSpec } from "./impair.ts";
+
 /** Where a value came from in the topology file (1-based line and column). */
 export interface SourcePos {
   file: string;
@@ -31,6 +33,8 @@ export interface Host {
   mac: string;
   /** Interface name of the host's cable end inside the underlay namespace. */
   underlayIfname: string;
+  /** Impairments of the host's underlay link (`nslab impair H`); absent: none. */
+  impair?: ImpairSpec;
 }
 
 /** The L2 segment joining the hosts ("the physical network"), in namespace `<lab>-underlay`. */
@@ -161,6 +165,8 @@ export interface Endpoint {
   gwPriority?: number;
   /** The IPv6 address when the network has IPv6 (Docker's `IPv6Address`). */
   ipv6?: Ipv6Endpoint;
+  /** Impairments of this endpoint (`delay`, `loss`, … on the attachment); absent: none. */
+  impair?: ImpairSpec;
 }
 
 /** How a container gets its network stack. */
@@ -277,4 +283,14 @@ export interface Model {
    * absent when the caller fixed `reserved`.
    */
   chosenOnMachine?: true;
+  /** Partitions in force (`nslab partition`); absent or empty: none. */
+  partitions?: Partition[];
+}
+
+/** Traffic between any two of `groups` is dropped; inside a group it is untouched. */
+export interface Partition {
+  /** Numbered from 1 in the order they were made; `heal` of one partition names it. */
+  id: number;
+  /** Container, service, network or host names, one list per group. */
+  groups: string[][];
 }

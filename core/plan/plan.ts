@@ -12,6 +12,7 @@ import { bridgeDriver } from "./drivers/bridge.ts";
 import { overlayDriver } from "./drivers/overlay.ts";
 import { macvlanDriver } from "./drivers/macvlan.ts";
 import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
+import { planImpairments } from "./impair.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 
@@ -178,13 +179,16 @@ export function buildPlan(model: Model): Plan {
     containers.push(ns);
   }
 
+  const namespaces = [underlayNs, ...hosts.values(), ...containers];
+  const impair = planImpairments(model, namespaces);
   return {
     lab: model.lab,
     root,
-    namespaces: [underlayNs, ...hosts.values(), ...containers],
+    namespaces,
     firewall: model.hosts.map((h) => ({ netns: h.netns, rules: hostRuleset(model, h.name) })),
     xfrm,
     processes: model.containers.map((c) => processPlan(model, c)),
+    ...(impair.links.length + impair.rules.length > 0 ? { impair } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 
 import type { Protocol } from "../model/types.ts";
+import type { ImpairPlan } from "./impair.ts";
 
 /** Name of a namespace; `""` means the machine's root namespace. */
 export type NsName = string;
@@ -164,4 +165,6 @@ export interface Plan {
   firewall: FirewallPlan[];
   xfrm: XfrmPlan[];
   processes: ProcessPlan[];
+  /** Impairments (core/plan/impair.ts); absent when nothing is impaired. */
+  impair?: ImpairPlan;
 }

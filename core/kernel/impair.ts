@@ -1,0 +1,177 @@
+/**
+ * The applier of the plan's impairment section: takes the kernel from one {@link ImpairPlan} to
+ * another, touching only what differs (a link whose delay changed needs nothing here: the
+ * supervisor's relay reads the new value).
+ *
+ * Links are changed through netlink (`ip link`), rates with `tc` (one run per shaped device: tbf
+ * needs rate tables nslab's netlink codec does not build), rules with one
+ * `iptables-restore --noflush` per namespace into the `mangle` chains NSLAB-IMPAIR-IN/OUT.
+ *
+ * @module
+ */
+
+import type { ImpairLinkPlan, ImpairPlan, ImpairRulesPlan } from "../plan/impair.ts";
+import { handleFor } from "./netlink/client.ts";
+import { bridgePortSet, linkAdd, linkDel, linkGet, linkSet } from "./netlink/link.ts";
+import { applyFirewall } from "./firewall.ts";
+import { assertNetnsName } from "./netns/netns.ts";
+import { NslabError } from "../errors.ts";
+
+/** The mangle chains impairment rules live in, and the built-in chains that jump to them. */
+export const IMPAIR_CHAINS = { in: "NSLAB-IMPAIR-IN", out: "NSLAB-IMPAIR-OUT" } as const;
+const HOOKS = { in: "PREROUTING", out: "POSTROUTING" } as const;
+
+/** Runs `tc ARGS…` inside a namespace; throws with tc's message. */
+export async function tc(ns: string, args: string[]): Promise<string> {
+  assertNetnsName(ns);
+  const out = await new Deno.Command("tc", {
+    args: ["-n", ns, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  if (!out.success) {
+    throw new NslabError(
+      `tc -n ${ns} ${args.join(" ")} failed: ${stderr || `exit ${out.code}`}`,
+      1,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * The tbf arguments for a rate: the bucket holds at least a few full frames (less would drop
+ * every full-size frame), and a frame waits at most 100 ms in the queue.
+ */
+export function tbfArgs(rateBit: number): string[] {
+  const burst = Math.max(4096, Math.round(rateBit / 8 / 250));
+  return ["tbf", "rate", `${Math.round(rateBit)}bit`, "burst", String(burst), "latency", "100ms"];
+}
+
+/** Shapes (or stops shaping) both ends of a link. Equivalent to: `tc qdisc replace … root tbf`. */
+async function setRate(l: ImpairLinkPlan, rateBit: number | undefined): Promise<void> {
+  for (const end of [l.inner, l.outer]) {
+    if (rateBit === undefined) {
+      await tc(end.ns, ["qdisc", "del", "dev", end.dev, "root"]).catch(() => {});
+    } else {
+      await tc(end.ns, ["qdisc", "replace", "dev", end.dev, "root", ...tbfArgs(rateBit)]);
+    }
+  }
+}
+
+/** Sets the outer end up or down. Equivalent to: `ip -n NS link set DEV down`. */
+function setDown(l: ImpairLinkPlan, down: boolean): void {
+  linkSet(handleFor(l.outer.ns), l.outer.dev, { up: !down });
+}
+
+function indexOf(ns: string, dev: string): number {
+  const link = linkGet(handleFor(ns), dev);
+  if (!link) throw new NslabError(`Cannot impair: "${dev}" does not exist in namespace "${ns}"`, 1);
+  return link.index;
+}
+
+/**
+ * Puts the relay pair between the outer end and its bridge.
+ * Equivalent to: `ip link add RL type veth peer name RLp; ip link set OUTER nomaster;
+ * ip link set RLp master BR up; ip link set RL up` (in the outer end's namespace).
+ */
+function insertRelay(l: ImpairLinkPlan, relay: { dev: string; peer: string }): void {
+  const h = handleFor(l.outer.ns);
+  if (!linkGet(h, relay.dev)) {
+    linkAdd(h, {
+      kind: "veth",
+      name: relay.dev,
+      mtu: l.outer.mtu,
+      peer: { name: relay.peer, mtu: l.outer.mtu },
+    });
+  }
+  const bridge = indexOf(l.outer.ns, l.outer.bridge);
+  linkSet(h, l.outer.dev, { master: 0 });
+  linkSet(h, relay.peer, { master: bridge, up: true });
+  if (l.outer.hairpin) bridgePortSet(h, indexOf(l.outer.ns, relay.peer), { hairpin: true });
+  linkSet(h, relay.dev, { up: true });
+}
+
+/** Takes the relay out again: the outer end goes back on its bridge. */
+function removeRelay(l: ImpairLinkPlan, relay: { dev: string; peer: string }): void {
+  const h = handleFor(l.outer.ns);
+  const bridge = indexOf(l.outer.ns, l.outer.bridge);
+  if (linkGet(h, relay.dev)) linkDel(h, relay.dev);
+  linkSet(h, l.outer.dev, { master: bridge });
+  if (l.outer.hairpin) bridgePortSet(h, indexOf(l.outer.ns, l.outer.dev), { hairpin: true });
+}
+
+/** Takes one link from `from` to `to` (either may be null: not impaired). */
+async function changeLink(from: ImpairLinkPlan | null, to: ImpairLinkPlan | null): Promise<void> {
+  const l = (to ?? from)!;
+  if (from?.relay && !to?.relay) removeRelay(l, from.relay);
+  if (to?.relay && !from?.relay) insertRelay(l, to.relay);
+  if (from?.spec.rateBit !== to?.spec.rateBit) await setRate(l, to?.spec.rateBit);
+  if (Boolean(from?.spec.down) !== Boolean(to?.spec.down)) setDown(l, Boolean(to?.spec.down));
+}
+
+/** The iptables-restore input that makes a namespace's impairment chains hold exactly `r`. */
+export function impairRuleset(r: ImpairRulesPlan, hooked: boolean): string {
+  const lines = ["*mangle", `:${IMPAIR_CHAINS.in} - [0:0]`, `:${IMPAIR_CHAINS.out} - [0:0]`];
+  if (!hooked) {
+    lines.push(`-A ${HOOKS.in} -j ${IMPAIR_CHAINS.in}`, `-A ${HOOKS.out} -j ${IMPAIR_CHAINS.out}`);
+  }
+  for (const rule of r.in) lines.push(`-A ${IMPAIR_CHAINS.in} ${rule}`);
+  for (const rule of r.out) lines.push(`-A ${IMPAIR_CHAINS.out} ${rule}`);
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/** The iptables-restore input that removes the chains and their hooks. */
+function unhookRuleset(): string {
+  return [
+    "*mangle",
+    `-D ${HOOKS.in} -j ${IMPAIR_CHAINS.in}`,
+    `-D ${HOOKS.out} -j ${IMPAIR_CHAINS.out}`,
+    `-F ${IMPAIR_CHAINS.in}`,
+    `-F ${IMPAIR_CHAINS.out}`,
+    `-X ${IMPAIR_CHAINS.in}`,
+    `-X ${IMPAIR_CHAINS.out}`,
+    "COMMIT",
+    "",
+  ].join("\n");
+}
+
+async function changeRules(ns: string, was: boolean, to: ImpairRulesPlan | null): Promise<void> {
+  if (to) await applyFirewall(ns, impairRuleset(to, was));
+  else if (was) await applyFirewall(ns, unhookRuleset());
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Takes the kernel from impairment section `from` to `to` (absent: nothing impaired). Links are
+ * changed one by one (relays, rates, carrier), then each namespace's rules in one restore.
+ *
+ * @example
+ * ```ts
+ * await applyImpairments(before.impair, buildPlan(changedModel).impair);
+ * ```
+ */
+export async function applyImpairments(
+  from: ImpairPlan | undefined,
+  to: ImpairPlan | undefined,
+): Promise<void> {
+  const fromLinks = new Map((from?.links ?? []).map((l) => [l.name, l]));
+  const toLinks = new Map((to?.links ?? []).map((l) => [l.name, l]));
+  for (const name of new Set([...fromLinks.keys(), ...toLinks.keys()])) {
+    const a = fromLinks.get(name) ?? null;
+    const b = toLinks.get(name) ?? null;
+    if (!same(a, b)) await changeLink(a, b);
+  }
+  const fromRules = new Map((from?.rules ?? []).map((r) => [r.netns, r]));
+  const toRules = new Map((to?.rules ?? []).map((r) => [r.netns, r]));
+  await Promise.all(
+    [...new Set([...fromRules.keys(), ...toRules.keys()])].map((ns) => {
+      const a = fromRules.get(ns) ?? null;
+      const b = toRules.get(ns) ?? null;
+      return same(a, b) ? Promise.resolve() : changeRules(ns, a !== null, b);
+    }),
+  );
+}

@@ -1,0 +1,254 @@
+/**
+ * The impairment section of a plan: for every impaired link, which devices get a tbf, which get
+ * set down and where a delay relay is inserted; for every namespace, the iptables `mangle` rules
+ * that drop lost packets and partitioned traffic. Pure: Model (+ the namespaces' links) → data.
+ *
+ * How each impairment is made (this kernel has no netem):
+ * - `down`: the outer end of the veth (host side of an endpoint, underlay side of a host link) is
+ *   set down, so the inner end loses its carrier and keeps its addresses and routes.
+ * - `rate`: a tbf root qdisc on both ends (each end's egress is one direction).
+ * - `loss`: `-m statistic --mode random` DROP rules on the inner device, in and out.
+ * - `delay`/`jitter`: the outer end leaves its bridge; a relay veth pair takes its place, and the
+ *   supervisor moves frames between the two with AF_PACKET sockets, holding each for the delay.
+ * - partitions: DROP rules per endpoint for the addresses of the other groups, and on host
+ *   links for the other groups' hosts (which cuts VXLAN between them).
+ *
+ * @module
+ */
+
+import type { Container, Model } from "../model/types.ts";
+import type { ImpairSpec } from "../model/impair.ts";
+import type { NamespacePlan, NsName } from "./types.ts";
+
+/** One end of an impaired link. */
+export interface LinkEnd {
+  ns: NsName;
+  dev: string;
+}
+
+/** One impaired link (an endpoint's veth pair, or a host's cable to the underlay). */
+export interface ImpairLinkPlan {
+  /** `CONTAINER:NETWORK` for an endpoint, the host name for a host's underlay link. */
+  name: string;
+  kind: "endpoint" | "host";
+  /** The end inside the container (or host) namespace. */
+  inner: LinkEnd;
+  /** The end on the bridge: `bridge` is its master there, `hairpin` its port setting. */
+  outer: LinkEnd & { bridge: string; hairpin: boolean; mtu: number };
+  spec: ImpairSpec;
+  /** The relay veth pair (both ends in `outer.ns`) when the spec delays; `peer` joins the bridge. */
+  relay: { dev: string; peer: string } | null;
+}
+
+/** The impairment rules of one namespace (iptables `mangle`, chains NSLAB-IMPAIR-IN/OUT). */
+export interface ImpairRulesPlan {
+  netns: NsName;
+  /** Rule bodies of `-A NSLAB-IMPAIR-IN …` (incoming, from PREROUTING). */
+  in: string[];
+  /** Rule bodies of `-A NSLAB-IMPAIR-OUT …` (outgoing, from POSTROUTING). */
+  out: string[];
+}
+
+/** The whole section. */
+export interface ImpairPlan {
+  links: ImpairLinkPlan[];
+  rules: ImpairRulesPlan[];
+}
+
+/** An empty section (nothing impaired). */
+export function emptyImpairPlan(): ImpairPlan {
+  return { links: [], rules: [] };
+}
+
+/** Names of the relay pair of an outer device: short, deterministic, ≤ 15 bytes. */
+export function relayNames(outerNs: string, outerDev: string): { dev: string; peer: string } {
+  let h = 0x811c9dc5;
+  for (const ch of `${outerNs}/${outerDev}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  const id = h.toString(16).padStart(8, "0");
+  return { dev: `rl${id}`, peer: `rl${id}p` };
+}
+
+/** The veth of `nsName` whose end named `dev` sits in `endNs` (either end), with its settings. */
+function findVeth(namespaces: NamespacePlan[], endNs: string, dev: string) {
+  for (const ns of namespaces) {
+    for (const l of ns.links) {
+      if (l.kind !== "veth") continue;
+      if (ns.name === endNs && l.name === dev) {
+        return { master: l.master ?? "", hairpin: l.hairpin ?? false, mtu: l.mtu ?? 1500 };
+      }
+      if (l.peer.ns === endNs && l.peer.name === dev) {
+        return { master: l.peer.master ?? "", hairpin: false, mtu: l.peer.mtu ?? l.mtu ?? 1500 };
+      }
+    }
+  }
+  return null;
+}
+
+/** Every impairable link of the model: endpoints with a veth, and host cables. */
+export function impairableLinks(
+  model: Model,
+  namespaces: NamespacePlan[],
+): Omit<ImpairLinkPlan, "spec" | "relay">[] {
+  const out: Omit<ImpairLinkPlan, "spec" | "relay">[] = [];
+  for (const h of model.hosts) {
+    const v = findVeth(namespaces, model.underlay.netns, h.underlayIfname);
+    if (!v) continue;
+    out.push({
+      name: h.name,
+      kind: "host",
+      inner: { ns: h.netns, dev: "eth0" },
+      outer: { ns: model.underlay.netns, dev: h.underlayIfname, bridge: v.master, ...v },
+    });
+  }
+  for (const c of model.containers) {
+    const host = model.hosts.find((h) => h.name === c.host);
+    if (!host || c.mode.kind !== "own") continue;
+    for (const ep of c.endpoints) {
+      if (!ep.hostIfname) continue;
+      const v = findVeth(namespaces, host.netns, ep.hostIfname);
+      if (!v || !v.master) continue;
+      out.push({
+        name: `${c.name}:${ep.network}`,
+        kind: "endpoint",
+        inner: { ns: c.netns, dev: ep.ifname },
+        outer: {
+          ns: host.netns,
+          dev: ep.hostIfname,
+          bridge: v.master,
+          hairpin: v.hairpin,
+          mtu: v.mtu,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function specOf(model: Model, name: string): ImpairSpec | undefined {
+  const [container, network] = name.split(":");
+  if (network === undefined) return model.hosts.find((h) => h.name === name)?.impair;
+  const c = model.containers.find((x) => x.name === container);
+  return c?.endpoints.find((e) => e.network === network)?.impair;
+}
+
+/** iptables' probability for a loss percentage (5 decimals, as `iptables -S` prints it back). */
+export function lossProbability(pct: number): string {
+  return (pct / 100).toFixed(5).replace(/0+$/, "").replace(/\.$/, "");
+}
+
+/**
+ * The impairment section for a model whose namespaces are planned: links with a spec, and the
+ * rules of loss and partitions per namespace. Empty when nothing is impaired.
+ */
+export function planImpairments(model: Model, namespaces: NamespacePlan[]): ImpairPlan {
+  const links: ImpairLinkPlan[] = [];
+  const rules = new Map<string, ImpairRulesPlan>();
+  const rulesOf = (ns: string) => {
+    let r = rules.get(ns);
+    if (!r) rules.set(ns, r = { netns: ns, in: [], out: [] });
+    return r;
+  };
+  for (const l of impairableLinks(model, namespaces)) {
+    const spec = specOf(model, l.name);
+    if (!spec || Object.keys(spec).length === 0) continue;
+    const delays = (spec.delayMs ?? 0) > 0 || (spec.jitterMs ?? 0) > 0;
+    links.push({ ...l, spec, relay: delays ? relayNames(l.outer.ns, l.outer.dev) : null });
+    if (spec.lossPct !== undefined) {
+      const stat = `-m statistic --mode random --probability ${lossProbability(spec.lossPct)}`;
+      const tag = `-m comment --comment "nslab loss ${l.name}"`;
+      rulesOf(l.inner.ns).in.push(`-i ${l.inner.dev} ${stat} ${tag} -j DROP`);
+      rulesOf(l.inner.ns).out.push(`-o ${l.inner.dev} ${stat} ${tag} -j DROP`);
+    }
+  }
+  for (const p of model.partitions ?? []) partitionRules(model, p.id, p.groups, rulesOf);
+  return { links, rules: [...rules.values()].filter((r) => r.in.length + r.out.length > 0) };
+}
+
+/** What a partition group stands for: endpoints (container, network) and hosts. */
+export interface GroupMembers {
+  endpoints: { container: Container; network: string }[];
+  hosts: string[];
+}
+
+/**
+ * The members of one group: a container (its endpoints), a service (its replicas'), a network
+ * (the endpoints on it), a host (itself and its containers' endpoints). Throws on a name that is
+ * none of these, or that is two of them.
+ */
+export function groupMembers(model: Model, names: string[]): GroupMembers {
+  const out: GroupMembers = { endpoints: [], hosts: [] };
+  for (const name of names) {
+    const kinds: string[] = [];
+    const cs = model.containers.filter((c) => c.name === name || c.service === name);
+    if (cs.length) kinds.push("container");
+    const net = model.networks.find((n) => n.name === name);
+    if (net) kinds.push("network");
+    const host = model.hosts.find((h) => h.name === name);
+    if (host) kinds.push("host");
+    if (kinds.length !== 1) {
+      throw new Error(
+        kinds.length === 0
+          ? `"${name}" is not a container, service, network or host of lab "${model.lab}"`
+          : `"${name}" is ambiguous: it names a ${kinds.join(" and a ")}; rename one of them`,
+      );
+    }
+    for (const c of cs) {
+      for (const e of c.endpoints) out.endpoints.push({ container: c, network: e.network });
+    }
+    if (net) {
+      for (const c of model.containers) {
+        if (c.endpoints.some((e) => e.network === name)) {
+          out.endpoints.push({ container: c, network: name });
+        }
+      }
+    }
+    if (host) {
+      out.hosts.push(host.name);
+      for (const c of model.containers.filter((x) => x.host === host.name)) {
+        for (const e of c.endpoints) out.endpoints.push({ container: c, network: e.network });
+      }
+    }
+  }
+  return out;
+}
+
+function partitionRules(
+  model: Model,
+  id: number,
+  groups: string[][],
+  rulesOf: (ns: string) => ImpairRulesPlan,
+): void {
+  const members = groups.map((g) => groupMembers(model, g));
+  const tag = `-m comment --comment "nslab partition ${id}"`;
+  members.forEach((mine, i) => {
+    const others = members.filter((_, j) => j !== i);
+    const remoteAddrs = [
+      ...new Set(
+        others.flatMap((o) =>
+          o.endpoints.map((e) =>
+            e.container.endpoints.find((x) => x.network === e.network)!.address
+          )
+        ),
+      ),
+    ];
+    for (const { container, network } of mine.endpoints) {
+      if (container.mode.kind !== "own") continue;
+      const ep = container.endpoints.find((e) => e.network === network)!;
+      const r = rulesOf(container.netns);
+      for (const a of remoteAddrs) {
+        r.in.push(`-i ${ep.ifname} -s ${a}/32 ${tag} -j DROP`);
+        r.out.push(`-o ${ep.ifname} -d ${a}/32 ${tag} -j DROP`);
+      }
+    }
+    const remoteHosts = others.flatMap((o) => o.hosts);
+    for (const name of mine.hosts) {
+      const h = model.hosts.find((x) => x.name === name)!;
+      const r = rulesOf(h.netns);
+      for (const other of remoteHosts) {
+        const a = model.hosts.find((x) => x.name === other)!.address;
+        r.in.push(`-i eth0 -s ${a}/32 ${tag} -j DROP`);
+        r.out.push(`-o eth0 -d ${a}/32 ${tag} -j DROP`);
+      }
+    }
+  });
+}
