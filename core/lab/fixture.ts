@@ -22,7 +22,10 @@ import { labHealth } from "./health.ts";
 import type { TeardownReport } from "../kernel/teardown.ts";
 import { digest, readState, stateDir } from "./state.ts";
 import { NslabError } from "../errors.ts";
-import { LabNetwork } from "./lab_network.ts";
+import { inProcess, LabNetwork } from "./lab_network.ts";
+import { NetworkOps } from "./network.ts";
+import { ImpairOps, LabBreaker, type Undo } from "./impair_ops.ts";
+import type { RawImpair } from "../model/impair.ts";
 
 /** Options of {@link Lab.up}. */
 export interface LabUpOptions {
@@ -52,15 +55,68 @@ export class Lab implements AsyncDisposable {
   #model: Model;
   #supervisor: Supervisor | null;
   #down = false;
+  readonly #breaker: LabBreaker;
 
   private constructor(model: Model, supervisor: Supervisor | null) {
     this.name = model.lab;
     this.#model = model;
     this.#supervisor = supervisor;
-    this.network = new LabNetwork(model.lab, {
+    const hooks = {
       supervisor: () => this.#supervisor,
-      changed: (next) => (this.#model = next),
-    });
+      changed: (next: Model) => (this.#model = next),
+    };
+    this.network = new LabNetwork(model.lab, hooks);
+    this.#breaker = new LabBreaker(
+      new ImpairOps(new NetworkOps(model.lab, inProcess(model.lab, hooks))),
+    );
+  }
+
+  /**
+   * One link of the lab — `lab.link("web", "front")` (network optional when the container has
+   * one), or a host's underlay link `lab.link("h1")` — to set down or up; each returns an
+   * {@link Undo} that puts the link back as it was.
+   *
+   * @example
+   * ```ts
+   * await using _down = await lab.link("web", "front").down();
+   * ```
+   */
+  link(name: string, network?: string): { down(): Promise<Undo>; up(): Promise<Undo> } {
+    const target = network === undefined ? name : `${name}:${network}`;
+    return {
+      down: () => this.#breaker.setLink(target, false),
+      up: () => this.#breaker.setLink(target, true),
+    };
+  }
+
+  /**
+   * Impairs a link (`"web:front"`, `"web"`, `"h1"`) in the file's spelling; the {@link Undo}
+   * restores what it had.
+   *
+   * @example
+   * ```ts
+   * await using _slow = await lab.impair("web:front", { delay: "50ms", loss: "2%" });
+   * ```
+   */
+  async impair(target: string, spec: RawImpair): Promise<Undo> {
+    return await this.#breaker.impair(target, spec);
+  }
+
+  /**
+   * Drops traffic between groups of containers, networks and hosts; the {@link Undo} heals it.
+   *
+   * @example
+   * ```ts
+   * await using _cut = await lab.partition(["h1"], ["h2"]);
+   * ```
+   */
+  async partition(...groups: string[][]): Promise<Undo> {
+    return await this.#breaker.partition(groups);
+  }
+
+  /** Heals every partition; the {@link Undo} makes them again. */
+  async heal(): Promise<Undo> {
+    return await this.#breaker.heal();
   }
 
   /** The lab's resolved model; after a `lab.network` change, the new one. */

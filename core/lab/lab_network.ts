@@ -23,7 +23,8 @@ export interface LabHooks {
   changed(model: Model): void;
 }
 
-function inProcess(lab: string, hooks: LabHooks): SupervisorLink {
+/** The link to a library lab's in-process supervisor: reload it directly, then tell the lab. */
+export function inProcess(lab: string, hooks: LabHooks): SupervisorLink {
   return {
     check() {
       if (!hooks.supervisor()) {

@@ -277,3 +277,14 @@ function placeOnEndpoints(
     if (ep) ep.impair = spec;
   }
 }
+
+/** A spec written back as raw values (so a change can be merged and read again). */
+export function specToRaw(s: ImpairSpec): RawImpair {
+  const raw: RawImpair = {};
+  if (s.delayMs !== undefined) raw.delay = `${s.delayMs}ms`;
+  if (s.jitterMs !== undefined) raw.jitter = `${s.jitterMs}ms`;
+  if (s.lossPct !== undefined) raw.loss = `${s.lossPct}%`;
+  if (s.rateBit !== undefined) raw.rate = `${s.rateBit}bit`;
+  if (s.down) raw.down = true;
+  return raw;
+}

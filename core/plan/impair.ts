@@ -16,7 +16,8 @@
  * @module
  */
 
-import type { Container, Model } from "../model/types.ts";
+import type { Model } from "../model/types.ts";
+import { groupMembers } from "../model/impair_edit.ts";
 import type { ImpairSpec } from "../model/impair.ts";
 import type { NamespacePlan, NsName } from "./types.ts";
 
@@ -164,54 +165,6 @@ export function planImpairments(model: Model, namespaces: NamespacePlan[]): Impa
   return { links, rules: [...rules.values()].filter((r) => r.in.length + r.out.length > 0) };
 }
 
-/** What a partition group stands for: endpoints (container, network) and hosts. */
-export interface GroupMembers {
-  endpoints: { container: Container; network: string }[];
-  hosts: string[];
-}
-
-/**
- * The members of one group: a container (its endpoints), a service (its replicas'), a network
- * (the endpoints on it), a host (itself and its containers' endpoints). Throws on a name that is
- * none of these, or that is two of them.
- */
-export function groupMembers(model: Model, names: string[]): GroupMembers {
-  const out: GroupMembers = { endpoints: [], hosts: [] };
-  for (const name of names) {
-    const kinds: string[] = [];
-    const cs = model.containers.filter((c) => c.name === name || c.service === name);
-    if (cs.length) kinds.push("container");
-    const net = model.networks.find((n) => n.name === name);
-    if (net) kinds.push("network");
-    const host = model.hosts.find((h) => h.name === name);
-    if (host) kinds.push("host");
-    if (kinds.length !== 1) {
-      throw new Error(
-        kinds.length === 0
-          ? `"${name}" is not a container, service, network or host of lab "${model.lab}"`
-          : `"${name}" is ambiguous: it names a ${kinds.join(" and a ")}; rename one of them`,
-      );
-    }
-    for (const c of cs) {
-      for (const e of c.endpoints) out.endpoints.push({ container: c, network: e.network });
-    }
-    if (net) {
-      for (const c of model.containers) {
-        if (c.endpoints.some((e) => e.network === name)) {
-          out.endpoints.push({ container: c, network: name });
-        }
-      }
-    }
-    if (host) {
-      out.hosts.push(host.name);
-      for (const c of model.containers.filter((x) => x.host === host.name)) {
-        for (const e of c.endpoints) out.endpoints.push({ container: c, network: e.network });
-      }
-    }
-  }
-  return out;
-}
-
 function partitionRules(
   model: Model,
   id: number,
@@ -251,4 +204,26 @@ function partitionRules(
       }
     }
   });
+}
+
+/**
+ * What can stay while the links change from `a` to `b`: `a`'s impairments of links whose veth is
+ * the same in both (their differences are applied afterwards, in place), and the rules equal in
+ * both. A change goes `a` → shared (lifts impairments of links that go away or are rebuilt, so no
+ * relay outlives its veth) → link edits → `b`.
+ */
+export function sharedImpairments(
+  a: ImpairPlan | undefined,
+  b: ImpairPlan | undefined,
+): ImpairPlan {
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const bLinks = new Map((b?.links ?? []).map((l) => [l.name, l]));
+  const bRules = new Map((b?.rules ?? []).map((r) => [r.netns, r]));
+  return {
+    links: (a?.links ?? []).filter((l) => {
+      const other = bLinks.get(l.name);
+      return other !== undefined && same(l.inner, other.inner) && same(l.outer, other.outer);
+    }),
+    rules: (a?.rules ?? []).filter((r) => same(r, bRules.get(r.netns))),
+  };
 }

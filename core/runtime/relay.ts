@@ -26,6 +26,7 @@ import { processLoop } from "../kernel/sys/epoll.ts";
 import { withNetns } from "../kernel/netns/netns.ts";
 import { handleFor } from "../kernel/netlink/client.ts";
 import { linkGet } from "../kernel/netlink/link.ts";
+import type { ImpairLinkPlan, ImpairPlan } from "../plan/impair.ts";
 
 const AF_PACKET = 17;
 /** `htons(ETH_P_ALL)`. */
@@ -232,4 +233,49 @@ export class Relay {
 /** Starts a relay; see {@link Relay}. */
 export function startRelay(ns: string, outer: string, relay: string, timing: RelayTiming): Relay {
   return new Relay(ns, outer, relay, timing);
+}
+
+/**
+ * The relays a supervisor runs, kept equal to a plan's impairment section: a link that gained a
+ * delay gets a relay, one whose delay changed gets the new timing, one that lost it is closed.
+ */
+export class RelaySet {
+  readonly #running = new Map<string, Relay>();
+
+  /** Makes the running relays match `impair` (absent: none). */
+  sync(impair: ImpairPlan | undefined): void {
+    const wanted = new Map<string, ImpairLinkPlan>();
+    for (const l of impair?.links ?? []) {
+      if (!l.relay) continue;
+      // The ifindexes are part of the key: a relay pair made again is a new pair of devices.
+      const h = handleFor(l.outer.ns);
+      const ends = [l.outer.dev, l.relay.dev].map((d) => `${d}#${linkGet(h, d)?.index ?? 0}`);
+      wanted.set(`${l.outer.ns}/${ends.join("/")}`, l);
+    }
+    for (const [key, r] of this.#running) {
+      if (wanted.has(key)) continue;
+      r.close();
+      this.#running.delete(key);
+    }
+    for (const [key, l] of wanted) {
+      const timing = { delayMs: l.spec.delayMs ?? 0, jitterMs: l.spec.jitterMs ?? 0 };
+      const r = this.#running.get(key);
+      if (r) r.timing = timing;
+      else this.#running.set(key, startRelay(l.outer.ns, l.outer.dev, l.relay!.dev, timing));
+    }
+  }
+
+  /** Counters of the relay of one link (by its outer device), or null. */
+  counters(ns: string, outer: string): RelayCounters[] | null {
+    for (const r of this.#running.values()) {
+      if (r.ns === ns && r.outer === outer) return r.counters();
+    }
+    return null;
+  }
+
+  /** Closes every relay. */
+  closeAll(): void {
+    for (const r of this.#running.values()) r.close();
+    this.#running.clear();
+  }
 }

@@ -14,6 +14,7 @@ import { ProcessManager } from "./process.ts";
 import { waitListening } from "./listening.ts";
 import { ensureOpenFiles } from "../kernel/sys/limits.ts";
 import { closeNetns } from "../kernel/netns/netns.ts";
+import { RelaySet } from "./relay.ts";
 
 /**
  * The DNS records a lab serves. docker0 (`network_mode: bridge`) gives no names, as in Docker; a
@@ -78,6 +79,8 @@ export class Supervisor {
   #addedResponders: Responder[] = [];
   /** The lab's containers by name (from the current model). */
   #containers = new Map<string, Container>();
+  /** Delay relays of the plan's impaired links (core/runtime/relay.ts). */
+  readonly relays = new RelaySet();
 
   constructor(model: Model) {
     this.lab = model.lab;
@@ -99,6 +102,7 @@ export class Supervisor {
       supervisorDescriptors([...this.#containers.values()], plan),
       `the supervisor of lab "${this.lab}"`,
     );
+    this.relays.sync(plan.impair);
     // A namespace's handle is needed only while its sockets are made (4,000 containers would
     // otherwise keep 4,000 more descriptors open); it is reopened when needed again.
     for (const p of plan.processes) {
@@ -168,6 +172,7 @@ export class Supervisor {
   async reload(model: Model, plan: Plan): Promise<void> {
     this.#setModel(model);
     this.#dns.setTable(labRecords(model));
+    this.relays.sync(plan.impair);
     for (const p of plan.processes) {
       if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
         await this.#dns.listen(p.netns, p.container);
@@ -193,6 +198,7 @@ export class Supervisor {
 
   /** Stops everything the supervisor started. */
   async stop(): Promise<void> {
+    this.relays.closeAll();
     for (const r of this.#responders.values()) r.close();
     this.#responders.clear();
     for (const r of this.#addedResponders) r.close();
