@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { NslabError } from "../core/errors.ts";
 import { addNetworkCommand } from "./commands/network.ts";
+import { addImpairCommands } from "./commands/impair.ts";
 
 // Each verb's module is imported when the verb runs, not at start-up: a `down` then never loads
 // the YAML parser, the planner or the checks (every module costs start-up time on each call).
@@ -159,6 +160,10 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   )
     .addOption(format)
     .option("--only <what...>", "dns, reach, ports, isolation, iface, or container names")
+    .option(
+      "--expect-intact",
+      "judge as if nothing were impaired: pairs cut by a partition or down link fail",
+    )
     .addHelpText(
       "after",
       examples([
@@ -210,6 +215,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     );
 
   addNetworkCommand(program, run, labOptions);
+  addImpairCommands(program, run, labOptions);
 
   program.command("schema").description("JSON Schema of the topology format (for editors)")
     .action(() => run(misc().then((m) => m.schemaCommand())));

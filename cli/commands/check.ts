@@ -9,11 +9,17 @@ import { type LabOptions, runningModel } from "../common.ts";
 export interface CheckOptions {
   format?: "table" | "json" | "junit";
   only?: string[];
+  /** Judge as if nothing were impaired (cut pairs fail). */
+  expectIntact?: boolean;
 }
 
 /** Runs the checks of a running lab and prints the report; returns the exit code. */
 export async function runCheckReport(model: Model, opts: CheckOptions): Promise<number> {
-  const report = await runChecks(model, { only: opts.only, health: () => labHealth(model.lab) });
+  const report = await runChecks(model, {
+    only: opts.only,
+    expectIntact: opts.expectIntact,
+    health: () => labHealth(model.lab),
+  });
   const text = opts.format === "json"
     ? formatJson(report)
     : opts.format === "junit"

@@ -134,5 +134,10 @@ export function judge(e: Expectation, o: Observed): Verdict {
       if (extra.length) parts.push(`unexpected ${extra.join(", ")}`);
       return fail(parts.join("; "));
     }
+    case "measure":
+      if (o.kind === "measured" && o.value >= x.min && o.value <= x.max) return ok;
+      return fail(
+        o.kind === "measured" ? `measured ${o.value}, outside ${x.text}` : missHint(e, o),
+      );
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import type { CheckReport, CheckResult, Expected, Observed } from "./types.ts";
+import { formatMetric } from "./measure.ts";
 
 /** Short text for an expected outcome: `web`, `open`, `closed`, `[10.0.0.2]`, `NXDOMAIN`, … */
 export function formatExpected(x: Expected): string {
@@ -25,6 +26,8 @@ export function formatExpected(x: Expected): string {
       return `SRV ${x.targets.map((t) => `${t}:${x.port}`).join(", ")}`;
     case "interfaces":
       return `${x.exact ? "=" : "⊇"} ${x.names.join(",")}`;
+    case "measure":
+      return `${x.metric} ${x.text}`;
   }
 }
 
@@ -48,6 +51,8 @@ export function formatObserved(o: Observed): string {
       return o.names.join(",");
     case "error":
       return `error: ${o.message}`;
+    case "measured":
+      return `${o.metric} ${formatMetric(o.metric, o.value)} (${o.detail})`;
   }
 }
 

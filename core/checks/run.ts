@@ -14,6 +14,8 @@ import { type Controls, planControls } from "./controls.ts";
 import { neighSnapshot, runCauses } from "./causes.ts";
 import { formatObserved } from "./report.ts";
 import { listNetns } from "../kernel/netns/netns.ts";
+import { applyCuts, impairedTimeoutMs } from "./impair_cuts.ts";
+import { measureExpectations, runMeasures } from "./measure.ts";
 import type { CheckKind, CheckReport, CheckResult, Expectation, Observed, Probe } from "./types.ts";
 
 /** Options of {@link runChecks}. */
@@ -26,6 +28,11 @@ export interface CheckOptions {
   concurrency?: number;
   /** Causes the caller can see after the probes (e.g. "the lab's supervisor is down"). */
   health?: () => string[];
+  /**
+   * Judge as if nothing were impaired: pairs cut by a partition or a down link then fail instead
+   * of expecting unreachable (default false).
+   */
+  expectIntact?: boolean;
 }
 
 /**
@@ -115,12 +122,16 @@ function select(model: Model, exps: Expectation[], { kinds, names }: Selection):
  */
 export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<CheckReport> {
   const start = performance.now();
-  const timeoutMs = opts.timeoutMs ?? 1000;
+  const timeoutMs = opts.timeoutMs ?? impairedTimeoutMs(model);
   const concurrency = Math.max(1, opts.concurrency ?? 256);
   const selection = parseOnly(model, opts.only);
   const derived = deriveWithNotes(model, selection.kinds);
-  const exps = select(model, derived.expectations, selection);
-  const controls = planControls(model, exps, derived.expectations);
+  // Pairs cut by a partition or a down link expect unreachable (core/checks/impair_cuts.ts).
+  const cuts = opts.expectIntact
+    ? { expectations: derived.expectations, notes: [] }
+    : applyCuts(model, derived.expectations);
+  const exps = select(model, cuts.expectations, selection);
+  const controls = planControls(model, exps, cuts.expectations);
   // Two expectations (or controls) that probe the same thing share one probe.
   const unique = new Map<string, Probe>();
   const answerWanted = new Set<string>();
@@ -137,9 +148,11 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const before = neighSnapshot();
   const budgetMs = runBudgetMs(unique.size, timeoutMs, concurrency);
   const byKey = await observe(unique, [...unique.keys()], timeoutMs, concurrency, budgetMs);
-  const notes = [...derived.notes];
+  const notes = [...derived.notes, ...cuts.notes];
   const reasked = await reaskSilent(unique, byKey, answerWanted, timeoutMs, notes);
   const results = exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey));
+  // Measured checks (rtt, loss, rate) run after the probes, one at a time.
+  results.push(...await runMeasures(model, select(model, measureExpectations(model), selection)));
   const present = new Set(listNetns());
   const missingNetns = [...new Set([...unique.values()].map((p) => p.netns))]
     .filter((ns) => ns !== "" && !present.has(ns)).sort();

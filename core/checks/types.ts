@@ -78,7 +78,9 @@ export type Expected =
   /** DNS SRV: answers targeting exactly `targets` (first labels), all with `port`. */
   | { kind: "srv"; targets: string[]; port: number }
   /** Interfaces: exactly `names` (when `exact`) or at least `names`. */
-  | { kind: "interfaces"; names: string[]; exact: boolean };
+  | { kind: "interfaces"; names: string[]; exact: boolean }
+  /** A measured value in `[min, max]` (ms, percent, bit/s): core/checks/measure.ts. */
+  | { kind: "measure"; metric: "rtt" | "loss" | "rate"; min: number; max: number; text: string };
 
 /** One thing that must be true of the running lab. */
 export interface Expectation {
@@ -119,6 +121,8 @@ export type Observed =
   | { kind: "dns"; rcode: string; answers: string[] }
   /** Interface names in the namespace. */
   | { kind: "interfaces"; names: string[] }
+  /** A measured value (ms, percent, bit/s): core/checks/measure.ts. */
+  | { kind: "measured"; metric: "rtt" | "loss" | "rate"; value: number; detail: string }
   /** The probe could not be run at all (namespace missing, …). */
   | { kind: "error"; message: string };
 

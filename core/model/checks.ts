@@ -10,6 +10,7 @@ import type { Positions } from "./schema.ts";
 import type { CheckExpect, CheckSpec, Protocol } from "./types.ts";
 import { parseIp } from "./ip.ts";
 import { suggestion } from "./names.ts";
+import { isMeasureExpect } from "./measure.ts";
 
 /** A check entry as left by the shape check. */
 export interface RawCheck {
@@ -17,7 +18,7 @@ export interface RawCheck {
   to?: string;
   dns?: string;
   type?: "A" | "AAAA" | "PTR" | "SRV";
-  expect?: string | (string | undefined)[];
+  expect?: string | (string | undefined)[] | Record<string, unknown>;
 }
 
 /** Names a check may mention. */
@@ -42,7 +43,7 @@ export function readChecks(
   const out: CheckSpec[] = [];
   const targets = [...names.containers, ...names.services, ...names.hosts, ...names.aliases];
   (raw ?? []).forEach((c, i) => {
-    if (c === undefined) return;
+    if (c === undefined || isMeasureExpect(c.expect)) return; // measured: core/model/measure.ts
     const path = ["checks", i];
     const pos = positions.of(path);
     let ok = true;

@@ -12,6 +12,7 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Field, Positions } from "./schema.ts";
 import type { Model, SourcePos } from "./types.ts";
+import { readMeasures } from "./measure.ts";
 
 /**
  * What is wrong with one link, applied to both directions of its traffic. Absent fields: not
@@ -222,7 +223,8 @@ type RawTree = {
 };
 
 /**
- * Puts the impairments declared in the (shape-checked) file on the model's endpoints and hosts:
+ * Puts the impairments declared in the (shape-checked) file on the model's endpoints and hosts
+ * (and its measured checks on `model.measures`):
  * `containers.S.networks.N.{delay,jitter,loss,rate,down}` on every replica's endpoint on N, and
  * `hosts.H.{…}` on H's underlay link. A key on a macvlan attachment is an error (no veth to
  * shape there).
@@ -234,6 +236,8 @@ export function declareImpairments(
   diags: Diagnostics,
 ): void {
   const tree = value as RawTree;
+  const measures = readMeasures((value as { checks?: unknown }).checks, model, positions, diags);
+  if (measures.length) model.measures = measures;
   for (const [name, body] of Object.entries(tree.hosts ?? {})) {
     const spec = readAt(body, ["hosts", name], positions, diags);
     const host = model.hosts.find((h) => h.name === name);

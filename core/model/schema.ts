@@ -12,6 +12,7 @@ import { pathText } from "./source.ts";
 import { suggestion } from "./names.ts";
 import type { SourcePos } from "./types.ts";
 import { IMPAIR_FIELDS } from "./impair.ts";
+import { MEASURE_FIELDS } from "./measure.ts";
 
 /** A type in the table. Alternatives of a `oneOf` accept disjoint YAML kinds. */
 export type Type =
@@ -327,8 +328,9 @@ const check: Type = {
     dns: { type: str, doc: "A name to resolve (DNS check)." },
     type: { type: { t: "string", enum: ["A", "AAAA", "PTR", "SRV"] }, doc: "DNS record type." },
     expect: {
-      type: { t: "oneOf", of: [str, strList] },
-      doc: "open | closed | unreachable | nxdomain | a container name | a list of addresses.",
+      type: { t: "oneOf", of: [str, strList, { t: "object", fields: MEASURE_FIELDS }] },
+      doc: "open | closed | unreachable | nxdomain | a container name | a list of addresses | " +
+        "measured: { rtt, loss, rate }.",
       example: "expect: open",
     },
   },

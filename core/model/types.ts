@@ -8,6 +8,7 @@
  */
 
 import type { ImpairSpec } from "./impair.ts";
+import type { MeasureSpec } from "./measure.ts";
 
 /** Where a value came from in the topology file (1-based line and column). */
 export interface SourcePos {
@@ -283,6 +284,8 @@ export interface Model {
    * absent when the caller fixed `reserved`.
    */
   chosenOnMachine?: true;
+  /** Measured checks (`expect: { rtt, loss, rate }`); absent: none. */
+  measures?: MeasureSpec[];
   /** Partitions in force (`nslab partition`); absent or empty: none. */
   partitions?: Partition[];
 }
