@@ -153,7 +153,6 @@ export async function measureRate(
       `--net=${NETNS_RUN_DIR}/${targetNs}`,
       "iperf3",
       "-s",
-      "-1",
       "-B",
       address,
       "-p",
@@ -163,8 +162,10 @@ export async function measureRate(
     stderr: "piped",
   }).spawn();
   try {
+    // The first packets resolve the neighbour (an ARP that waits on a busy machine would fail
+    // the connect); a refused client (the server is not listening yet) is asked again.
+    await run(netns, ["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", address]);
     let r = { ok: false, out: "", err: "" };
-    // The server needs a moment to listen: a refused client is asked again, briefly.
     for (let attempt = 0; attempt < 20 && !r.ok; attempt++) {
       if (attempt) await new Promise((res) => setTimeout(res, 100));
       r = await run(netns, [
@@ -177,18 +178,31 @@ export async function measureRate(
         String(RATE_SECONDS),
         "-J",
       ]);
-      if (!r.ok && !/refused/i.test(r.out + r.err)) break;
+      if (r.ok || !/refused/i.test(r.out + r.err)) break;
     }
-    const bps = r.ok ? JSON.parse(r.out)?.end?.sum_received?.bits_per_second : undefined;
-    if (typeof bps !== "number") {
-      return { kind: "error", message: `iperf3 failed: ${r.err || r.out.slice(0, 200)}` };
+    let report: { error?: string; end?: { sum_received?: { bits_per_second?: number } } } = {};
+    try {
+      report = JSON.parse(r.out);
+    } catch { /* not JSON: stderr says why */ }
+    const bps = report.end?.sum_received?.bits_per_second;
+    if (!r.ok || typeof bps !== "number") {
+      try {
+        server.kill("SIGKILL");
+      } catch { /* gone */ }
+      const said = new TextDecoder().decode((await server.output()).stderr).trim();
+      return {
+        kind: "error",
+        message: `iperf3 failed: ${report.error ?? (r.err || "no output")}${
+          said ? ` (server: ${said})` : ""
+        }`,
+      };
     }
     return { kind: "measured", metric: "rate", value: bps, detail: `iperf3 TCP ${RATE_SECONDS}s` };
   } finally {
     try {
       server.kill("SIGKILL");
     } catch { /* exited after its one client */ }
-    await server.status;
+    await server.status.catch(() => {});
   }
 }
 

@@ -13,6 +13,8 @@
 import type { ImpairLinkPlan, ImpairPlan, ImpairRulesPlan } from "../plan/impair.ts";
 import { handleFor } from "./netlink/client.ts";
 import { bridgePortSet, linkAdd, linkDel, linkGet, linkSet } from "./netlink/link.ts";
+import { attrValue } from "./netlink/codec.ts";
+import { neighDel, neighList } from "./netlink/neigh.ts";
 import { applyFirewall } from "./firewall.ts";
 import { assertNetnsName } from "./netns/netns.ts";
 import { NslabError } from "../errors.ts";
@@ -60,9 +62,53 @@ async function setRate(l: ImpairLinkPlan, rateBit: number | undefined): Promise<
   }
 }
 
-/** Sets the outer end up or down. Equivalent to: `ip -n NS link set DEV down`. */
-function setDown(l: ImpairLinkPlan, down: boolean): void {
+/** `NUD_INCOMPLETE | NUD_FAILED`: resolutions that were tried while the cable was out. */
+const NUD_UNRESOLVED = 0x01 | 0x20;
+
+/**
+ * Deletes the neighbour entries of a device still waiting for (or given up on) an answer: ARP
+ * asked while the link was down would otherwise hold packets until its next retry, up to a second
+ * later, as a replugged cable does not. Equivalent to: `ip neigh flush dev DEV nud incomplete`.
+ */
+function forgetUnresolved(end: { ns: string; dev: string }): void {
+  const h = handleFor(end.ns);
+  const index = linkGet(h, end.dev)?.index;
+  if (!index) return;
+  for (const n of neighList(h)) {
+    if (n.index !== index || !(n.state & NUD_UNRESOLVED) || !n.dst) continue;
+    try {
+      neighDel(h, { index, address: n.dst, dev: end.dev });
+    } catch { /* resolved or gone meanwhile */ }
+  }
+}
+
+/** `IF_OPER_UP`: the kernel passes traffic on the device (its qdisc is attached). */
+const OPER_UP = 6;
+/** How long a link set up may take to pass traffic. */
+const CARRIER_WAIT_MS = 3000;
+
+/**
+ * Sets the outer end up or down; up, waits until both ends pass traffic (the kernel attaches
+ * their qdiscs a moment after the carrier returns). Equivalent to: `ip -n NS link set DEV down`.
+ */
+async function setDown(l: ImpairLinkPlan, down: boolean): Promise<void> {
   linkSet(handleFor(l.outer.ns), l.outer.dev, { up: !down });
+  if (down) return;
+  forgetUnresolved(l.inner);
+  const operUp = (end: { ns: string; dev: string }) =>
+    Number(attrValue(linkGet(handleFor(end.ns), end.dev)?.attrs ?? [], "operstate") ?? 0) ===
+      OPER_UP;
+  const deadline = performance.now() + CARRIER_WAIT_MS;
+  while (!(operUp(l.inner) && operUp(l.outer))) {
+    if (performance.now() > deadline) {
+      throw new NslabError(
+        `Link "${l.name}" was set up but does not pass traffic after ${CARRIER_WAIT_MS} ms ` +
+          `(operstate of ${l.inner.ns}/${l.inner.dev} is not UP)`,
+        1,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 function indexOf(ns: string, dev: string): number {
@@ -108,7 +154,7 @@ async function changeLink(from: ImpairLinkPlan | null, to: ImpairLinkPlan | null
   if (from?.relay && !to?.relay) removeRelay(l, from.relay);
   if (to?.relay && !from?.relay) insertRelay(l, to.relay);
   if (from?.spec.rateBit !== to?.spec.rateBit) await setRate(l, to?.spec.rateBit);
-  if (Boolean(from?.spec.down) !== Boolean(to?.spec.down)) setDown(l, Boolean(to?.spec.down));
+  if (Boolean(from?.spec.down) !== Boolean(to?.spec.down)) await setDown(l, Boolean(to?.spec.down));
 }
 
 /** The iptables-restore input that makes a namespace's impairment chains hold exactly `r`. */

@@ -187,7 +187,9 @@ export class Lab implements AsyncDisposable {
   }
 
   /** Runs the implied and explicit checks (the same engine as `nslab check`). */
-  async check(opts: { only?: string[] } = {}): ReturnType<typeof runChecks> {
+  async check(
+    opts: { only?: string[]; expectIntact?: boolean } = {},
+  ): ReturnType<typeof runChecks> {
     return await runChecks(this.model, { ...opts, health: () => labHealth(this.name) });
   }
 

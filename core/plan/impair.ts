@@ -175,20 +175,19 @@ function partitionRules(
   const tag = `-m comment --comment "nslab partition ${id}"`;
   members.forEach((mine, i) => {
     const others = members.filter((_, j) => j !== i);
-    const remoteAddrs = [
-      ...new Set(
-        others.flatMap((o) =>
-          o.endpoints.map((e) =>
-            e.container.endpoints.find((x) => x.network === e.network)!.address
-          )
-        ),
-      ),
-    ];
+    const remote = others.flatMap((o) => o.endpoints);
+    const local = new Set(model.networks.filter((n) => n.scope === "local").map((n) => n.name));
     for (const { container, network } of mine.endpoints) {
       if (container.mode.kind !== "own") continue;
       const ep = container.endpoints.find((e) => e.network === network)!;
       const r = rulesOf(container.netns);
-      for (const a of remoteAddrs) {
+      // A host-scoped network's address on another host is not reachable from here (and may be
+      // this host's own, as docker_gwbridge's are): only addresses a packet could reach are cut.
+      const addrs = new Set(
+        remote.filter((e) => !(local.has(e.network) && e.container.host !== container.host))
+          .map((e) => e.container.endpoints.find((x) => x.network === e.network)!.address),
+      );
+      for (const a of addrs) {
         r.in.push(`-i ${ep.ifname} -s ${a}/32 ${tag} -j DROP`);
         r.out.push(`-o ${ep.ifname} -d ${a}/32 ${tag} -j DROP`);
       }
