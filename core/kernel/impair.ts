@@ -132,17 +132,31 @@ function insertRelay(l: ImpairLinkPlan, relay: { dev: string; peer: string }): v
       peer: { name: relay.peer, mtu: l.outer.mtu },
     });
   }
-  const bridge = indexOf(l.outer.ns, l.outer.bridge);
+  const bridge = pinBridgeMac(l.outer.ns, l.outer.bridge);
   linkSet(h, l.outer.dev, { master: 0 });
   linkSet(h, relay.peer, { master: bridge, up: true });
   if (l.outer.hairpin) bridgePortSet(h, indexOf(l.outer.ns, relay.peer), { hairpin: true });
   linkSet(h, relay.dev, { up: true });
 }
 
+/**
+ * Sets a bridge's MAC to the one it has, which makes the kernel keep it: a bridge without a set
+ * address takes the lowest MAC of its ports, so swapping a port for the relay could change the
+ * gateway's MAC under every container's ARP cache. Returns the bridge's ifindex.
+ * Equivalent to: `ip link set BR address $(cat /sys/class/net/BR/address)`.
+ */
+function pinBridgeMac(ns: string, name: string): number {
+  const h = handleFor(ns);
+  const bridge = linkGet(h, name);
+  if (!bridge) throw new NslabError(`Cannot impair: bridge "${name}" does not exist in "${ns}"`, 1);
+  linkSet(h, bridge.index, { mac: bridge.mac });
+  return bridge.index;
+}
+
 /** Takes the relay out again: the outer end goes back on its bridge. */
 function removeRelay(l: ImpairLinkPlan, relay: { dev: string; peer: string }): void {
   const h = handleFor(l.outer.ns);
-  const bridge = indexOf(l.outer.ns, l.outer.bridge);
+  const bridge = pinBridgeMac(l.outer.ns, l.outer.bridge);
   if (linkGet(h, relay.dev)) linkDel(h, relay.dev);
   linkSet(h, l.outer.dev, { master: bridge });
   if (l.outer.hairpin) bridgePortSet(h, indexOf(l.outer.ns, l.outer.dev), { hairpin: true });

@@ -188,8 +188,8 @@ function partitionRules(
           .map((e) => e.container.endpoints.find((x) => x.network === e.network)!.address),
       );
       for (const a of addrs) {
-        r.in.push(`-i ${ep.ifname} -s ${a}/32 ${tag} -j DROP`);
-        r.out.push(`-o ${ep.ifname} -d ${a}/32 ${tag} -j DROP`);
+        r.in.push(`-s ${a}/32 -i ${ep.ifname} ${tag} -j DROP`);
+        r.out.push(`-d ${a}/32 -o ${ep.ifname} ${tag} -j DROP`);
       }
     }
     const remoteHosts = others.flatMap((o) => o.hosts);
@@ -198,8 +198,8 @@ function partitionRules(
       const r = rulesOf(h.netns);
       for (const other of remoteHosts) {
         const a = model.hosts.find((x) => x.name === other)!.address;
-        r.in.push(`-i eth0 -s ${a}/32 ${tag} -j DROP`);
-        r.out.push(`-o eth0 -d ${a}/32 ${tag} -j DROP`);
+        r.in.push(`-s ${a}/32 -i eth0 ${tag} -j DROP`);
+        r.out.push(`-d ${a}/32 -o eth0 ${tag} -j DROP`);
       }
     }
   });
