@@ -38,6 +38,7 @@ export const SECTION_GROUPS = [
   ["namespaces"],
   ["sysctls", "files"],
   ["bridge macs"],
+  ["impairments lifted"],
   ["removals"],
   ["links"],
   ["root links"],
@@ -46,6 +47,7 @@ export const SECTION_GROUPS = [
   ["bridge macs"],
   ["xfrm"],
   ["firewall"],
+  ["impairments"],
 ] as const;
 
 /** One section of a delta. */
@@ -198,6 +200,21 @@ export class Applier {
           }
         }));
         return;
+      case "impairments lifted":
+      case "impairments": {
+        // Links whose veth goes away or is rebuilt lose their impairments before the removals
+        // (no relay outlives its veth) and get them back at the end, with everything else.
+        const i = d.impair;
+        if (!i) return;
+        const [from, to] = s === "impairments lifted" ? [i.from, i.kept] : [i.kept, i.to];
+        try {
+          await this.#k.impair(from, to);
+        } catch (e) {
+          if (!this.#opts.tolerant) throw e;
+          this.#tolerated.push(e as Error);
+        }
+        return;
+      }
       default: {
         const unknown: never = s;
         throw new Error(`No applier for plan section ${JSON.stringify(unknown)}`);

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { ImpairPlan } from "../plan/impair.ts";
+import { applyImpairments } from "./impair.ts";
 import type { NsName } from "../plan/types.ts";
 import {
   Batch,
@@ -70,6 +72,8 @@ export interface KernelTarget {
   setSysctl(ns: NsName, key: string, value: string): void;
   writeFiles(work: NetnsFiles[]): Promise<void>;
   loadFirewall(netns: NsName, rules: string): Promise<void>;
+  /** Takes the impairments from one plan section to another (core/kernel/impair.ts). */
+  impair(from: ImpairPlan | undefined, to: ImpairPlan | undefined): Promise<void>;
   /** Lets go of what is held open for `ns` (its handle and descriptor). */
   release(ns: NsName): void;
   /** Requests sent (or recorded) and `sendto` calls made so far. */
@@ -207,6 +211,10 @@ export class LiveKernel implements KernelTarget {
     return applyFirewall(netns, rules);
   }
 
+  impair(from: ImpairPlan | undefined, to: ImpairPlan | undefined): Promise<void> {
+    return applyImpairments(from, to);
+  }
+
   release(ns: NsName): void {
     this.#forget(ns);
     closeNetns(ns);
@@ -336,6 +344,12 @@ export class RecordingKernel implements KernelTarget {
 
   loadFirewall(netns: NsName, rules: string): Promise<void> {
     this.#act(`iptables-restore ${netns} (${rules.split("\n").length} lines)`);
+    return Promise.resolve();
+  }
+
+  impair(from: ImpairPlan | undefined, to: ImpairPlan | undefined): Promise<void> {
+    const names = (p: ImpairPlan | undefined) => (p?.links ?? []).map((l) => l.name).join(",");
+    this.#act(`impairments [${names(from)}] → [${names(to)}] (relays, tc, iptables-restore)`);
     return Promise.resolve();
   }
 

@@ -24,8 +24,6 @@ import { pollUntil } from "../poll.ts";
 import { type LabState, readState, stateDir, writeState } from "./state.ts";
 import { diffPlans } from "../plan/diff.ts";
 import { applyChange } from "../kernel/apply.ts";
-import { applyImpairments } from "../kernel/impair.ts";
-import { sharedImpairments } from "../plan/impair.ts";
 import {
   connectNetwork,
   createNetwork,
@@ -206,19 +204,6 @@ export class NetworkOps {
 
   /** Applies the difference; on failure puts the kernel back as `from` says and rethrows. */
   async #apply(from: Plan, to: Plan): Promise<OpResult> {
-    // Impairments of links that change are lifted first (a relay must not outlive its veth) and
-    // put back once the links are as `to` says.
-    const kept = sharedImpairments(from.impair, to.impair);
-    await applyImpairments(from.impair, kept);
-    const result = await this.#applyLinks(from, to).catch(async (e) => {
-      await applyImpairments(kept, from.impair).catch(() => {});
-      throw e;
-    });
-    await applyImpairments(kept, to.impair);
-    return result;
-  }
-
-  async #applyLinks(from: Plan, to: Plan): Promise<OpResult> {
     const delta = diffPlans(from, to);
     if (delta.empty) return { requests: 0, firewalls: [] };
     const journal = `${stateDir(this.lab)}/journal`;

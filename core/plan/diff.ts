@@ -14,6 +14,7 @@
  * @module
  */
 
+import { emptyImpairPlan, type ImpairPlan, sharedImpairments } from "./impair.ts";
 import type {
   AddrPlan,
   FdbPlan,
@@ -77,6 +78,11 @@ export interface PlanDelta {
   firewall: FirewallDelta[];
   /** Processes whose `/etc/netns` files changed (the new files). */
   files: { netns: NsName; container: string; files: Record<string, string> }[];
+  /**
+   * Impairments, when they change: `kept` is what stays while links are edited (the
+   * "impairments lifted" section goes `from` → `kept`, the "impairments" section `kept` → `to`).
+   */
+  impair: { from: ImpairPlan | undefined; kept: ImpairPlan; to: ImpairPlan | undefined } | null;
   /** true when nothing in the kernel, the firewall or the files changes. */
   empty: boolean;
 }
@@ -213,6 +219,9 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   const root = rootEmpty ? to.root : emptyPlan(to.lab).root;
   const { xfrm, firewall, files } = diffOutsideNamespaces(from, to);
   const rootCount = root.links.length + root.addrs.length + root.routes.length + root.up.length;
+  const impair = key(from.impair ?? emptyImpairPlan()) === key(to.impair ?? emptyImpairPlan())
+    ? null
+    : { from: from.impair, kept: sharedImpairments(from.impair, to.impair), to: to.impair };
   return {
     lab: to.lab,
     namespaces,
@@ -220,7 +229,9 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
     xfrm,
     firewall,
     files,
-    empty: namespaces.length + rootCount + xfrm.length + firewall.length + files.length === 0,
+    impair,
+    empty: namespaces.length + rootCount + xfrm.length + firewall.length + files.length === 0 &&
+      impair === null,
   };
 }
 
