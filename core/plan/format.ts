@@ -5,6 +5,7 @@
  * @module
  */
 
+import { impairLines } from "./impair.ts";
 import type { LinkPlan, NamespacePlan, Plan } from "./types.ts";
 
 function linkLine(l: LinkPlan): string {
@@ -97,6 +98,9 @@ export function formatPlan(plan: Plan): string {
         }`
     }${p.dns ? "  + DNS 127.0.0.11:53" : ""}`
   );
+  if (plan.impair) {
+    parts.push(section("impairments (core/plan/impair.ts)", impairLines(plan.impair)));
+  }
   parts.push(section("supervisor", procs));
   return parts.join("\n\n") + "\n";
 }

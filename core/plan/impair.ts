@@ -18,7 +18,7 @@
 
 import type { Model } from "../model/types.ts";
 import { groupMembers } from "../model/impair_edit.ts";
-import type { ImpairSpec } from "../model/impair.ts";
+import { formatImpair, type ImpairSpec } from "../model/impair.ts";
 import type { NamespacePlan, NsName } from "./types.ts";
 
 /** One end of an impaired link. */
@@ -98,7 +98,13 @@ export function impairableLinks(
       name: h.name,
       kind: "host",
       inner: { ns: h.netns, dev: "eth0" },
-      outer: { ns: model.underlay.netns, dev: h.underlayIfname, bridge: v.master, ...v },
+      outer: {
+        ns: model.underlay.netns,
+        dev: h.underlayIfname,
+        bridge: v.master,
+        hairpin: v.hairpin,
+        mtu: v.mtu,
+      },
     });
   }
   for (const c of model.containers) {
@@ -225,4 +231,34 @@ export function sharedImpairments(
     }),
     rules: (a?.rules ?? []).filter((r) => same(r, bRules.get(r.netns))),
   };
+}
+
+/** The section as `nslab plan` prints it: what each link gets, the commands it equals. */
+export function impairLines(impair: ImpairPlan): string[] {
+  const out: string[] = [];
+  for (const l of impair.links) {
+    out.push(`${l.name} (${l.inner.ns}/${l.inner.dev}): ${formatImpair(l.spec)}`);
+    const o = l.outer;
+    if (l.relay) {
+      out.push(
+        `  ip -n ${o.ns} link add ${l.relay.dev} type veth peer name ${l.relay.peer}; ` +
+          `${o.dev} leaves ${o.bridge}, ${l.relay.peer} joins it; ` +
+          `the supervisor relays ${o.dev} ↔ ${l.relay.dev} (AF_PACKET)`,
+      );
+    }
+    if (l.spec.rateBit !== undefined) {
+      for (const end of [l.inner, o]) {
+        out.push(
+          `  tc -n ${end.ns} qdisc replace dev ${end.dev} root tbf rate ${l.spec.rateBit}bit …`,
+        );
+      }
+    }
+    if (l.spec.down) out.push(`  ip -n ${o.ns} link set ${o.dev} down`);
+  }
+  for (const r of impair.rules) {
+    out.push(`iptables -t mangle in ${r.netns}:`);
+    for (const x of r.in) out.push(`  -A NSLAB-IMPAIR-IN ${x}`);
+    for (const x of r.out) out.push(`  -A NSLAB-IMPAIR-OUT ${x}`);
+  }
+  return out;
 }
