@@ -80,7 +80,7 @@ export class Supervisor {
   /** The lab's containers by name (from the current model). */
   #containers = new Map<string, Container>();
   /** Delay relays of the plan's impaired links (core/runtime/relay.ts). */
-  readonly relays = new RelaySet();
+  readonly relays: RelaySet = new RelaySet();
 
   constructor(model: Model) {
     this.lab = model.lab;
