@@ -40,9 +40,31 @@ Deno.test("declared delay 50ms on an endpoint: RTT 100ms ± 10% (both directions
   // The relay carries the traffic: stopped, nothing gets through; cleared, the delay is gone.
   lab.supervisor.relays.closeAll();
   assertEquals((await measureRtt(`${lab.name}-a`, "172.29.7.20")).kind, "timeout");
-  await using _clear = await lab.impair("a", { delay: "0ms" });
-  const fast = value(await measureRtt(`${lab.name}-a`, "172.29.7.20"));
-  assert(fast < 10, `without delay the RTT is ${fast} ms`);
+  {
+    await using _clear = await lab.impair("a", { delay: "0ms" });
+    const fast = value(await measureRtt(`${lab.name}-a`, "172.29.7.20"));
+    assert(fast < 10, `without delay the RTT is ${fast} ms`);
+  }
+  // Jitter spreads the round trips around 2 × delay (each direction ± 20 ms, uniform).
+  await using _jitter = await lab.impair("a", { delay: "50ms", jitter: "20ms" });
+  const ping = await run([
+    "ip",
+    "netns",
+    "exec",
+    `${lab.name}-a`,
+    "ping",
+    "-n",
+    "-c",
+    "30",
+    "-i",
+    "0.05",
+    "172.29.7.20",
+  ]);
+  const times = [...ping.stdout.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)]
+    .filter((m) => m[1] !== "1").map((m) => Number(m[2]));
+  const spread = Math.max(...times) - Math.min(...times);
+  assert(times.length >= 25 && spread > 10, `jitter 20ms: RTTs ${times.join(", ")}`);
+  assert(Math.min(...times) >= 55 && Math.max(...times) <= 150, `RTTs ${times.join(", ")}`);
 });
 
 Deno.test("loss 10% on an endpoint: round-trip loss of 2,000 echoes inside the binomial 99% interval", async () => {
@@ -166,6 +188,13 @@ Deno.test("partition h1 | h2: overlay pairs across hosts fail, pairs within a ho
     assertEquals(failing(await lab.check()), []);
   }
   assertEquals(failing(await lab.check({ expectIntact: true })), []);
+  // A delayed host link (its cable to the underlay) delays the overlay between the hosts only.
+  await using _wan = await lab.impair("h2", { delay: "30ms" });
+  const b = lab.model.containers.find((c) => c.name === "b")!.endpoints[0].address;
+  const c = lab.model.containers.find((c) => c.name === "c")!.endpoints[0].address;
+  const across = value(await measureRtt(`${lab.name}-a`, b));
+  assert(across >= 54 && across <= 66, `a → b over the overlay: ${across} ms, expected 60 ± 10%`);
+  assert(value(await measureRtt(`${lab.name}-a`, c)) < 10, "a → c (same host) must not be delayed");
 });
 
 Deno.test("a test that throws inside await using still heals its partition", async () => {
