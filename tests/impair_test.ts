@@ -26,6 +26,9 @@ function pair(name: string, impair: Record<string, string | boolean> = {}): Topo
   } as TopologyInput;
 }
 
+/** `iptables -t mangle -S` inside a namespace. */
+const mangle = (ns: string) => run(["ip", "netns", "exec", ns, "iptables", "-t", "mangle", "-S"]);
+
 function value(o: Observed): number {
   assert(o.kind === "measured", `not measured: ${JSON.stringify(o)}`);
   return o.value;
@@ -71,16 +74,7 @@ Deno.test("loss 10% on an endpoint: round-trip loss of 2,000 echoes inside the b
   await using lab = await Lab.up(pair(`iml${suffix()}`), { uplink: false });
   {
     await using _lossy = await lab.impair("a:lan", { loss: "10%" });
-    const rules = await run([
-      "ip",
-      "netns",
-      "exec",
-      `${lab.name}-a`,
-      "iptables",
-      "-t",
-      "mangle",
-      "-S",
-    ]);
+    const rules = await mangle(`${lab.name}-a`);
     assert(rules.stdout.includes("--probability 0.1"), rules.stdout);
     // Dropped on the way out and on the way in: an echo survives with (1 - 0.1)² = 0.81.
     const n = 2000;
@@ -95,16 +89,7 @@ Deno.test("loss 10% on an endpoint: round-trip loss of 2,000 echoes inside the b
   }
   // Undone: nothing is lost, and the chains are gone.
   assertEquals(value(await measureLoss(`${lab.name}-a`, "172.29.7.20", 200)), 0);
-  const after = await run([
-    "ip",
-    "netns",
-    "exec",
-    `${lab.name}-a`,
-    "iptables",
-    "-t",
-    "mangle",
-    "-S",
-  ]);
+  const after = await mangle(`${lab.name}-a`);
   assert(!after.stdout.includes("NSLAB-IMPAIR"), after.stdout);
 });
 
@@ -208,15 +193,6 @@ Deno.test("a test that throws inside await using still heals its partition", asy
   }, /the test body fails/);
   assertEquals(lab.model.partitions ?? [], []);
   assertEquals((await pingB()).code, 0);
-  const rules = await run([
-    "ip",
-    "netns",
-    "exec",
-    `${lab.name}-a`,
-    "iptables",
-    "-t",
-    "mangle",
-    "-S",
-  ]);
+  const rules = await mangle(`${lab.name}-a`);
   assert(!rules.stdout.includes("DROP"), rules.stdout);
 });

@@ -11,8 +11,15 @@ import { createNetns, deleteNetns } from "./netns/netns.ts";
 
 const probes = new Map<string, boolean>();
 
-/** Runs `ip ARGS…` for each step in a throwaway namespace; true when every step succeeds. */
-function probeInThrowawayNetns(feature: string, steps: string[][]): boolean {
+/**
+ * Runs `TOOL -n NS ARGS…` (`ip` unless told, or `tc`) for each step in a throwaway namespace,
+ * once per feature; true when every step succeeds.
+ */
+export function probeInThrowawayNetns(
+  feature: string,
+  steps: string[][],
+  tool: "ip" | "tc" = "ip",
+): boolean {
   const cached = probes.get(feature);
   if (cached !== undefined) return cached;
   const ns = `nslab-probe-${feature}-${Deno.pid}`;
@@ -20,7 +27,7 @@ function probeInThrowawayNetns(feature: string, steps: string[][]): boolean {
   createNetns(ns);
   try {
     ok = steps.every((args) =>
-      new Deno.Command("ip", { args: ["-n", ns, ...args], stdout: "null", stderr: "null" })
+      new Deno.Command(tool, { args: ["-n", ns, ...args], stdout: "null", stderr: "null" })
         .outputSync().success
     );
   } catch {

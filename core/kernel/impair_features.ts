@@ -8,33 +8,22 @@
 
 import type { Model } from "../model/types.ts";
 import { UnsupportedError } from "../errors.ts";
-import { createNetns, deleteNetns } from "./netns/netns.ts";
-
-const found = new Map<string, boolean>();
+import { probeInThrowawayNetns } from "./features.ts";
 
 /**
  * Whether `tc qdisc add dev lo root KIND ARGS…` works here (probed once per kind).
  * Equivalent to: `ip netns add T; tc -n T qdisc add dev lo root netem delay 1ms; ip netns del T`.
  */
 export function hasQdisc(kind: "netem" | "tbf", args: string[]): boolean {
-  const cached = found.get(kind);
-  if (cached !== undefined) return cached;
-  const ns = `nslab-probe-${kind}-${Deno.pid}`;
-  let ok = false;
-  createNetns(ns);
-  try {
-    ok = new Deno.Command("tc", {
-      args: ["-n", ns, "qdisc", "add", "dev", "lo", "root", kind, ...args],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    ok = false;
-  } finally {
-    deleteNetns(ns);
-  }
-  found.set(kind, ok);
-  return ok;
+  return probeInThrowawayNetns(`qdisc-${kind}`, [[
+    "qdisc",
+    "add",
+    "dev",
+    "lo",
+    "root",
+    kind,
+    ...args,
+  ]], "tc");
 }
 
 /** netem (the kernel's delay queue): reported, not used. */
