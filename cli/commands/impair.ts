@@ -58,6 +58,17 @@ export function addImpairCommands(
   run: (p: Promise<number> | number) => void,
   labOptions: (cmd: Command) => Command,
 ): void {
+  addLinkCommands(program, run, labOptions);
+  addImpairCommand(program, run, labOptions);
+  addPartitionCommands(program, run, labOptions);
+}
+
+/** `nslab link ls|set`. */
+function addLinkCommands(
+  program: Command,
+  run: (p: Promise<number> | number) => void,
+  labOptions: (cmd: Command) => Command,
+): void {
   const link = program.command("link").description(
     "links of a running lab (endpoints and hosts' underlay links): list, set up or down",
   );
@@ -92,7 +103,14 @@ export function addImpairCommands(
         return 0;
       })())
     );
+}
 
+/** `nslab impair LINK --delay … | --clear`. */
+function addImpairCommand(
+  program: Command,
+  run: (p: Promise<number> | number) => void,
+  labOptions: (cmd: Command) => Command,
+): void {
   labOptions(
     program.command("impair").description(
       "delay, jitter, loss or rate on a link (both directions)",
@@ -127,7 +145,14 @@ export function addImpairCommands(
         return 0;
       })())
     );
+}
 
+/** `nslab partition GROUP…` and `nslab heal [ID]`. */
+function addPartitionCommands(
+  program: Command,
+  run: (p: Promise<number> | number) => void,
+  labOptions: (cmd: Command) => Command,
+): void {
   labOptions(program.command("partition").description("drop traffic between groups (both ways)"))
     .argument("<groups...>", "each a container, service, network or host, or a comma list")
     .addHelpText(
