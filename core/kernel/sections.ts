@@ -207,6 +207,8 @@ export class Applier {
         const i = d.impair;
         if (!i) return;
         const [from, to] = s === "impairments lifted" ? [i.from, i.kept] : [i.kept, i.to];
+        const none = { links: [], rules: [] };
+        if (JSON.stringify(from ?? none) === JSON.stringify(to ?? none)) return;
         try {
           await this.#k.impair(from, to);
         } catch (e) {
