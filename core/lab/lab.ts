@@ -13,6 +13,7 @@ import { removeNetnsFiles } from "../kernel/netns/files.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
 import { checkDockerEngine, startDockerContainers } from "../runtime/docker.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
+import { checkImpairFeatures } from "../kernel/impair_features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { type Progress, silent } from "./progress.ts";
 import { type LabState, stateDir } from "./state.ts";
@@ -116,6 +117,7 @@ export function upHostPart(model: Model, host: string, opts: UpOptions): Promise
 async function bringUp(model: Model, host: string | null, opts: UpOptions): Promise<UpResult> {
   if (host !== null) assertHost(model, host);
   checkKernelFeatures(model);
+  checkImpairFeatures(model);
   await checkDockerEngine(model);
   const claim = host === null ? await claimLab(model, opts) : await claimPart(model, host, opts);
   try {

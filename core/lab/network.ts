@@ -19,6 +19,7 @@ import { buildPlan } from "../plan/plan.ts";
 import { readMachineRoutes } from "../model/routes.ts";
 import { uplinkName } from "../model/names.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
+import { checkImpairFeatures } from "../kernel/impair_features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { pollUntil } from "../poll.ts";
 import { type LabState, readState, stateDir, writeState } from "./state.ts";
@@ -185,6 +186,7 @@ export class NetworkOps {
       this.#link.check(before);
       const model = op(before.model);
       checkKernelFeatures(model);
+      checkImpairFeatures(model);
       const plan = buildPlan(model);
       const result = await this.#apply(before.plan, plan);
       const after: NetworkState = {
