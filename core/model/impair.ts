@@ -10,50 +10,13 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Field, Positions } from "./schema.ts";
-import type { Model, SourcePos } from "./types.ts";
-import { readMeasures } from "./measure.ts";
+import type { Positions } from "./schema.ts";
+import type { ImpairSpec, Model, SourcePos } from "./types.ts";
 
-/**
- * What is wrong with one link, applied to both directions of its traffic. Absent fields: not
- * impaired. Every value is normalised (milliseconds, percent, bits per second).
- */
-export interface ImpairSpec {
-  /** Added one-way delay in each direction, ms. */
-  delayMs?: number;
-  /** ± this many ms of uniform random variation around `delayMs` (order is kept). */
-  jitterMs?: number;
-  /** Share of packets dropped in each direction, percent (0–100). */
-  lossPct?: number;
-  /** Rate limit in each direction, bits per second. */
-  rateBit?: number;
-  /** The link is down (no carrier on the container's side). */
-  down?: boolean;
-}
+export type { ImpairSpec } from "./types.ts";
 
 /** The impairment keys, in the order `link ls` prints them. */
 export const IMPAIR_KEYS = ["delay", "jitter", "loss", "rate", "down"] as const;
-
-/** The keys as schema fields, shared by a network attachment and a host. */
-export const IMPAIR_FIELDS: Record<string, Field> = {
-  delay: {
-    type: { t: "scalar" },
-    doc: "Added delay in each direction (a userspace relay; this kernel may lack netem).",
-    example: "delay: 50ms",
-  },
-  jitter: {
-    type: { t: "scalar" },
-    doc: "± random variation of the delay.",
-    example: "jitter: 5ms",
-  },
-  loss: { type: { t: "scalar" }, doc: "Packets dropped in each direction.", example: "loss: 2%" },
-  rate: {
-    type: { t: "scalar" },
-    doc: "Rate limit in each direction (tc units).",
-    example: "rate: 1mbit",
-  },
-  down: { type: { t: "bool" }, doc: "The link is down.", example: "down: true" },
-};
 
 /** Longest delay or jitter accepted (a relay holds every frame that long). */
 export const MAX_DELAY_MS = 60_000;
@@ -223,8 +186,7 @@ type RawTree = {
 };
 
 /**
- * Puts the impairments declared in the (shape-checked) file on the model's endpoints and hosts
- * (and its measured checks on `model.measures`):
+ * Puts the impairments declared in the (shape-checked) file on the model's endpoints and hosts:
  * `containers.S.networks.N.{delay,jitter,loss,rate,down}` on every replica's endpoint on N, and
  * `hosts.H.{…}` on H's underlay link. A key on a macvlan attachment is an error (no veth to
  * shape there).
@@ -236,8 +198,6 @@ export function declareImpairments(
   diags: Diagnostics,
 ): void {
   const tree = value as RawTree;
-  const measures = readMeasures((value as { checks?: unknown }).checks, model, positions, diags);
-  if (measures.length) model.measures = measures;
   for (const [name, body] of Object.entries(tree.hosts ?? {})) {
     const spec = readAt(body, ["hosts", name], positions, diags);
     const host = model.hosts.find((h) => h.name === name);

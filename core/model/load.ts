@@ -18,6 +18,7 @@ import { prepareCompose } from "./compose.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName, uplinkName } from "./names.ts";
 import { declareImpairments } from "./impair.ts";
+import { readMeasures } from "./measure.ts";
 
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
@@ -148,6 +149,8 @@ function build(
       positions,
     );
     declareImpairments(value, positions, model, diags);
+    const measures = readMeasures((value as { checks?: unknown }).checks, model, positions, diags);
+    if (measures.length) model.measures = measures;
     diags.throwIfAny();
     if (!opts.reserved) model.chosenOnMachine = true;
     return { model };

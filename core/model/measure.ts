@@ -7,37 +7,12 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Field, Positions } from "./schema.ts";
-import type { Model, SourcePos } from "./types.ts";
+import type { Positions } from "./schema.ts";
+import type { MeasureSpec, Metric, Model } from "./types.ts";
 import { parseDuration, parsePercent, parseRate } from "./impair.ts";
 import { parseIp } from "./ip.ts";
 
-/** What a measured check measures. */
-export type Metric = "rtt" | "loss" | "rate";
-
-/** One measured expectation: the value seen must lie in `[min, max]`. */
-export interface MeasureSpec {
-  from: string;
-  /** A container, a host, or an IPv4 address. */
-  to: string;
-  metric: Metric;
-  /** ms (rtt), percent (loss), bit/s (rate). */
-  min: number;
-  max: number;
-  /** As written, e.g. `>= 50ms`. */
-  text: string;
-  pos: SourcePos;
-}
-
-/** The keys of a measured `expect:` as schema fields. */
-export const MEASURE_FIELDS: Record<string, Field> = {
-  rtt: {
-    type: { t: "scalar" },
-    doc: "Round-trip time (ping, median), e.g. `>= 50ms`, `100ms ± 10%`.",
-  },
-  loss: { type: { t: "scalar" }, doc: "Round-trip loss of ICMP echoes, e.g. `2% ± 1%`, `<= 5%`." },
-  rate: { type: { t: "scalar" }, doc: "TCP throughput from → to (iperf3), e.g. `<= 1mbit`." },
-};
+export type { MeasureSpec, Metric } from "./types.ts";
 
 /** true when an `expect:` value is a measured one (a map). */
 export function isMeasureExpect(v: unknown): v is Record<string, unknown> {

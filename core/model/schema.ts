@@ -11,8 +11,6 @@ import type { Located } from "./source.ts";
 import { pathText } from "./source.ts";
 import { suggestion } from "./names.ts";
 import type { SourcePos } from "./types.ts";
-import { IMPAIR_FIELDS } from "./impair.ts";
-import { MEASURE_FIELDS } from "./measure.ts";
 
 /** A type in the table. Alternatives of a `oneOf` accept disjoint YAML kinds. */
 export type Type =
@@ -133,6 +131,37 @@ const portLong: Type = {
     mode: { type: { t: "string", enum: ["host", "ingress"] }, doc: "Accepted, not used." },
     app_protocol: ignored(),
   },
+};
+
+/** The keys as schema fields, shared by a network attachment and a host. */
+const IMPAIR_FIELDS: Record<string, Field> = {
+  delay: {
+    type: { t: "scalar" },
+    doc: "Added delay in each direction (a userspace relay; this kernel may lack netem).",
+    example: "delay: 50ms",
+  },
+  jitter: {
+    type: { t: "scalar" },
+    doc: "± random variation of the delay.",
+    example: "jitter: 5ms",
+  },
+  loss: { type: { t: "scalar" }, doc: "Packets dropped in each direction.", example: "loss: 2%" },
+  rate: {
+    type: { t: "scalar" },
+    doc: "Rate limit in each direction (tc units).",
+    example: "rate: 1mbit",
+  },
+  down: { type: { t: "bool" }, doc: "The link is down.", example: "down: true" },
+};
+
+/** The keys of a measured `expect:` as schema fields. */
+const MEASURE_FIELDS: Record<string, Field> = {
+  rtt: {
+    type: { t: "scalar" },
+    doc: "Round-trip time (ping, median), e.g. `>= 50ms`, `100ms ± 10%`.",
+  },
+  loss: { type: { t: "scalar" }, doc: "Round-trip loss of ICMP echoes, e.g. `2% ± 1%`, `<= 5%`." },
+  rate: { type: { t: "scalar" }, doc: "TCP throughput from → to (iperf3), e.g. `<= 1mbit`." },
 };
 
 const networkAttachment: Type = {

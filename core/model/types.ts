@@ -7,9 +7,6 @@
  * @module
  */
 
-import type { ImpairSpec } from "./impair.ts";
-import type { MeasureSpec } from "./measure.ts";
-
 /** Where a value came from in the topology file (1-based line and column). */
 export interface SourcePos {
   file: string;
@@ -296,4 +293,38 @@ export interface Partition {
   id: number;
   /** Container, service, network or host names, one list per group. */
   groups: string[][];
+}
+
+/**
+ * What is wrong with one link, applied to both directions of its traffic. Absent fields: not
+ * impaired. Every value is normalised (milliseconds, percent, bits per second).
+ */
+export interface ImpairSpec {
+  /** Added one-way delay in each direction, ms. */
+  delayMs?: number;
+  /** ± this many ms of uniform random variation around `delayMs` (order is kept). */
+  jitterMs?: number;
+  /** Share of packets dropped in each direction, percent (0–100). */
+  lossPct?: number;
+  /** Rate limit in each direction, bits per second. */
+  rateBit?: number;
+  /** The link is down (no carrier on the container's side). */
+  down?: boolean;
+}
+
+/** What a measured check measures. */
+export type Metric = "rtt" | "loss" | "rate";
+
+/** One measured expectation: the value seen must lie in `[min, max]`. */
+export interface MeasureSpec {
+  from: string;
+  /** A container, a host, or an IPv4 address. */
+  to: string;
+  metric: Metric;
+  /** ms (rtt), percent (loss), bit/s (rate). */
+  min: number;
+  max: number;
+  /** As written, e.g. `>= 50ms`. */
+  text: string;
+  pos: SourcePos;
 }

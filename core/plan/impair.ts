@@ -18,43 +18,11 @@
 
 import type { Model } from "../model/types.ts";
 import { groupMembers } from "../model/impair_edit.ts";
-import { formatImpair, type ImpairSpec } from "../model/impair.ts";
-import type { NamespacePlan, NsName } from "./types.ts";
+import { formatImpair } from "../model/impair.ts";
+import type { ImpairSpec } from "../model/types.ts";
+import type { ImpairLinkPlan, ImpairPlan, ImpairRulesPlan, NamespacePlan } from "./types.ts";
 
-/** One end of an impaired link. */
-export interface LinkEnd {
-  ns: NsName;
-  dev: string;
-}
-
-/** One impaired link (an endpoint's veth pair, or a host's cable to the underlay). */
-export interface ImpairLinkPlan {
-  /** `CONTAINER:NETWORK` for an endpoint, the host name for a host's underlay link. */
-  name: string;
-  kind: "endpoint" | "host";
-  /** The end inside the container (or host) namespace. */
-  inner: LinkEnd;
-  /** The end on the bridge: `bridge` is its master there, `hairpin` its port setting. */
-  outer: LinkEnd & { bridge: string; hairpin: boolean; mtu: number };
-  spec: ImpairSpec;
-  /** The relay veth pair (both ends in `outer.ns`) when the spec delays; `peer` joins the bridge. */
-  relay: { dev: string; peer: string } | null;
-}
-
-/** The impairment rules of one namespace (iptables `mangle`, chains NSLAB-IMPAIR-IN/OUT). */
-export interface ImpairRulesPlan {
-  netns: NsName;
-  /** Rule bodies of `-A NSLAB-IMPAIR-IN …` (incoming, from PREROUTING). */
-  in: string[];
-  /** Rule bodies of `-A NSLAB-IMPAIR-OUT …` (outgoing, from POSTROUTING). */
-  out: string[];
-}
-
-/** The whole section. */
-export interface ImpairPlan {
-  links: ImpairLinkPlan[];
-  rules: ImpairRulesPlan[];
-}
+export type { ImpairLinkPlan, ImpairPlan, ImpairRulesPlan, LinkEnd } from "./types.ts";
 
 /** An empty section (nothing impaired). */
 export function emptyImpairPlan(): ImpairPlan {

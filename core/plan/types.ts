@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { Protocol } from "../model/types.ts";
-import type { ImpairPlan } from "./impair.ts";
+import type { ImpairSpec, Protocol } from "../model/types.ts";
 
 /** Name of a namespace; `""` means the machine's root namespace. */
 export type NsName = string;
@@ -167,4 +166,39 @@ export interface Plan {
   processes: ProcessPlan[];
   /** Impairments (core/plan/impair.ts); absent when nothing is impaired. */
   impair?: ImpairPlan;
+}
+
+/** One end of an impaired link. */
+export interface LinkEnd {
+  ns: NsName;
+  dev: string;
+}
+
+/** One impaired link (an endpoint's veth pair, or a host's cable to the underlay). */
+export interface ImpairLinkPlan {
+  /** `CONTAINER:NETWORK` for an endpoint, the host name for a host's underlay link. */
+  name: string;
+  kind: "endpoint" | "host";
+  /** The end inside the container (or host) namespace. */
+  inner: LinkEnd;
+  /** The end on the bridge: `bridge` is its master there, `hairpin` its port setting. */
+  outer: LinkEnd & { bridge: string; hairpin: boolean; mtu: number };
+  spec: ImpairSpec;
+  /** The relay veth pair (both ends in `outer.ns`) when the spec delays; `peer` joins the bridge. */
+  relay: { dev: string; peer: string } | null;
+}
+
+/** The impairment rules of one namespace (iptables `mangle`, chains NSLAB-IMPAIR-IN/OUT). */
+export interface ImpairRulesPlan {
+  netns: NsName;
+  /** Rule bodies of `-A NSLAB-IMPAIR-IN …` (incoming, from PREROUTING). */
+  in: string[];
+  /** Rule bodies of `-A NSLAB-IMPAIR-OUT …` (outgoing, from POSTROUTING). */
+  out: string[];
+}
+
+/** The whole section. */
+export interface ImpairPlan {
+  links: ImpairLinkPlan[];
+  rules: ImpairRulesPlan[];
 }
