@@ -61,6 +61,7 @@ export const PLAN_SECTIONS: { [K in keyof Plan]-?: Section[] | null } = {
   firewall: ["firewall"],
   xfrm: ["xfrm"],
   processes: ["files"],
+  impair: ["impairments lifted", "impairments"],
 };
 
 /** The section that applies each field of a namespace's plan (null: not a kernel object). */
