@@ -14,6 +14,7 @@ import { type Located, parseYaml } from "./source.ts";
 import { type Environment, interpolateTree, parseDotEnv } from "./interpolate.ts";
 import { field, merge, withField, without } from "./merge.ts";
 import type { SourcePos } from "./types.ts";
+import { IMPAIR_KEYS } from "./impair.ts";
 
 /** Inputs of {@link prepareCompose}: everything outside the file itself. */
 export interface ComposeInputs {
@@ -314,10 +315,31 @@ function liftNslabKeys(tree: Located, diags: Diagnostics): Located {
   if (services?.kind !== "map") return out;
   const entries = services.entries.map((e) => ({
     ...e,
-    value: lift(e.value, field(e.value, "x-nslab"), SERVICE_NSLAB_KEYS, `service ${e.key}`, diags),
+    value: liftAttachments(
+      lift(e.value, field(e.value, "x-nslab"), SERVICE_NSLAB_KEYS, `service ${e.key}`, diags),
+      e.key,
+      diags,
+    ),
   }));
   out = withField(out, key, { ...services, entries });
   return out;
+}
+
+/** A network attachment's `x-nslab:` (impairments: delay, jitter, loss, rate, down) lifted. */
+function liftAttachments(service: Located, name: string, diags: Diagnostics): Located {
+  const nets = field(service, "networks");
+  if (nets?.kind !== "map") return service;
+  const entries = nets.entries.map((n) => ({
+    ...n,
+    value: lift(
+      n.value,
+      field(n.value, "x-nslab"),
+      [...IMPAIR_KEYS],
+      `network ${n.key} of service ${name}`,
+      diags,
+    ),
+  }));
+  return withField(service, "networks", { ...nets, entries });
 }
 
 function lift(

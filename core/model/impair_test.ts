@@ -184,3 +184,28 @@ checks:
     ],
   );
 });
+
+Deno.test("Compose: impairments under an attachment's x-nslab and hosts under the top x-nslab", () => {
+  const m = loadTopology({
+    file: "compose.yaml",
+    text: `name: t
+x-nslab: { hosts: { h1: { delay: 20ms } } }
+services:
+  web:
+    image: nginx
+    networks:
+      lan: { x-nslab: { delay: 30ms, loss: 1% } }
+networks: { lan: {} }
+`,
+  }, { reserved: [] }).model;
+  deepStrictEqual(m.hosts[0].impair, { delayMs: 20 });
+  deepStrictEqual(m.containers[0].endpoints[0].impair, { delayMs: 30, lossPct: 1 });
+  deepStrictEqual(
+    errors(`name: t
+services:
+  web: { networks: { lan: { x-nslab: { delai: 30ms } } } }
+networks: { lan: {} }
+`),
+    ['3:40: unknown key "delai" in x-nslab of network lan of service web'],
+  );
+});
