@@ -116,7 +116,7 @@ Deno.test("rate 1mbit on an endpoint: iperf3 throughput within ±15% both ways, 
 const failing = (r: Awaited<ReturnType<Lab["check"]>>) =>
   r.results.filter((x) => !x.pass).map((x) => x.expectation.id).sort();
 
-Deno.test("link down: exactly the pairs through that link fail (as intact), expect unreachable otherwise", async () => {
+Deno.test("link down: exactly the pairs through that link fail, judged intact or accounted for", async () => {
   await using lab = await Lab.up({
     name: `imk${suffix()}`,
     networks: { lan: {} },
@@ -136,7 +136,14 @@ Deno.test("link down: exactly the pairs through that link fail (as intact), expe
     ).map((x) => x.expectation.id).sort();
     assert(touching.length >= 4, `pairs of a: ${touching}`);
     assertEquals(failing(intact), touching);
-    assertEquals(failing(await lab.check({ only: ["reach"] })), []);
+    // Accounted for, the cut rows expect unreachable; nothing can prove a alive or reachable
+    // (positive controls), so exactly they stay red, as inconclusive — no other row.
+    const accounted = await lab.check({ only: ["reach"] });
+    assertEquals(failing(accounted), touching);
+    assert(
+      accounted.notes.some((n) => n.includes("expect unreachable")),
+      accounted.notes.join("\n"),
+    );
   }
   assertEquals(failing(await lab.check({ only: ["reach"], expectIntact: true })), []);
 });
@@ -170,7 +177,10 @@ Deno.test("partition h1 | h2: overlay pairs across hosts fail, pairs within a ho
     const h2 = lab.model.hosts.find((h) => h.name === "h2")!.address;
     const ping = await run(["ip", "netns", "exec", `${lab.name}-h1`, "ping", "-c1", "-W1", h2]);
     assert(ping.code !== 0, "h1 still reaches h2 on the underlay");
-    assertEquals(failing(await lab.check()), []);
+    // Accounted for: rows within a host pass; a cut row passes only where positive controls can
+    // prove both ends alive (no one in h2's group but b here), so red rows are all crossing ones.
+    const accounted = failing(await lab.check());
+    assert(accounted.every((id) => crossing.includes(id)), `not crossing: ${accounted}`);
   }
   assertEquals(failing(await lab.check({ expectIntact: true })), []);
   // A delayed host link (its cable to the underlay) delays the overlay between the hosts only.
