@@ -8,7 +8,8 @@
  * `docs/bench/chart.svg`.
  *
  * ```
- * deno task bench [--runs N] [--quick] [--only kernel|up100|up500|up4000|checks|dns|memory …] [--write]
+ * deno task bench [--runs N] [--quick] [--only kernel|up100|up500|up4000|checks|dns|memory|relay …]
+ *                 [--write]
  * ```
  * `--quick` is a smoke run (1 round, small labs, nothing written unless `--write`). `--only` runs
  * the named cases (repeatable or comma-separated) and writes nothing unless `--write`.
@@ -56,7 +57,7 @@ export interface BenchArgs {
   write: boolean;
 }
 
-const ALL = ["kernel", "up100", "up500", "up4000", "checks", "dns", "memory"];
+const ALL = ["kernel", "up100", "up500", "up4000", "checks", "dns", "memory", "relay"];
 
 /** Parses `--runs N`, `--quick`, `--only CASE[,CASE]` (repeatable), `--write`. */
 export function parseArgs(args: string[]): BenchArgs {
@@ -142,6 +143,16 @@ function cases(s: Sizes): ChartCase[] {
       target: "≤ 150 MB RSS",
       targetValue: 150,
     },
+    {
+      id: "relay",
+      title: "Delay relay at 0 ms: round-trip time (ping, median)",
+      reference: "veth + bridge, no relay",
+    },
+    {
+      id: "relaypps",
+      title: "Delay relay at 0 ms: UDP packets/s carried (iperf3, 64 B)",
+      reference: "veth + bridge, no relay",
+    },
   ];
 }
 
@@ -170,6 +181,8 @@ const UNITS: Record<string, { unit: string; better?: "higher" }> = {
   dns: { unit: "queries/s", better: "higher" },
   memory: { unit: "MB" },
   memory4000: { unit: "MB" },
+  relay: { unit: "ms RTT" },
+  relaypps: { unit: "packets/s", better: "higher" },
 };
 
 /** The rows of all rounds' samples: median value, and the median of each part as the note. */

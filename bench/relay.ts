@@ -2,14 +2,18 @@
  * The cost of nslab's delay relay (core/runtime/relay.ts) at 0 ms configured delay: round-trip
  * latency it adds (ping, median) and the packets per second it carries (iperf3 UDP, 64-byte
  * datagrams, unlimited rate), each against the same two namespaces joined by a bridge with no
- * relay. Runs alone: `deno run -A bench/relay.ts [--runs N]`, or as the `relay` case of
+ * relay. Runs alone: `deno run -A bench/relay.ts` (one round), or as the `relay` case of
  * `deno task bench`.
  *
  * @module
  */
 
 import { startRelay } from "../core/runtime/relay.ts";
-import { median, type Row, row } from "./result.ts";
+import { median } from "./result.ts";
+import type { Sample, Subject } from "./subjects.ts";
+
+const DIRECT = "veth + bridge, no relay";
+const RELAYED = "nslab delay relay, 0 ms";
 
 const HOST = "bnr-h";
 const A = "bnr-a";
@@ -113,53 +117,42 @@ async function pps(seconds: number): Promise<number> {
   }
 }
 
-/** Measures both paths `runs` times; rows of the `relay` case (latency) and `relaypps`. */
-export async function benchRelay(runs: number, seconds = 3): Promise<Row[]> {
-  const direct = { rtt: [] as number[], pps: [] as number[] };
-  const relayed = { rtt: [] as number[], pps: [] as number[] };
-  for (let r = 0; r < runs; r++) {
-    await destroy();
-    await build();
+/** One round: both paths measured on fresh namespaces; samples of `relay` and `relaypps`. */
+export async function relayRound(seconds: number): Promise<Sample[]> {
+  await destroy();
+  await build();
+  try {
+    const direct = { rtt: await rtt(), pps: await pps(seconds) };
+    await insertRelay();
+    const relay = startRelay(HOST, "va", "rlb", { delayMs: 0, jitterMs: 0 });
     try {
-      direct.rtt.push(await rtt());
-      direct.pps.push(await pps(seconds));
-      await insertRelay();
-      const relay = startRelay(HOST, "va", "rlb", { delayMs: 0, jitterMs: 0 });
-      try {
-        relayed.rtt.push(await rtt());
-        relayed.pps.push(await pps(seconds));
-      } finally {
-        relay.close();
-      }
+      const relayed = { rtt: await rtt(), pps: await pps(seconds) };
+      return [
+        { case: "relay", subject: DIRECT, value: direct.rtt },
+        {
+          case: "relay",
+          subject: RELAYED,
+          value: relayed.rtt,
+          parts: { "added ms": relayed.rtt - direct.rtt },
+        },
+        { case: "relaypps", subject: DIRECT, value: direct.pps },
+        { case: "relaypps", subject: RELAYED, value: relayed.pps },
+      ];
     } finally {
-      await destroy();
+      relay.close();
     }
+  } finally {
+    await destroy();
   }
-  const added = relayed.rtt.map((v, i) => v - direct.rtt[i]);
-  return [
-    row("relay", "veth + bridge, no relay", direct.rtt, "ms RTT", { note: "ping, median of 199" }),
-    row("relay", "nslab delay relay, 0 ms", relayed.rtt, "ms RTT", {
-      note: `adds ${median(added).toFixed(3)} ms per round trip (two relay passes)`,
-    }),
-    row("relaypps", "veth + bridge, no relay", direct.pps, "packets/s", {
-      better: "higher",
-      note: `iperf3 UDP 64 B, ${seconds} s`,
-    }),
-    row("relaypps", "nslab delay relay, 0 ms", relayed.pps, "packets/s", {
-      better: "higher",
-      note: `iperf3 UDP 64 B, ${seconds} s, one direction through the relay`,
-    }),
-  ];
+}
+
+/** The bench subject (bench/subjects.ts): one {@link relayRound} per round. */
+export function relaySubject(seconds: number): Subject {
+  return { case: "relay", also: ["relaypps"], name: RELAYED, run: () => relayRound(seconds) };
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--runs");
-  const runs = i >= 0 ? Number(Deno.args[i + 1]) : 1;
-  for (const r of await benchRelay(runs)) {
-    console.log(
-      `${r.case.padEnd(9)} ${r.subject.padEnd(26)} ${r.value.toFixed(3)} ${r.unit}  ${
-        r.note ?? ""
-      }`,
-    );
+  for (const r of await relayRound(3)) {
+    console.log(`${r.case.padEnd(9)} ${r.subject.padEnd(26)} ${r.value.toFixed(3)}`);
   }
 }

@@ -20,6 +20,7 @@ import {
   libraryUpDown,
 } from "./lab.ts";
 import { runChecks } from "../core/checks/run.ts";
+import { relaySubject } from "./relay.ts";
 
 /** Lab sizes of a run: SPEC's, or small ones for `--quick`. */
 export interface Sizes {
@@ -325,6 +326,7 @@ export function allSubjects(s: Sizes, env: Environment, want: (c: string) => boo
     ...kernelSubjects(s),
     ...checkSubjects(s, env),
     ...dnsSubjects(s, env),
+    relaySubject(s.dnsSeconds < 5 ? 1 : 3),
   ].filter((x) => want(x.case) || (x.also ?? []).some(want));
 }
 
