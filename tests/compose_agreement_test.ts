@@ -102,7 +102,7 @@ networks:
   {
     // Two networks, one internal with a fixed subnet; two containers on both (a name on two
     // shared networks: Docker answers from the first network it tries); extends in the same
-    // file; depends_on fixing the start order, hence the addresses.
+    // file; depends_on fixing the start order, hence the addresses; a link alias.
     name: "twonets",
     files: {
       "compose.yaml": `
@@ -119,6 +119,7 @@ services:
     image: traefik
     networks: [front]
     depends_on: [worker]
+    links: ["app:appserver"] # a name only proxy resolves
   db:
     image: postgres
     networks:
@@ -132,7 +133,7 @@ networks:
       config: [{ subnet: 10.232.9.0/24 }]
 `,
     },
-    ask: ["nosuch"],
+    ask: ["nosuch", "appserver"],
   },
 ];
 

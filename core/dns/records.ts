@@ -95,6 +95,8 @@ export interface RequesterView {
   canForward: boolean;
   /** Its own upstream servers (Compose `dns:`), which Docker forwards its outside names to. */
   upstream?: string[];
+  /** Its `links` aliases (lower case) → addresses: names only this requester sees. */
+  links?: Record<string, string[]>;
 }
 
 /** Every record of a lab, plus who may see what. Build with {@link buildRecords}. */
@@ -266,9 +268,18 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
       networks: all.map((n) => keyOf(n.name, owner.host)).filter((k) => networks.has(k)),
       canForward: all.some((n) => !n.internal && n.driver !== "none"),
       ...ownUpstream(owner),
+      ...ownLinks(owner),
     });
   }
   return { ttl, upstream: [...model.dns.upstream], networks, requesters, labNames };
+}
+
+/** A container's link aliases, when it has any. */
+function ownLinks(c: Container): { links?: Record<string, string[]> } {
+  if (!c.links || c.links.length === 0) return {};
+  const links: Record<string, string[]> = {};
+  for (const l of c.links) (links[normalizeName(l.name)] ??= []).push(l.address);
+  return { links };
 }
 
 /** A container's IPv4 `dns:` servers, when it has any (the forwarder speaks IPv4). */
@@ -394,6 +405,14 @@ export function lookup(
     return result("NOTIMP");
   }
   const name = normalizeName(qname);
+  const linked = view.links?.[name];
+  if (linked !== undefined) {
+    const a = type === QTYPES.A || type === QTYPES.ANY;
+    return result(
+      "NOERROR",
+      a ? linked.map((address) => ({ type: "A" as const, name, ttl: table.ttl, address })) : [],
+    );
+  }
   const direct = collect(table, view.networks, name, type);
   if (direct.found) return result("NOERROR", direct.answers, direct.additional);
   const dot = name.lastIndexOf(".");

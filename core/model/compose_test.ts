@@ -9,6 +9,7 @@ import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TopologyError } from "../errors.ts";
 import { type LoadOptions, loadTopology, summarize } from "./load.ts";
 import { buildPlan } from "../plan/plan.ts";
+import { buildRecords, lookup } from "../dns/records.ts";
 import type { Container, Model } from "./types.ts";
 
 const DIR = new URL("testdata/compose/", import.meta.url).pathname;
@@ -231,12 +232,13 @@ Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC
     "# written by nslab: the lab's embedded DNS\nnameserver 127.0.0.11\nsearch example.internal\n" +
       "options ndots:0 use-vc timeout:2\n",
   );
-  ok(
-    f.hosts.endsWith(
-      "172.17.0.1\thost.docker.internal\n192.0.2.10\tlegacy.local\n172.18.0.2\tdatabase\n172.18.0.2\tDB\n",
-    ),
-    f.hosts,
-  );
+  ok(f.hosts.endsWith("172.17.0.1\thost.docker.internal\n192.0.2.10\tlegacy.local\n"), f.hosts);
+  // links over a user network: a name only api's embedded DNS answers (Docker's rule)
+  deepStrictEqual(api.links, [{ name: "database", address: "172.18.0.2" }]);
+  const records = buildRecords(m);
+  const answer = lookup(records, "api", "database", "A").answers;
+  deepStrictEqual(answer.map((a) => a.type === "A" && a.address), ["172.18.0.2"]);
+  equal(lookup(records, "db", "database", "A").rcode, "NXDOMAIN");
   ok(files(m, "db").hosts.includes("172.18.0.2\tdb.example.internal db\n"));
   ok(files(m, "web").hosts.endsWith("10.99.0.2\tapi.local\n"));
   deepStrictEqual(byName(m, "sidecar").mode, { kind: "container", of: "api" });
@@ -333,4 +335,15 @@ Deno.test("include's long form: a list of paths and its own env_file", () => {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("links on docker0 are /etc/hosts lines, as Docker's legacy links", () => {
+  const text = "name: t\nservices:\n  a: {network_mode: bridge, links: [b:bee]}\n" +
+    "  b: {network_mode: bridge}\n";
+  const m = loadTopology({ file: "t.yaml", text }, { reserved: [], env: {} }).model;
+  deepStrictEqual(byName(m, "a").extraHosts, [
+    { name: "bee", address: "172.17.0.3" },
+    { name: "b", address: "172.17.0.3" },
+  ]);
+  equal(byName(m, "a").links, undefined);
 });

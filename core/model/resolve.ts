@@ -583,8 +583,9 @@ function addComposeNames(containers: Container[], nets: Map<string, NetDecl>): v
 }
 
 /**
- * `links: [db:database]`: the linking container's `/etc/hosts` gets `database` (and `db`) at
- * db's address on the first network they share; as in Docker, only the linker sees the alias.
+ * `links: [db:database]`: `database` at db's address on the first network they share, seen by the
+ * linking container only — answered by its embedded DNS on a user network, written into its
+ * `/etc/hosts` on docker0 (Docker's legacy links).
  */
 function resolveLinks(
   containers: Container[],
@@ -615,11 +616,16 @@ function resolveLinks(
       )
         .find((t) => t !== undefined);
       if (shared === undefined) continue; // Docker resolves nothing across networks either
-      const names = [...new Set([link.alias, link.service])];
-      c.extraHosts = [
-        ...(c.extraHosts ?? []),
-        ...names.map((name) => ({ name, address: shared.address })),
-      ];
+      if (shared.network === DOCKER0_NETWORK) {
+        // Legacy links on docker0: /etc/hosts lines, as Docker writes them.
+        const names = [...new Set([link.alias, link.service])];
+        c.extraHosts = [
+          ...(c.extraHosts ?? []),
+          ...names.map((name) => ({ name, address: shared.address })),
+        ];
+      } else if (link.alias.toLowerCase() !== target.service) {
+        c.links = [...(c.links ?? []), { name: link.alias, address: shared.address }];
+      }
     }
     // The host answers on docker0's address from any of its containers (a local address of
     // the host namespace, reached through the container's default route).

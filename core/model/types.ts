@@ -220,8 +220,13 @@ export interface Container {
   composeName?: string;
   /** `domainname` (Compose). */
   domainname?: string;
-  /** Extra `/etc/hosts` lines: `extra_hosts`, then one per `links` entry. */
+  /** Extra `/etc/hosts` lines: `extra_hosts`, then `links` entries over docker0 (legacy links). */
   extraHosts?: ExtraHost[];
+  /**
+   * `links` over a user network: names only this container's embedded DNS answers (Docker's
+   * rule), with the linked container's address on the first network they share.
+   */
+  links?: ExtraHost[];
   /** `dns`, `dns_search`, `dns_opt`. */
   dns?: ContainerDns;
 }
