@@ -38,6 +38,25 @@ Deno.test({
         peer: {},
       },
     }, { uplink: false });
+    // up waits for a listener on 53/udp, which the embedded DNS at 127.0.0.11 already is:
+    // wait (with a deadline) until dnsmasq itself answers.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const direct = await run([
+        "ip",
+        "netns",
+        "exec",
+        `${lab.name}-client`,
+        "dig",
+        "+short",
+        "+tries=1",
+        "+time=1",
+        "@10.233.4.53",
+        "outside.test",
+      ]);
+      if (direct.stdout.trim() === "192.0.2.77") break;
+      if (Date.now() > deadline) throw new Error(`dnsmasq never answered: ${direct.out}`);
+    }
     const ask = async (c: string) => {
       const r = await run([
         "ip",
