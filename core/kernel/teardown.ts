@@ -120,6 +120,30 @@ function removeDir(path: string, report: TeardownReport): void {
   }
 }
 
+/**
+ * {@link removeDir} for many directories, `lanes` of them in flight on I/O threads; removed paths
+ * are reported in the order given.
+ */
+async function removeDirs(paths: string[], report: TeardownReport, lanes = 16): Promise<void> {
+  const removed: boolean[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        await Deno.remove(paths[i], { recursive: true });
+        removed[i] = true;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) {
+          report.errors.push(new Error(`Cannot remove ${paths[i]}: ${(e as Error).message}`));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, paths.length) }, lane));
+  report.paths.push(...paths.filter((_, i) => removed[i]));
+}
+
 /** A mount point nslab may detach: absolute, normalised, not `/`. */
 function safeMount(path: string): boolean {
   return path.startsWith("/") && path !== "/" &&
@@ -261,7 +285,13 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
     root?.close();
   }
 
-  // 5. Namespaces and their /etc/netns files.
+  // 5. Namespaces and their /etc/netns files. The files go on the runtime's I/O threads while the
+  // namespaces are deleted: removing thousands of inodes costs the file system real time (2,000
+  // containers: 6,000 inodes, ~1.7 s on this project's VM), which another CPU can spend.
+  const etc = [...new Set([...namespaces, ...journaledNs])]
+    .filter((ns) => namespaces.has(ns) || !present.has(ns))
+    .map((ns) => `/etc/netns/${ns}`);
+  const removing = removeDirs(etc, report);
   for (const ns of namespaces) {
     try {
       closeHandle(ns);
@@ -271,9 +301,7 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
       fail(`Cannot delete namespace "${ns}"`, e);
     }
   }
-  for (const ns of new Set([...namespaces, ...journaledNs])) {
-    if (namespaces.has(ns) || !present.has(ns)) removeDir(`/etc/netns/${ns}`, report);
-  }
+  await removing;
 
   // 6. State, last, and only when everything else is gone (a retry needs the journal).
   if (report.errors.length === 0) removeDir(dir, report);
