@@ -7,6 +7,7 @@
 
 import { NslabError, UnsupportedError } from "../errors.ts";
 import { assertNetnsName, NETNS_RUN_DIR } from "./netns/netns.ts";
+import type { Family } from "../plan/firewall/family.ts";
 
 /** Applying a firewall failed; names the namespace and, when iptables says which, the rule. */
 export class FirewallError extends NslabError {
@@ -25,10 +26,15 @@ export class FirewallError extends NslabError {
   }
 }
 
+/** The restore tool of a family: `iptables-restore` or `ip6tables-restore`. */
+export function restoreTool(family: Family): string {
+  return family === "ipv6" ? "ip6tables-restore" : "iptables-restore";
+}
+
 /** The argv that applies a ruleset inside `netns` (stdin carries the rules). */
-export function restoreArgs(netns: string): string[] {
+export function restoreArgs(netns: string, family: Family = "ipv4"): string[] {
   assertNetnsName(netns);
-  return ["nsenter", `--net=${NETNS_RUN_DIR}/${netns}`, "iptables-restore", "--noflush", "-w"];
+  return ["nsenter", `--net=${NETNS_RUN_DIR}/${netns}`, restoreTool(family), "--noflush", "-w"];
 }
 
 /**
@@ -86,8 +92,13 @@ export function culprit(
  * await applyFirewall("shop-h1", hostRuleset(model, "h1"));
  * ```
  */
-export async function applyFirewall(netns: string, rules: string): Promise<void> {
-  const [bin, ...args] = restoreArgs(netns);
+export async function applyFirewall(
+  netns: string,
+  rules: string,
+  family: Family = "ipv4",
+): Promise<void> {
+  const [bin, ...args] = restoreArgs(netns, family);
+  const tool = restoreTool(family);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(bin, { args, stdin: "piped", stdout: "piped", stderr: "piped" })
@@ -113,7 +124,7 @@ export async function applyFirewall(netns: string, rules: string): Promise<void>
   const stderr = new TextDecoder().decode(out.stderr).trim();
   if (out.code === 127 || /failed to execute/.test(stderr)) {
     throw new UnsupportedError(
-      `Cannot apply the firewall of namespace "${netns}": iptables-restore is not installed ` +
+      `Cannot apply the firewall of namespace "${netns}": ${tool} is not installed ` +
         `(${stderr}); install it with "apt-get install iptables"`,
     );
   }
@@ -124,7 +135,7 @@ export async function applyFirewall(netns: string, rules: string): Promise<void>
     ? ""
     : `\n  line ${found.line}${found.table ? ` (table ${found.table})` : ""}: ${found.text}`;
   throw new FirewallError(
-    `Cannot apply the firewall of namespace "${netns}": iptables-restore failed (exit ${out.code}): ` +
+    `Cannot apply the firewall of namespace "${netns}": ${tool} failed (exit ${out.code}): ` +
       `${stderr || "no message"}${where}\n` +
       `Tables committed before the failing one stay in place; "nslab down" removes the namespace ` +
       `and its rules. Check the rule above with "nslab plan".`,

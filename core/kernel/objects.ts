@@ -49,6 +49,7 @@ export function queueAddresses(w: NsWriter, n: NamespaceDelta): JournalEntry[] {
         address: a.address,
         prefix: a.prefix,
         dev: a.dev,
+        nodad: a.nodad,
       })
     );
     return { t: "addr", ns: n.name, dev: a.dev, address: `${a.address}/${a.prefix}` };

@@ -193,7 +193,8 @@ export class Applier {
       case "firewall":
         await Promise.all(d.firewall.map(async (f) => {
           try {
-            await this.#k.loadFirewall(f.netns, f.reload ? reloadRuleset(f.rules) : f.rules);
+            const rules = f.reload ? reloadRuleset(f.rules) : f.rules;
+            await this.#k.loadFirewall(f.netns, rules, f.family ?? "ipv4");
             this.#firewalls.push(f.netns);
           } catch (e) {
             if (!this.#opts.tolerant) throw e;

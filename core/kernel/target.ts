@@ -33,7 +33,8 @@ import {
   setSysctl,
 } from "./netns/netns.ts";
 import { writeManyNetnsFiles } from "./netns/files.ts";
-import { applyFirewall } from "./firewall.ts";
+import { applyFirewall, restoreTool } from "./firewall.ts";
+import type { Family } from "../plan/firewall/family.ts";
 import { SyscallError } from "./sys/ffi.ts";
 import { NslabError } from "../errors.ts";
 
@@ -71,7 +72,8 @@ export interface KernelTarget {
   deleteRootLink(name: string, tag: string): void;
   setSysctl(ns: NsName, key: string, value: string): void;
   writeFiles(work: NetnsFiles[]): Promise<void>;
-  loadFirewall(netns: NsName, rules: string): Promise<void>;
+  /** Loads a ruleset with `iptables-restore` (`ipv4`) or `ip6tables-restore` (`ipv6`). */
+  loadFirewall(netns: NsName, rules: string, family: Family): Promise<void>;
   /** Takes the impairments from one plan section to another (core/kernel/impair.ts). */
   impair(from: ImpairPlan | undefined, to: ImpairPlan | undefined): Promise<void>;
   /** Lets go of what is held open for `ns` (its handle and descriptor). */
@@ -207,8 +209,8 @@ export class LiveKernel implements KernelTarget {
     return writeManyNetnsFiles(work);
   }
 
-  loadFirewall(netns: NsName, rules: string): Promise<void> {
-    return applyFirewall(netns, rules);
+  loadFirewall(netns: NsName, rules: string, family: Family): Promise<void> {
+    return applyFirewall(netns, rules, family);
   }
 
   impair(from: ImpairPlan | undefined, to: ImpairPlan | undefined): Promise<void> {
@@ -342,8 +344,8 @@ export class RecordingKernel implements KernelTarget {
     return Promise.resolve();
   }
 
-  loadFirewall(netns: NsName, rules: string): Promise<void> {
-    this.#act(`iptables-restore ${netns} (${rules.split("\n").length} lines)`);
+  loadFirewall(netns: NsName, rules: string, family: Family): Promise<void> {
+    this.#act(`${restoreTool(family)} ${netns} (${rules.split("\n").length} lines)`);
     return Promise.resolve();
   }
 

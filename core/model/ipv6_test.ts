@@ -183,8 +183,8 @@ containers:
   );
 });
 
-Deno.test("a network with IPv6 says the kernel does not carry it yet", () => {
+Deno.test("a network with IPv6 says DNS and checks do not cover it yet", () => {
   const m = load(DUAL);
   deepStrictEqual(m.warnings.map((w) => `${w.pos.line}:${w.pos.col}`), ["3:24", "4:23"]);
-  ok(m.warnings.every((w) => w.message.includes("not yet configured in the namespaces")));
+  ok(m.warnings.every((w) => w.message.includes("embedded DNS answers A records only")));
 });

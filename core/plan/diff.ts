@@ -240,10 +240,11 @@ function diffOutsideNamespaces(
   from: Plan,
   to: Plan,
 ): Pick<PlanDelta, "xfrm" | "firewall" | "files"> {
-  const oldRules = new Map(from.firewall.map((f) => [f.netns, f.rules]));
+  const which = (f: FirewallPlan) => `${f.netns}\0${f.family ?? "ipv4"}`;
+  const oldRules = new Map(from.firewall.map((f) => [which(f), f.rules]));
   const firewall = to.firewall
-    .filter((f) => oldRules.get(f.netns) !== f.rules)
-    .map((f) => ({ ...f, reload: oldRules.has(f.netns) }));
+    .filter((f) => oldRules.get(which(f)) !== f.rules)
+    .map((f) => ({ ...f, reload: oldRules.has(which(f)) }));
   const oldXfrm = new Set(from.xfrm.map(key));
   const xfrm = to.xfrm.filter((x) => !oldXfrm.has(key(x)));
   const oldFiles = new Map(from.processes.map((p) => [p.container, key(p.files)]));

@@ -38,7 +38,9 @@ function nsLines(ns: NamespacePlan): string[] {
     out.push(`sysctl ${k.replaceAll("/", ".")}=${v}`);
   }
   for (const l of ns.links) out.push(linkLine(l));
-  for (const a of ns.addrs) out.push(`ip addr add ${a.address}/${a.prefix} dev ${a.dev}`);
+  for (const a of ns.addrs) {
+    out.push(`ip addr add ${a.address}/${a.prefix} dev ${a.dev}${a.nodad ? " nodad" : ""}`);
+  }
   if (ns.up.length) out.push(`ip link set up: ${ns.up.join(" ")}`);
   for (const r of ns.routes) {
     out.push(
@@ -72,11 +74,11 @@ export function formatPlan(plan: Plan): string {
   for (const ns of plan.namespaces) {
     const label = ns.role === "underlay" ? "underlay" : `${ns.role} ${ns.owner}`;
     const lines = nsLines(ns);
-    const fw = plan.firewall.find((f) => f.netns === ns.name);
-    if (fw) {
+    for (const fw of plan.firewall.filter((f) => f.netns === ns.name)) {
       const rules = fw.rules.split("\n").filter((l) => l && !l.startsWith("#"));
+      const tool = fw.family === "ipv6" ? "ip6tables-restore" : "iptables-restore";
       lines.push(
-        `iptables-restore --noflush  (${rules.filter((l) => l.startsWith("-A")).length} rules)`,
+        `${tool} --noflush  (${rules.filter((l) => l.startsWith("-A")).length} rules)`,
       );
       lines.push(...rules.map((l) => `  ${l}`));
     }

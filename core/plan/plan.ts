@@ -13,6 +13,7 @@ import { overlayDriver } from "./drivers/overlay.ts";
 import { macvlanDriver } from "./drivers/macvlan.ts";
 import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 import { planImpairments } from "./impair.ts";
+import { hasIpv6 } from "./firewall/family.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 
@@ -176,6 +177,10 @@ export function buildPlan(model: Model): Plan {
     }
     const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
     if (def && def.gateway) ns.routes.push({ dst: "default", via: def.gateway, dev: def.ifname });
+    if (def?.ipv6?.gateway) {
+      // "::/0", not "default": routes are keyed by destination, one default route per family.
+      ns.routes.push({ dst: "::/0", via: def.ipv6.gateway, dev: def.ifname });
+    }
     containers.push(ns);
   }
 
@@ -185,7 +190,12 @@ export function buildPlan(model: Model): Plan {
     lab: model.lab,
     root,
     namespaces,
-    firewall: model.hosts.map((h) => ({ netns: h.netns, rules: hostRuleset(model, h.name) })),
+    firewall: model.hosts.flatMap((h) => [
+      { netns: h.netns, rules: hostRuleset(model, h.name) },
+      ...(hasIpv6(model, h.name)
+        ? [{ netns: h.netns, rules: hostRuleset(model, h.name, "ipv6"), family: "ipv6" as const }]
+        : []),
+    ]),
     xfrm,
     processes: model.containers.map((c) => processPlan(model, c)),
     ...(impair.links.length + impair.rules.length > 0 ? { impair } : {}),

@@ -74,6 +74,8 @@ export interface AddrPlan {
   dev: string;
   address: string;
   prefix: number;
+  /** IPv6: no duplicate address detection (`nodad`), so the address works at once. */
+  nodad?: true;
 }
 
 /** A route (`ip route replace DST [via GW] dev DEV`). `dst` is `default` or a CIDR. */
@@ -121,6 +123,8 @@ export interface FirewallPlan {
   netns: NsName;
   /** iptables-restore input (all tables), Docker's chain layout. */
   rules: string;
+  /** Set for the IPv6 ruleset (ip6tables-restore); absent for IPv4. */
+  family?: "ipv6";
 }
 
 /** An IPsec ESP transport-mode SA/policy pair between two VTEPs (generated, never applied here). */

@@ -55,13 +55,19 @@ export function supervisorDescriptors(containers: readonly Container[], plan: Pl
 }
 
 /**
- * Where a responder binds: the wildcard, one socket per port. A container that serves port 53
- * beside the embedded DNS binds its own addresses and 127.0.0.1 instead, leaving 127.0.0.11:53
- * to the DNS (a wildcard socket on port 53 would collide with it).
+ * Where a responder binds: the wildcard, one socket per port (`::` when the container has IPv6:
+ * one socket for both families). A container that serves port 53 beside the embedded DNS binds
+ * its own addresses (IPv4 and IPv6) and 127.0.0.1 instead, leaving 127.0.0.11:53 to the DNS (a
+ * wildcard socket on port 53 would collide with it).
  */
 function bindAddresses(p: ProcessPlan, c: Container): string[] {
-  if (!p.dns || !p.listen.some((l) => l.port === DNS_PORT)) return ["0.0.0.0"];
-  return ["127.0.0.1", ...c.endpoints.map((e) => e.address)];
+  if (!p.dns || !p.listen.some((l) => l.port === DNS_PORT)) {
+    return [c.endpoints.some((e) => e.ipv6) ? "::" : "0.0.0.0"];
+  }
+  return [
+    "127.0.0.1",
+    ...c.endpoints.flatMap((e) => e.ipv6 ? [e.address, e.ipv6.address] : [e.address]),
+  ];
 }
 
 const DNS_PORT = 53;

@@ -8,6 +8,7 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNSPEC,
+  IFA_F_NODAD,
   NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_EXCL,
@@ -27,6 +28,8 @@ export interface AddrSpec {
   prefix: number;
   /** Device name, for error messages only. */
   dev?: string;
+  /** IPv6: skip duplicate address detection, so the address works at once (`nodad`). */
+  nodad?: boolean;
 }
 
 function body(spec: AddrSpec) {
@@ -36,7 +39,7 @@ function body(spec: AddrSpec) {
     msg: {
       family: v6 ? AF_INET6 : AF_INET,
       prefixlen: spec.prefix,
-      flags: 0,
+      flags: spec.nodad ? IFA_F_NODAD : 0,
       scope: RT_SCOPE_UNIVERSE,
       index: spec.index,
     },
@@ -50,7 +53,10 @@ function target(spec: AddrSpec): string {
   }`;
 }
 
-/** Adds an address. Equivalent to: `ip addr add 10.0.0.1/24 dev eth0`. */
+/**
+ * Adds an address. Equivalent to: `ip addr add 10.0.0.1/24 dev eth0`, or with `nodad`:
+ * `ip -6 addr add fd00::2/64 dev eth0 nodad`.
+ */
 export function addrAdd(r: Requester, spec: AddrSpec): void {
   r.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body(spec), {
     op: "add",

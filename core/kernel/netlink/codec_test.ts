@@ -278,3 +278,16 @@ Deno.test("verbs write the requests iproute2 would send", () => {
     "10.77.0.12",
   ]);
 });
+
+Deno.test("an IPv6 address with nodad encodes as `ip -6 addr add fd00:db8:1::2/64 dev d0 nodad` does", () => {
+  const r = new RecordingRequester("v6");
+  addrAdd(r, { index: 3, address: "fd00:db8:1::2", prefix: 64, nodad: true });
+  const [bytes] = r.encode();
+  const fd2 = "fd000db8000100000000000000000002";
+  // Captured with strace from iproute2 6.x: header, ifaddrmsg, IFA_LOCAL, IFA_ADDRESS.
+  const iproute2 = "40000000" + "1400" + "0506" + "xxxxxxxx" + "00000000" +
+    "0a" + "40" + "02" + "00" + "03000000" +
+    "1400" + "0200" + fd2 + "1400" + "0100" + fd2;
+  const got = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(got.slice(0, 16) + "xxxxxxxx" + got.slice(24), iproute2);
+});

@@ -102,6 +102,8 @@ export const IFLA_VLAN_ID = 1;
 /** macvlan modes (`MACVLAN_MODE_*`). */
 export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8 } as const;
 
+/** `IFA_F_NODAD`: an IPv6 address usable at once, without duplicate address detection. */
+export const IFA_F_NODAD = 0x02;
 /** `IFA_*`: address attributes. */
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;

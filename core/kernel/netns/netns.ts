@@ -8,8 +8,10 @@
  * @module
  */
 
+import { parseIp6 } from "../../model/ip6.ts";
 import {
   AF_INET,
+  AF_INET6,
   check,
   CLONE_NEWNET,
   CLONE_NEWUTS,
@@ -27,6 +29,7 @@ import {
   SO_REUSEADDR,
   SOCK_CLOEXEC,
   sockaddrIn,
+  sockaddrIn6,
   SOL_SOCKET,
   SyscallError,
 } from "../sys/ffi.ts";
@@ -128,10 +131,10 @@ export function withNetns<T>(name: string, fn: () => T): T {
  * inside namespace `name`: it stays there. Throws a {@link SyscallError}.
  * Equivalent to: `socket(2)` under `ip netns exec NAME`.
  */
-export function socketIn(name: string, type: number, protocol = 0): number {
+export function socketIn(name: string, type: number, protocol = 0, family = AF_INET): number {
   const c = libc();
   const fd = withNetns(name, () => {
-    const fd = c.socket(AF_INET, type | SOCK_CLOEXEC, protocol);
+    const fd = c.socket(family, type | SOCK_CLOEXEC, protocol);
     return fd < 0 ? -errno() : fd;
   });
   if (fd < 0) throw new SyscallError("socket", -fd, `in namespace "${name}"`);
@@ -150,8 +153,9 @@ export function boundSocketIn(
   reuseAddr = false,
 ): number {
   const c = libc();
-  const sa = sockaddrIn(address, port);
-  const fd = socketIn(name, type);
+  const v6 = parseIp6(address);
+  const sa = v6 === null ? sockaddrIn(address, port) : sockaddrIn6(ip6Bytes(v6), port);
+  const fd = socketIn(name, type, 0, v6 === null ? AF_INET : AF_INET6);
   if (reuseAddr) c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE, ONE.length);
   if (c.bind(fd, sa, sa.length) < 0) {
     const code = errno();
@@ -159,6 +163,11 @@ export function boundSocketIn(
     throw new SyscallError("bind", code, `${address}:${port} in namespace "${name}"`);
   }
   return fd;
+}
+
+/** The 16 bytes of an IPv6 address, network order. */
+function ip6Bytes(n: bigint): Uint8Array {
+  return Uint8Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(120 - 8 * i)) & 0xffn));
 }
 
 /** An `int` 1 for `setsockopt`. */

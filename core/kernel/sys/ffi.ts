@@ -134,6 +134,17 @@ export function sockaddrIn(address: string, port: number): Uint8Array<ArrayBuffe
   return sa;
 }
 
+/** `struct sockaddr_in6` for the 16 bytes of an IPv6 address and a port (no flow, no scope). */
+export function sockaddrIn6(address: Uint8Array, port: number): Uint8Array<ArrayBuffer> {
+  if (address.length !== 16) throw new Error(`not an IPv6 address: ${address.length} bytes`);
+  const sa = new Uint8Array(28);
+  sa[0] = AF_INET6; // sin6_family, little endian
+  sa[2] = port >> 8; // sin6_port, network order
+  sa[3] = port & 0xff;
+  sa.set(address, 8); // after sin6_flowinfo
+  return sa;
+}
+
 /** A failed system call, with its errno. */
 export class SyscallError extends Error {
   readonly errno: number;
@@ -169,6 +180,7 @@ export const MS_PRIVATE = 1 << 18;
 export const MNT_DETACH = 2;
 export const RLIMIT_NOFILE = 7;
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;

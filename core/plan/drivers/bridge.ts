@@ -15,6 +15,14 @@ export const bridgeDriver: NetworkDriver = {
     if (network.gateway) {
       hostNs.addrs.push({ dev: network.bridge, address: network.gateway, prefix: network.prefix });
     }
+    if (network.ipv6?.gateway) {
+      hostNs.addrs.push({
+        dev: network.bridge,
+        address: network.ipv6.gateway,
+        prefix: network.ipv6.prefix,
+        nodad: true,
+      });
+    }
   },
   endpoint(ctx) {
     const { network, endpoint: ep, hostNs, containerNs } = ctx;

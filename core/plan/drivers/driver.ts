@@ -36,9 +36,31 @@ export interface NetworkDriver {
   endpoint(ctx: EndpointContext): void;
 }
 
-/** Adds the address of an endpoint and brings its interface up inside the container. */
+/**
+ * Adds the addresses of an endpoint (IPv4, and IPv6 without duplicate address detection when the
+ * network has IPv6) and brings its interface up inside the container.
+ */
 export function addEndpointAddress(ctx: EndpointContext): void {
   const { endpoint: ep, containerNs } = ctx;
   containerNs.up.push(ep.ifname);
   containerNs.addrs.push({ dev: ep.ifname, address: ep.address, prefix: ep.prefix });
+  if (ep.ipv6) {
+    containerNs.addrs.push({
+      dev: ep.ifname,
+      address: ep.ipv6.address,
+      prefix: ep.ipv6.prefix,
+      nodad: true,
+    });
+    Object.assign(containerNs.sysctls, NO_ROUTER_ADVERTISEMENTS);
+  }
 }
+
+/**
+ * A sandbox takes its IPv6 routes from the plan, never from router advertisements (Docker turns
+ * `accept_ra` off in containers too). Equivalent to: `sysctl -w net.ipv6.conf.all.accept_ra=0
+ * net.ipv6.conf.default.accept_ra=0`.
+ */
+export const NO_ROUTER_ADVERTISEMENTS: Readonly<Record<string, string>> = {
+  "net/ipv6/conf/all/accept_ra": "0",
+  "net/ipv6/conf/default/accept_ra": "0",
+};

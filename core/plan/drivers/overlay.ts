@@ -73,6 +73,7 @@ export const overlayDriver: NetworkDriver = {
         if (ep.network !== network.name) continue;
         hostNs.fdb.push({ dev: vx.device, mac: ep.mac, dst: remote.address });
         hostNs.neighs.push({ dev: vx.device, address: ep.address, mac: ep.mac });
+        if (ep.ipv6) hostNs.neighs.push({ dev: vx.device, address: ep.ipv6.address, mac: ep.mac });
       }
     }
     if (network.encrypted) ctx.xfrm.push(...encryption(ctx));

@@ -14,6 +14,7 @@
  */
 
 import type { Container, Endpoint, Model, Network, Protocol } from "../../model/types.ts";
+import { type Family, familyView, hasIpv6, hostBits, UNBOUND } from "./family.ts";
 
 /** Chain names of Docker's layout. */
 export const CHAINS = {
@@ -94,15 +95,16 @@ export function publishingEndpoint(
  * host port, protocol, host address and container. `host`/`container:X` containers publish nothing
  * (Docker discards their ports); IPv6 host addresses are left to ip6tables (not generated).
  */
-export function portMappings(model: Model, host: string): PortMapping[] {
-  const networks = firewallNetworks(model, host);
+export function portMappings(model: Model, host: string, family: Family = "ipv4"): PortMapping[] {
+  const view = familyView(model, family);
+  const networks = firewallNetworks(view, host);
   const out: PortMapping[] = [];
-  for (const c of model.containers) {
+  for (const c of view.containers) {
     if (c.host !== host || c.mode.kind !== "own" || c.ports.length === 0) continue;
     const target = publishingEndpoint(networks, c);
     if (!target) continue;
     for (const p of c.ports) {
-      if (!isIpv4(p.hostIp)) continue;
+      if (family === "ipv4" && !isIpv4(p.hostIp)) continue;
       out.push({
         container: c.name,
         hostIp: p.hostIp,
@@ -134,9 +136,10 @@ function comment(text: string): string {
   return `-m comment --comment "${text}"`;
 }
 
-function nat(model: Model, host: string): string[] {
-  const networks = firewallNetworks(model, host);
-  const mappings = portMappings(model, host);
+function nat(model: Model, host: string, family: Family): string[] {
+  const networks = firewallNetworks(familyView(model, family), host);
+  const mappings = portMappings(model, host, family);
+  const bits = hostBits(family);
   const lines = [
     "*nat",
     `:${CHAINS.docker} - [0:0]`,
@@ -153,7 +156,7 @@ function nat(model: Model, host: string): string[] {
   }
   const hairpins = new Set<string>();
   for (const m of mappings) {
-    const line = `-A POSTROUTING -s ${m.address}/32 -d ${m.address}/32 ${
+    const line = `-A POSTROUTING -s ${m.address}/${bits} -d ${m.address}/${bits} ${
       dport(m.protocol, m.containerPort)
     } -j MASQUERADE`;
     if (hairpins.size === 0) lines.push("# hairpin: a container reaching its own published port");
@@ -162,20 +165,21 @@ function nat(model: Model, host: string): string[] {
   }
   if (mappings.length > 0) lines.push("# published ports");
   for (const m of mappings) {
-    const dst = m.hostIp === "0.0.0.0" ? "" : `-d ${m.hostIp}/32 `;
+    const dst = m.hostIp === UNBOUND[family] ? "" : `-d ${m.hostIp}/${bits} `;
+    const to = family === "ipv6" ? `[${m.address}]` : m.address;
     lines.push(
       `-A ${CHAINS.docker} ${dst}${dport(m.protocol, m.hostPort)} ${
         comment(`${m.container} ${m.hostIp}:${m.hostPort}->${m.containerPort}/${m.protocol}`)
-      } -j DNAT --to-destination ${m.address}:${m.containerPort}`,
+      } -j DNAT --to-destination ${to}:${m.containerPort}`,
     );
   }
   lines.push("COMMIT");
   return lines;
 }
 
-function filter(model: Model, host: string): string[] {
-  const networks = firewallNetworks(model, host);
-  const mappings = portMappings(model, host);
+function filter(model: Model, host: string, family: Family): string[] {
+  const networks = firewallNetworks(familyView(model, family), host);
+  const mappings = portMappings(model, host, family);
   const { docker, user, isolation1, isolation2 } = CHAINS;
   const lines = [
     "*filter",
@@ -203,18 +207,27 @@ function filter(model: Model, host: string): string[] {
   if (mappings.length > 0) lines.push("# published ports: let the DNATed connections in");
   const accepts = new Set<string>();
   for (const m of mappings) {
-    const line = `-A ${docker} -d ${m.address}/32 ! -i ${m.bridge} -o ${m.bridge} ${
-      dport(m.protocol, m.containerPort)
-    } -j ACCEPT`;
+    const line = `-A ${docker} -d ${m.address}/${
+      hostBits(family)
+    } ! -i ${m.bridge} -o ${m.bridge} ${dport(m.protocol, m.containerPort)} -j ACCEPT`;
     if (!accepts.has(line)) lines.push(line);
     accepts.add(line);
   }
   const internal = networks.filter((n) => n.internal);
   if (internal.length > 0) lines.push("# internal networks: nothing leaves or enters their subnet");
   for (const n of internal) {
+    // IPv6: by interface, not by subnet (as current Docker does), or the bridged neighbour
+    // discovery between members (link-local and multicast addresses) would be dropped.
     lines.push(
-      `-A ${isolation1} ! -s ${n.subnet} -o ${n.bridge} -j DROP`,
-      `-A ${isolation1} ! -d ${n.subnet} -i ${n.bridge} -j DROP`,
+      ...(family === "ipv6"
+        ? [
+          `-A ${isolation1} -i ${n.bridge} ! -o ${n.bridge} -j DROP`,
+          `-A ${isolation1} ! -i ${n.bridge} -o ${n.bridge} -j DROP`,
+        ]
+        : [
+          `-A ${isolation1} ! -s ${n.subnet} -o ${n.bridge} -j DROP`,
+          `-A ${isolation1} ! -d ${n.subnet} -i ${n.bridge} -j DROP`,
+        ]),
     );
   }
   if (networks.length > 0) lines.push("# isolation between the host's networks");
@@ -241,7 +254,7 @@ function filter(model: Model, host: string): string[] {
  * await applyFirewall(model.hosts[0].netns, text);
  * ```
  */
-export function hostRuleset(model: Model, host: string): string {
+export function hostRuleset(model: Model, host: string, family: Family = "ipv4"): string {
   const h = model.hosts.find((x) => x.name === host);
   if (!h) {
     throw new Error(
@@ -250,10 +263,11 @@ export function hostRuleset(model: Model, host: string): string {
       })`,
     );
   }
+  const tool = family === "ipv6" ? "ip6tables" : "iptables";
   return [
-    `# nslab firewall of host ${h.name} (namespace ${h.netns}): Docker's iptables layout, no userland proxy`,
-    ...nat(model, host),
-    ...filter(model, host),
+    `# nslab firewall of host ${h.name} (namespace ${h.netns}): Docker's ${tool} layout, no userland proxy`,
+    ...nat(model, host, family),
+    ...filter(model, host, family),
   ].join("\n") + "\n";
 }
 
@@ -266,6 +280,7 @@ export function hostRuleset(model: Model, host: string): string {
  */
 export function hostSysctls(model: Model, host: string): Record<string, string> {
   const sysctls: Record<string, string> = { "net/ipv4/ip_forward": "1" };
+  if (hasIpv6(model, host)) sysctls["net/ipv6/conf/all/forwarding"] = "1";
   if (firewallNetworks(model, host).length > 0) {
     sysctls["net/ipv4/conf/all/route_localnet"] = "1";
   }
