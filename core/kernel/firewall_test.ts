@@ -63,6 +63,16 @@ Deno.test("enters the pinned namespace with nsenter and never flushes", () => {
   ]);
 });
 
+Deno.test("the IPv6 ruleset goes to ip6tables-restore, the same way", () => {
+  assertEquals(restoreArgs("shop-h1", "ipv6"), [
+    "nsenter",
+    "--net=/run/netns/shop-h1",
+    "ip6tables-restore",
+    "--noflush",
+    "-w",
+  ]);
+});
+
 Deno.test("refuses namespace names that would escape /run/netns", () => {
   let threw = false;
   try {
