@@ -30,7 +30,7 @@ const DUAL = {
     },
   },
   containers: {
-    web: { host: "h1", ports: ["8080:80"], networks: ["front", "back"] },
+    web: { host: "h1", ports: ["8080:80", "[::]:8443:80"], networks: ["front", "back"] },
     api: { host: "h1", expose: [80], networks: ["back", "other"] },
     ov1: { host: "h1", expose: [80], networks: ["mesh", "lan"] },
     ov2: { host: "h2", expose: [80], networks: ["mesh", "lan"] },
@@ -83,6 +83,10 @@ Deno.test({
 
       await t.step("a published port answers on IPv6 (host to its bridge address)", async () => {
         equal(await get("h1", gw6("front"), 8080), "web\n");
+        equal(await get("h1", gw6("front"), 8443), "web\n");
+        const gw4 = lab.model.networks.find((n) => n.name === "front")!.gateway;
+        const v4 = await inNs(name, "h1", ["curl", "-s", "-m", "2", `http://${gw4}:8443/`]);
+        equal(v4.out, "", "[::]:8443 is published on IPv6 only");
       });
 
       await t.step("isolation between networks holds in IPv6", async () => {

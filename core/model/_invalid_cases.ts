@@ -327,9 +327,12 @@ export const INVALID: InvalidCase[] = [
     errors: ["4:1: both containers: and services: are present; they are synonyms"],
   },
   {
-    name: "IPv6 host_ip",
+    name: "IPv6 loopback host_ip",
     yaml: 'name: t\ncontainers:\n  web:\n    ports: ["[::1]:8080:80"]\n',
-    errors: ['4:13: IPv6 host_ip not supported yet ("[::1]")'],
+    errors: [
+      '4:13: host_ip "[::1]" (IPv6 loopback) needs Docker\'s userland proxy, which nslab does ' +
+      "not run",
+    ],
   },
   {
     name: "subnet with host bits set",

@@ -8,6 +8,7 @@
 
 import type { Protocol } from "./types.ts";
 import { parseIp } from "./ip.ts";
+import { formatIp6, parseIp6 } from "./ip6.ts";
 
 /** First port of Docker's ephemeral range, used when no host port is given. */
 export const EPHEMERAL_FIRST = 49153;
@@ -75,13 +76,47 @@ function isError<T>(x: T | PortError): x is PortError {
   return typeof x === "object" && x !== null && "error" in x;
 }
 
-function checkHostIp(ip: string): PortError | null {
-  if (ip.includes(":") || ip.startsWith("[")) {
-    return {
-      error: `IPv6 host_ip not supported yet ("${ip}")`,
-      hint: "bind to an IPv4 address such as 127.0.0.1, or leave host_ip out",
-    };
+/**
+ * The host address of a port in its canonical text, or why it cannot be one. IPv6 (`[::]`, `::`,
+ * an address of a lab bridge) is published by ip6tables; `::1` is refused: Docker reaches it only
+ * through its userland proxy, and nslab runs as Docker does without it.
+ */
+function hostIpOf(text: string): string | PortError {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  if (bare.includes(":") || bare !== text) {
+    const v6 = parseIp6(bare);
+    if (v6 === null) {
+      return { error: `invalid host_ip "${text}": not an IPv6 address`, hint: "e.g. [::]" };
+    }
+    if (v6 === 1n) {
+      return {
+        error: `host_ip "${text}" (IPv6 loopback) needs Docker's userland proxy, which nslab ` +
+          "does not run",
+        hint: "publish on [::] or leave host_ip out (ports are published on both families)",
+      };
+    }
+    return formatIp6(v6);
   }
+  return checkHostIp(text) ?? text;
+}
+
+/**
+ * `host_ip:host:container` split in three (or fewer) parts, the host address kept whole when it
+ * is IPv6: `[::]:8080:80` (Compose's form) or `::1:80:80` (the last two parts are the ports).
+ * Null for an opening bracket without its `]:`.
+ */
+function splitHostIp(rest: string): string[] | null {
+  if (rest.startsWith("[")) {
+    const close = rest.indexOf("]:");
+    if (close < 0) return null;
+    return [rest.slice(0, close + 1), ...rest.slice(close + 2).split(":")];
+  }
+  const parts = rest.split(":");
+  if (parts.length <= 3 || !parts.slice(0, -2).join(":").includes("::")) return parts;
+  return [parts.slice(0, -2).join(":"), ...parts.slice(-2)];
+}
+
+function checkHostIp(ip: string): PortError | null {
   if (parseIp(ip) === null) {
     return { error: `invalid host_ip "${ip}": not an IPv4 address`, hint: "e.g. 127.0.0.1" };
   }
@@ -160,24 +195,18 @@ export function parsePort(
     protocol = p;
     rest = rest.slice(0, slash);
   }
-  if (rest.startsWith("[")) {
-    const ip = rest.slice(0, rest.indexOf("]") + 1 || rest.length);
-    return checkHostIp(ip)!;
+  const parts = splitHostIp(rest);
+  if (parts === null) {
+    return { error: `invalid port "${text}": bad IPv6 host_ip`, hint: SHORT_HINT };
   }
-  const parts = rest.split(":");
-  if (parts.length > 3) {
-    return checkHostIp(parts.slice(0, -2).join(":")) ?? {
-      error: `invalid port "${text}": too many ":"`,
-      hint: SHORT_HINT,
-    };
-  }
+  if (parts.length > 3) return { error: `invalid port "${text}": too many ":"`, hint: SHORT_HINT };
   let hostIp = "0.0.0.0";
   let hostText: string | null = null;
   if (parts.length === 3) {
     // ":80:80" (an empty host_ip, often left by an unset variable) binds every address.
-    hostIp = parts[0] === "" ? "0.0.0.0" : parts[0];
-    const bad = checkHostIp(hostIp);
-    if (bad) return bad;
+    const ip = parts[0] === "" ? "0.0.0.0" : hostIpOf(parts[0]);
+    if (isError(ip)) return ip;
+    hostIp = ip;
     hostText = parts[1] === "" ? null : parts[1];
   } else if (parts.length === 2) {
     hostText = parts[0];
@@ -209,9 +238,10 @@ function parseLong(spec: {
   }
   const protocol = spec.protocol === undefined ? "tcp" : parseProtocol(spec.protocol);
   if (isError(protocol)) return protocol;
-  const hostIp = spec.host_ip === undefined || spec.host_ip === "" ? "0.0.0.0" : spec.host_ip;
-  const bad = checkHostIp(hostIp);
-  if (bad) return bad;
+  const hostIp = spec.host_ip === undefined || spec.host_ip === ""
+    ? "0.0.0.0"
+    : hostIpOf(spec.host_ip);
+  if (isError(hostIp)) return hostIp;
   let host: { first: number; last: number } | null = null;
   if (spec.published !== undefined && String(spec.published) !== "") {
     const h = parseRange(String(spec.published), "published port");

@@ -135,13 +135,26 @@ Deno.test("long port syntax keeps the name for SRV records", () => {
   });
 });
 
+Deno.test("IPv6 host addresses: in brackets or bare, kept in canonical text", () => {
+  const hostIps = (s: string | Record<string, unknown>) =>
+    (parsePort(s as string) as { hostIp: string }[]).map((p) => p.hostIp);
+  deepStrictEqual(hostIps("[::]:8080:80"), ["::"]);
+  deepStrictEqual(hostIps("[FD00:0::1]:8080-8081:80-81/udp"), ["fd00::1", "fd00::1"]);
+  deepStrictEqual(hostIps("fd00::5:80:80"), ["fd00::5"]);
+  deepStrictEqual(hostIps({ target: 80, published: 9000, host_ip: "::" }), ["::"]);
+});
+
 Deno.test("bad port entries say what is wrong", () => {
   const err = (s: string) => (parsePort(s) as { error: string }).error;
   equal(err("80:abc"), 'invalid container port "abc": not a port number or range');
   equal(err("81-80:80-81"), 'invalid host port "81-80": the range ends before it starts');
   equal(err("80/icmp"), "invalid proto: icmp");
-  equal(err("[::1]:80:80"), 'IPv6 host_ip not supported yet ("[::1]")');
-  equal(err("::1:80:80"), 'IPv6 host_ip not supported yet ("::1")');
+  equal(
+    err("[::1]:80:80"),
+    'host_ip "[::1]" (IPv6 loopback) needs Docker\'s userland proxy, which nslab does not run',
+  );
+  equal(err("[zz]:80:80"), 'invalid host_ip "[zz]": not an IPv6 address');
+  equal(err("[fd00::1:80:80"), 'invalid port "[fd00::1:80:80": bad IPv6 host_ip');
   equal(err("1.2.3:80:80"), 'invalid host_ip "1.2.3": not an IPv4 address');
 });
 

@@ -120,3 +120,24 @@ Deno.test("a network gaining IPv6 reloads the ip6tables ruleset only", () => {
   const delta = diffPlans(before, after);
   deepStrictEqual(delta.firewall.map((f) => [f.family ?? "ipv4", f.reload]), [["ipv6", true]]);
 });
+
+Deno.test("ports bound to an IPv6 host address are in the ip6tables ruleset only", () => {
+  const m = loadTopologyObject({
+    name: "v6unit",
+    networks: {
+      front: {
+        enable_ipv6: true,
+        ipam: { config: [{ subnet: "172.20.0.0/24" }, { subnet: "fd00:1::/64" }] },
+      },
+    },
+    containers: { web: { ports: ["[::]:8443:443", "[fd00:1::1]:9443:443"], networks: ["front"] } },
+  } as unknown as TopologyInput, { reserved: [] }).model;
+  const dnat = (text: string) => text.split("\n").filter((l) => l.includes("-j DNAT"));
+  deepStrictEqual(dnat(hostRuleset(m, "host")), []);
+  deepStrictEqual(dnat(hostRuleset(m, "host", "ipv6")), [
+    '-A DOCKER -p tcp -m tcp --dport 8443 -m comment --comment "web :::8443->443/tcp" ' +
+    "-j DNAT --to-destination [fd00:1::2]:443",
+    "-A DOCKER -d fd00:1::1/128 -p tcp -m tcp --dport 9443 -m comment --comment " +
+    '"web fd00:1::1:9443->443/tcp" -j DNAT --to-destination [fd00:1::2]:443',
+  ]);
+});
