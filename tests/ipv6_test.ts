@@ -22,6 +22,7 @@ const DUAL = {
       ipam: { config: [{ subnet: "172.31.77.0/24" }, { subnet: "fd00:db8:77::/64" }] },
     },
     other: { enable_ipv6: true },
+    plain: {},
     mesh: { driver: "overlay", enable_ipv6: true },
     lan: {
       driver: "macvlan",
@@ -30,7 +31,8 @@ const DUAL = {
     },
   },
   containers: {
-    web: { host: "h1", ports: ["8080:80", "[::]:8443:80"], networks: ["front", "back"] },
+    web: { host: "h1", ports: ["8080:80", "[::]:8443:80"], networks: ["front", "back", "plain"] },
+    old: { host: "h1", expose: [80], networks: ["plain"] },
     api: { host: "h1", expose: [80], networks: ["back", "other"] },
     ov1: { host: "h1", expose: [80], networks: ["mesh", "lan"] },
     ov2: { host: "h2", expose: [80], networks: ["mesh", "lan"] },
@@ -80,6 +82,17 @@ Deno.test({
           equal(await get("ov2", v6("ov1", "lan")), "ov1\n");
         },
       );
+
+      await t.step("the embedded DNS: AAAA, ip6.arpa PTR, empty NOERROR without IPv6", async () => {
+        const dig = async (...args: string[]) =>
+          (await inNs(name, "web", ["dig", "+tries=1", "+time=2", "@127.0.0.11", ...args])).out;
+        equal((await dig("+short", "AAAA", "api")).trim(), v6("api", "back"));
+        equal((await dig("+short", "-x", v6("api", "back"))).trim(), "api.back.");
+        const none = await dig("AAAA", "old");
+        assert(none.includes("status: NOERROR") && none.includes("ANSWER: 0"), none);
+        const getent = await inNs(name, "web", ["getent", "ahostsv6", "api"]);
+        equal(getent.out.split(/\s+/)[0], v6("api", "back"));
+      });
 
       await t.step("a published port answers on IPv6 (host to its bridge address)", async () => {
         equal(await get("h1", gw6("front"), 8080), "web\n");

@@ -16,6 +16,8 @@
 
 import type { Container, Model, Network } from "../model/types.ts";
 import { GWBRIDGE } from "../model/networks.ts";
+import type { Cidr6 } from "../model/ip6.ts";
+import { reverse6In, reverseName6, subnet6 } from "./reverse6.ts";
 
 /** DNS record types the table knows by name, with their wire numbers. */
 export const QTYPES = {
@@ -52,6 +54,7 @@ export interface SrvData {
 /** One resource record of an answer. `name` is lower case, without the trailing dot. */
 export type Answer =
   | { type: "A"; name: string; ttl: number; address: string }
+  | { type: "AAAA"; name: string; ttl: number; address: string }
   | { type: "PTR"; name: string; ttl: number; target: string }
   | { type: "SRV"; name: string; ttl: number; srv: SrvData };
 
@@ -79,12 +82,16 @@ export interface NetworkRecords {
   internal: boolean;
   /** Lower-case name → addresses on this network, in container order, no duplicates. */
   a: Map<string, string[]>;
-  /** `d.c.b.a.in-addr.arpa` → container name. */
+  /** Lower-case name → IPv6 addresses on this network (networks with IPv6), same order. */
+  aaaa: Map<string, string[]>;
+  /** `d.c.b.a.in-addr.arpa` and `….ip6.arpa` → container name. */
   ptr: Map<string, string>;
   /** `_<port name>._<proto>.<service>` → SRV data, in container order. */
   srv: Map<string, SrvData[]>;
   /** The network's subnet as [base, mask] (for "is this reverse name inside the lab"). */
   subnet: [number, number] | null;
+  /** The network's IPv6 subnet, or null. */
+  subnet6: Cidr6 | null;
 }
 
 /** What one requesting container may see. */
@@ -219,9 +226,11 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
         network: n.name,
         internal: n.internal,
         a: new Map(),
+        aaaa: new Map(),
         ptr: new Map(),
         srv: new Map(),
         subnet: parseSubnet(n.subnet),
+        subnet6: subnet6(n.ipv6?.subnet),
       });
     }
   }
@@ -243,6 +252,7 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
       }
       const rev = reverseName(ep.address);
       if (!recs.ptr.has(rev)) recs.ptr.set(rev, normalizeName(`${c.name}.${ep.network}`));
+      if (ep.ipv6) addIpv6(recs, names, ep.ipv6.address, normalizeName(`${c.name}.${ep.network}`));
       for (const p of c.ports) {
         if (p.name === null || p.name === "") continue;
         const key = normalizeName(`_${p.name}._${p.protocol}.${c.service}`);
@@ -272,6 +282,13 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     });
   }
   return { ttl, upstream: [...model.dns.upstream], networks, requesters, labNames };
+}
+
+/** An endpoint's IPv6 address under its names (AAAA) and its `ip6.arpa` name (PTR). */
+function addIpv6(recs: NetworkRecords, names: Set<string>, address: string, ptr: string): void {
+  for (const name of names) pushUnique(recs.aaaa, name, address, (x) => x === address);
+  const rev = reverseName6(address);
+  if (!recs.ptr.has(rev)) recs.ptr.set(rev, ptr);
 }
 
 /** A container's link aliases, when it has any. */
@@ -314,11 +331,16 @@ function collect(
   const additional: Answer[] = [];
   const ttl = table.ttl;
   const recs = networks.map((n) => table.networks.get(n)).find((r) =>
-    r !== undefined && (r.a.has(name) || r.ptr.has(name) || r.srv.has(name))
+    r !== undefined && (r.a.has(name) || r.aaaa.has(name) || r.ptr.has(name) || r.srv.has(name))
   );
   if (recs === undefined) return { found: false, answers, additional };
   if (qtype === QTYPES.A || qtype === QTYPES.ANY) {
     for (const address of recs.a.get(name) ?? []) answers.push({ type: "A", name, ttl, address });
+  }
+  if (qtype === QTYPES.AAAA || qtype === QTYPES.ANY) {
+    for (const address of recs.aaaa.get(name) ?? []) {
+      answers.push({ type: "AAAA", name, ttl, address });
+    }
   }
   const target = recs.ptr.get(name);
   if (target !== undefined && (qtype === QTYPES.PTR || qtype === QTYPES.ANY)) {
@@ -366,6 +388,9 @@ function inLab(table: RecordTable, name: string): boolean {
     for (const recs of table.networks.values()) {
       if (recs.subnet !== null && ((addr & recs.subnet[1]) >>> 0) === recs.subnet[0]) return true;
     }
+  }
+  for (const recs of table.networks.values()) {
+    if (recs.subnet6 !== null && reverse6In(name, recs.subnet6)) return true;
   }
   return false;
 }
@@ -439,18 +464,22 @@ export function lookup(
 }
 
 /**
- * Round robin: the A records of `answers` rotated left by `turn` (other records keep their
- * place). `rotate(a, 0)` is `a`; successive turns give every address first in turn.
+ * Round robin: the A records of `answers` rotated left by `turn`, and the AAAA records likewise
+ * (other records keep their place). `rotate(a, 0)` is `a`; successive turns give every address
+ * first in turn.
  */
 export function rotate(answers: Answer[], turn: number): Answer[] {
-  const idx: number[] = [];
-  answers.forEach((a, i) => {
-    if (a.type === "A") idx.push(i);
-  });
-  if (idx.length < 2) return answers;
-  const shift = ((turn % idx.length) + idx.length) % idx.length;
-  if (shift === 0) return answers;
-  const out = answers.slice();
-  for (let k = 0; k < idx.length; k++) out[idx[k]] = answers[idx[(k + shift) % idx.length]];
+  let out = answers;
+  for (const type of ["A", "AAAA"] as const) {
+    const idx: number[] = [];
+    answers.forEach((a, i) => {
+      if (a.type === type) idx.push(i);
+    });
+    if (idx.length < 2) continue;
+    const shift = ((turn % idx.length) + idx.length) % idx.length;
+    if (shift === 0) continue;
+    if (out === answers) out = answers.slice();
+    for (let k = 0; k < idx.length; k++) out[idx[k]] = answers[idx[(k + shift) % idx.length]];
+  }
   return out;
 }

@@ -9,6 +9,7 @@
  */
 
 import type { Answer } from "./records.ts";
+import { parseIp6 } from "../model/ip6.ts";
 
 /** Response codes on the wire. BADVERS (16) needs EDNS (its upper bits live in the OPT record). */
 export const RCODE = {
@@ -28,6 +29,7 @@ export const MAX_UDP_PAYLOAD = 4096;
 export const CLASSIC_UDP_PAYLOAD = 512;
 
 const TYPE_A = 1;
+const TYPE_AAAA = 28;
 const TYPE_PTR = 12;
 const TYPE_SRV = 33;
 const TYPE_OPT = 41;
@@ -210,6 +212,8 @@ function rdataLength(a: Answer): number {
   switch (a.type) {
     case "A":
       return 4;
+    case "AAAA":
+      return 16;
     case "PTR":
       return nameLength(a.target);
     case "SRV":
@@ -334,6 +338,15 @@ function writeRecordBody(
       off = writeU16(buf, off, 4);
       const parts = a.address.split(".");
       for (let i = 0; i < 4; i++) buf[off++] = Number(parts[i]) & 0xff;
+      return off;
+    }
+    case "AAAA": {
+      off = writeU16(buf, off, TYPE_AAAA);
+      off = writeU16(buf, off, CLASS_IN);
+      off = writeU32(buf, off, a.ttl);
+      off = writeU16(buf, off, 16);
+      const n = parseIp6(a.address) ?? 0n;
+      for (let i = 0; i < 16; i++) buf[off++] = Number((n >> BigInt(120 - 8 * i)) & 0xffn);
       return off;
     }
     case "PTR":

@@ -121,8 +121,8 @@ export function readIpv6Config(
   const decl: Ipv6Decl = { subnet: null, explicit: false, gateway: null, ipRange: null };
   diags.warn(
     positions.of([...path, "enable_ipv6"]),
-    `network "${name}": IPv6 addresses, routes and ip6tables rules are built, but the ` +
-      "embedded DNS answers A records only and checks probe IPv4 only, for now",
+    `network "${name}": IPv6 is built (addresses, routes, ip6tables, AAAA and ip6.arpa ` +
+      "answers), but the checks nslab derives probe IPv4 only, for now",
   );
   if (entries.length > 1) {
     diags.error(

@@ -183,8 +183,8 @@ containers:
   );
 });
 
-Deno.test("a network with IPv6 says DNS and checks do not cover it yet", () => {
+Deno.test("a network with IPv6 says the derived checks do not cover it yet", () => {
   const m = load(DUAL);
   deepStrictEqual(m.warnings.map((w) => `${w.pos.line}:${w.pos.col}`), ["3:24", "4:23"]);
-  ok(m.warnings.every((w) => w.message.includes("embedded DNS answers A records only")));
+  ok(m.warnings.every((w) => w.message.includes("checks nslab derives probe IPv4 only")));
 });
