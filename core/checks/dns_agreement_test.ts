@@ -20,7 +20,11 @@ function observe(model: Model, e: Expectation): Observed {
     kind: "dns",
     rcode: r.rcode,
     answers: r.answers.map((a) =>
-      a.type === "A" ? a.address : a.type === "PTR" ? a.target : `${a.srv.target}:${a.srv.port}`
+      a.type === "A" || a.type === "AAAA"
+        ? a.address
+        : a.type === "PTR"
+        ? a.target
+        : `${a.srv.target}:${a.srv.port}`
     ),
   };
 }
