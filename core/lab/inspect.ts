@@ -96,6 +96,13 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
   const config: DockerIpamConfig = { Subnet: n.subnet };
   if (n.ipRange && n.ipRange !== n.subnet) config.IPRange = n.ipRange;
   if (n.gateway) config.Gateway = n.gateway;
+  const configs = [config];
+  if (n.ipv6) {
+    const v6: DockerIpamConfig = { Subnet: n.ipv6.subnet };
+    if (n.ipv6.ipRange !== n.ipv6.subnet) v6.IPRange = n.ipv6.ipRange;
+    if (n.ipv6.gateway) v6.Gateway = n.ipv6.gateway;
+    configs.push(v6);
+  }
   const containers: Record<string, DockerEndpointResource> = {};
   for (const c of membersOf(model, name)) {
     const ep = c.endpoints.find((e) => e.network === name)!;
@@ -104,7 +111,7 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
       EndpointID: endpointId(model, c.name, name),
       MacAddress: ep.mac,
       IPv4Address: `${ep.address}/${ep.prefix}`,
-      IPv6Address: "",
+      IPv6Address: ep.ipv6 ? `${ep.ipv6.address}/${ep.ipv6.prefix}` : "",
     };
   }
   return {
@@ -115,7 +122,7 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
     Driver: n.driver,
     EnableIPv4: true,
     EnableIPv6: n.enableIpv6,
-    IPAM: { Driver: "default", Options: {}, Config: [config] },
+    IPAM: { Driver: "default", Options: {}, Config: configs },
     Internal: n.internal,
     Attachable: n.driver === "overlay",
     Ingress: false,

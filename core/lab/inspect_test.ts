@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { loadTopologyObject } from "../model/load.ts";
+import type { TopologyInput } from "../model/input.ts";
 import { formatNetworkTable, inspectNetwork, listNetworks, networkId } from "./inspect.ts";
 import { createNetwork } from "../model/network_ops.ts";
 
@@ -83,4 +84,24 @@ Deno.test("ls rows are sorted by name with 12-character ids", () => {
   const table = formatNetworkTable(rows).split("\n");
   assert(table[0].startsWith("NETWORK ID"));
   assert(/^[0-9a-f]{12}\s+aaa\s+bridge\s+local$/.test(table[1]), table[1]);
+});
+
+Deno.test("a dual-stack network shows EnableIPv6, its IPv6 IPAM entry and each IPv6Address", () => {
+  const dual = loadTopologyObject({
+    name: "v6insp",
+    networks: {
+      front: {
+        enable_ipv6: true,
+        ipam: { config: [{ subnet: "172.20.0.0/24" }, { subnet: "fd00:1::/64" }] },
+      },
+    },
+    containers: { web: { networks: ["front"] } },
+  } as unknown as TopologyInput, { reserved: [] }).model;
+  const j = inspectNetwork(dual, "front", T);
+  assertEquals(j.EnableIPv6, true);
+  assertEquals(j.IPAM.Config, [
+    { Subnet: "172.20.0.0/24", Gateway: "172.20.0.1" },
+    { Subnet: "fd00:1::/64", Gateway: "fd00:1::1" },
+  ]);
+  assertEquals(Object.values(j.Containers)[0].IPv6Address, "fd00:1::2/64");
 });
