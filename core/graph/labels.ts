@@ -30,9 +30,9 @@ export function portLabel(p: PublishedPort, hostAddress: string): string {
     (notes.length ? ` (${notes.join(", ")})` : "");
 }
 
-/** An endpoint as `eth0 172.20.0.10`. */
+/** An endpoint as `eth0 172.20.0.10`, or `eth0 172.20.0.10 fd00:1::2` with IPv6. */
 export function endpointLabel(e: Endpoint): string {
-  return `${e.ifname} ${e.address}`;
+  return `${e.ifname} ${e.address}${e.ipv6 ? ` ${e.ipv6.address}` : ""}`;
 }
 
 /** How a container without its own stack gets one, or null for an ordinary container. */
@@ -84,6 +84,7 @@ export function networkDetails(n: Network): string[] {
   }
   if (n.hasSubnet && n.subnet) lines.push(n.subnet);
   if (n.ipRange && n.ipRange !== n.subnet) lines.push(`range ${n.ipRange}`);
+  if (n.ipv6) lines.push(n.ipv6.subnet);
   if (n.gateway && n.driver === "bridge") {
     lines.push(n.internal ? `gw ${n.gateway}, no route out` : `gw ${n.gateway}`);
   } else if (n.gateway && n.driver === "macvlan") {

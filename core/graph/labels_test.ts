@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   drawnHosts,
+  endpointLabel,
   hostContainers,
   hostNetworks,
   isLoopbackPort,
@@ -11,6 +12,7 @@ import {
   vtepLabel,
 } from "./labels.ts";
 import { sampleModel } from "./_sample.ts";
+import { testEndpoint, testNetwork } from "../model/_testkit.ts";
 import type { PublishedPort } from "../model/types.ts";
 
 const port = (over: Partial<PublishedPort>): PublishedPort => ({
@@ -129,4 +131,23 @@ Deno.test("a host named by a container but missing from the model gets a stand-i
   m.containers[0].host = "ghost";
   assertEquals(drawnHosts(m).map((h) => h.name), ["h1", "h2", "ghost"]);
   assertEquals(drawnHosts(sampleModel()).map((h) => h.name), ["h1", "h2"]);
+});
+
+Deno.test("a dual-stack endpoint and network show their IPv6 address and subnet", () => {
+  const ep = testEndpoint("front", "172.20.0.10", {
+    ipv6: { address: "fd00:1::2", prefix: 64, gateway: "fd00:1::1" },
+  });
+  assertEquals(endpointLabel(ep), "eth0 172.20.0.10 fd00:1::2");
+  const n = testNetwork("front", "bridge", {
+    subnet: "172.20.0.0/24",
+    bridge: "br-front",
+    ipv6: {
+      subnet: "fd00:1::/64",
+      prefix: 64,
+      gateway: "fd00:1::1",
+      ipRange: "fd00:1::/64",
+      fromUla: false,
+    },
+  });
+  assertEquals(networkDetails(n), ["bridge · br-front", "172.20.0.0/24", "fd00:1::/64"]);
 });
