@@ -102,6 +102,18 @@ Deno.test({
         equal(v4.out, "", "[::]:8443 is published on IPv6 only");
       });
 
+      await t.step(
+        "network connect at run time adds the IPv6 address too, and it answers",
+        async () => {
+          await lab.network.connect("other", "ov1");
+          const ep = lab.model.containers.find((c) => c.name === "ov1")!.endpoints.find((e) =>
+            e.network === "other"
+          )!;
+          equal(await get("api", ep.ipv6!.address), "ov1\n");
+          equal(await get("api", v6("ov1", "mesh")), "", "its other networks stay isolated");
+        },
+      );
+
       await t.step("isolation between networks holds in IPv6", async () => {
         equal(await get("api", v6("web", "front")), "");
         equal(await get("web", v6("api", "other")), "");

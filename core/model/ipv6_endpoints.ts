@@ -11,7 +11,8 @@ import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./schema.ts";
 import { type Draft, startOrder } from "./containers.ts";
 import { addressScope, type NetDecl } from "./networks.ts";
-import { contains6, formatCidr6, formatIp6, lastOf6 } from "./ip6.ts";
+import { contains6, formatCidr6, formatIp6, lastOf6, parseCidr6, parseIp6 } from "./ip6.ts";
+import type { Model, Network } from "./types.ts";
 
 /** Who holds which IPv6 address in one scope, and where the next search starts. */
 interface Pool6 {
@@ -114,5 +115,30 @@ function nextFree(pool: Pool6, net: NetDecl, owner: string): bigint | null {
     return ip;
   }
   pool.cursor = last + 1n;
+  return null;
+}
+
+/**
+ * The next free IPv6 address of `network` for a container joining it on `host` at run time
+ * (`network connect`): the first address of the range held by no endpoint in its scope, never
+ * the subnet-router address or the gateway. Null when the range is full.
+ */
+export function nextFreeIpv6(model: Model, network: Network, host: string): string | null {
+  const v6 = network.ipv6!;
+  const subnet = parseCidr6(v6.subnet);
+  const range = parseCidr6(v6.ipRange);
+  if (!subnet.ok || !range.ok) return null;
+  const taken = new Set<bigint>();
+  if (v6.gateway) taken.add(parseIp6(v6.gateway)!);
+  for (const c of model.containers) {
+    if (network.driver === "bridge" && c.host !== host) continue;
+    for (const e of c.endpoints) {
+      if (e.network === network.name && e.ipv6) taken.add(parseIp6(e.ipv6.address)!);
+    }
+  }
+  const last = lastOf6(range.cidr);
+  for (let ip = range.cidr.base; ip <= last; ip++) {
+    if (ip !== subnet.cidr.base && !taken.has(ip)) return formatIp6(ip);
+  }
   return null;
 }

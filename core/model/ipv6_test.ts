@@ -3,6 +3,7 @@ import { TopologyError } from "../errors.ts";
 import { loadTopology } from "./load.ts";
 import { ulaPrefix } from "./ipv6.ts";
 import { formatCidr6 } from "./ip6.ts";
+import { connectNetwork } from "./network_ops.ts";
 import type { Model } from "./types.ts";
 
 function load(yaml: string): Model {
@@ -187,4 +188,28 @@ Deno.test("a network with IPv6 says the derived checks do not cover it yet", () 
   const m = load(DUAL);
   deepStrictEqual(m.warnings.map((w) => `${w.pos.line}:${w.pos.col}`), ["3:24", "4:23"]);
   ok(m.warnings.every((w) => w.message.includes("checks nslab derives probe IPv4 only")));
+});
+
+Deno.test("network connect to a network with IPv6 gives the next free IPv6 address too", () => {
+  const m = load(`name: v6lab
+networks:
+  front:
+    enable_ipv6: true
+    ipam: {config: [{subnet: 172.20.0.0/24}, {subnet: "fd00:1::/64"}]}
+  plain: {}
+containers:
+  web: {networks: [front]}
+  db: {networks: [plain]}
+`);
+  const next = connectNetwork(m, "front", "db");
+  const ep = next.containers.find((c) => c.name === "db")!.endpoints.find((e) =>
+    e.network === "front"
+  )!;
+  deepStrictEqual(ep.ipv6, { address: "fd00:1::3", prefix: 64, gateway: "fd00:1::1" });
+  const plain = connectNetwork(m, "plain", "web");
+  equal(
+    plain.containers.find((c) => c.name === "web")!.endpoints.find((e) => e.network === "plain")!
+      .ipv6,
+    undefined,
+  );
 });

@@ -27,6 +27,7 @@ import { AddressPool, firstFreePool, globalPools, localPools } from "./ipam.ts";
 import { type Cidr, contains, formatIp, overlaps, parseCidr, parseIp } from "./ip.ts";
 import { defaultEndpointOf, macFromIp } from "./endpoints.ts";
 import { hashHex, suggestion } from "./names.ts";
+import { nextFreeIpv6 } from "./ipv6_endpoints.ts";
 
 /** Options of {@link createNetwork}, as `docker network create` takes them. */
 export interface NetworkCreateOptions {
@@ -328,6 +329,18 @@ function addEndpoint(
     aliases,
     mtu: network.mtu,
   };
+  if (network.ipv6) {
+    const v6 = nextFreeIpv6(model, network, c.host);
+    if (v6 === null) {
+      throw new NslabError(
+        `no available IPv6 addresses on network ${network.name} (range ${network.ipv6.ipRange}); ` +
+          "create a larger network",
+        1,
+      );
+    }
+    const gateway = routed ? network.ipv6.gateway : "";
+    ep.ipv6 = { address: v6, prefix: network.ipv6.prefix, gateway };
+  }
   c.endpoints.push(ep);
 }
 
