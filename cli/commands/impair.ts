@@ -7,13 +7,15 @@
 
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { detachedSupervisor, NetworkOps } from "../../core/lab/network.ts";
-import { formatPartitions, ImpairOps, type LinkRow } from "../../core/lab/impair_ops.ts";
+import type { ImpairOps, LinkRow } from "../../core/lab/impair_ops.ts";
 import type { RawImpair } from "../../core/model/impair.ts";
-import { delayMechanism } from "../../core/kernel/impair_features.ts";
-import { labName, type LabOptions } from "../common.ts";
+import type { LabOptions } from "../common.ts";
 
+/** The impairment operations of the addressed lab (imported when a verb runs, not at start-up). */
 async function opsFor(opts: LabOptions): Promise<ImpairOps> {
+  const { labName } = await import("../common.ts");
+  const { detachedSupervisor, NetworkOps } = await import("../../core/lab/network.ts");
+  const { ImpairOps } = await import("../../core/lab/impair_ops.ts");
   const lab = await labName(opts);
   return new ImpairOps(new NetworkOps(lab, detachedSupervisor(lab)));
 }
@@ -81,6 +83,8 @@ function addLinkCommands(
         const partitions = ops.partitions();
         if (o.json) console.log(JSON.stringify({ links: rows, partitions }, null, 2));
         else {
+          const { formatPartitions } = await import("../../core/lab/impair_ops.ts");
+          const { delayMechanism } = await import("../../core/kernel/impair_features.ts");
           console.log(formatLinkTable(rows, formatPartitions(ops.ops.state().model)));
           console.log(`delay: ${delayMechanism()}`);
         }
