@@ -32,6 +32,11 @@ export const NETWORK_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Lab names after Compose's normalisation. */
 export const LAB_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/**
+ * A machine interface nslab may be told to use (`underlay_dev`, `--underlay-dev`): what the kernel
+ * accepts as a name (≤ 15 bytes, no `/` or space), restricted to characters safe in messages.
+ */
+export const MACHINE_IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 /**
  * Normalises a project name the way Compose does: lowercase, keep `[a-z0-9_-]`, and drop

@@ -52,6 +52,7 @@ import {
 import { assignEndpoints } from "./endpoints.ts";
 import { assignIpv6Subnets } from "./ipv6.ts";
 import { formatCidr6 } from "./ip6.ts";
+import { type HostPlacement, readPlacement } from "./placement.ts";
 import { publishPorts } from "./publish.ts";
 import { type RawCheck, readChecks } from "./checks.ts";
 
@@ -82,7 +83,7 @@ export const RESERVED_NAMES = ["underlay", "outside"];
 interface Raw {
   name?: string;
   underlay?: { subnet?: string };
-  hosts?: Record<string, { address?: string } | undefined>;
+  hosts?: Record<string, { address?: string; underlay_dev?: string; node?: string } | undefined>;
   dns?: { upstream?: (string | undefined)[]; ttl?: number };
   networks?: Record<string, Record<string, unknown> | undefined>;
   containers?: Record<string, RawService | undefined>;
@@ -139,6 +140,8 @@ function labName(raw: Raw, opts: ResolveOptions, diags: Diagnostics, positions: 
 interface HostDraft {
   name: string;
   address: number | null;
+  /** Where the host's part runs on real machines (only when the file says). */
+  placement: HostPlacement;
   path: (string | number)[];
 }
 
@@ -151,7 +154,7 @@ function readHosts(raw: Raw, diags: Diagnostics, positions: Positions): HostDraf
         "declare at least one host (hosts: { h1: {} }), or remove hosts: to get one host",
       );
     }
-    return [{ name: DEFAULT_HOST, address: null, path: [] }];
+    return [{ name: DEFAULT_HOST, address: null, placement: {}, path: [] }];
   }
   const out: HostDraft[] = [];
   for (const [name, body] of Object.entries(raw.hosts)) {
@@ -185,7 +188,7 @@ function readHosts(raw: Raw, diags: Diagnostics, positions: Positions): HostDraf
         );
       }
     }
-    out.push({ name, address, path });
+    out.push({ name, address, placement: readPlacement(body, path, diags, positions), path });
   }
   return out;
 }
@@ -347,6 +350,7 @@ export function resolveModel(
     address: formatIp(hostAddrs[i]),
     mac: hostMac(hostAddrs[i]),
     underlayIfname: `u-${h.name}`,
+    ...h.placement,
   }));
   const hostNames = hostDrafts.map((h) => h.name);
 

@@ -386,6 +386,11 @@ export const TOPOLOGY: Type = {
           fields: {
             address: { type: str, doc: "Underlay address of the host." },
             ...IMPAIR_FIELDS,
+            underlay_dev: {
+              type: str,
+              doc: "Machine interface this host's part binds to (`up --only-host`; see docs).",
+            },
+            node: { type: str, doc: "Kubernetes node that runs this host's part (`nslab k8s`)." },
           },
         },
       },

@@ -33,6 +33,13 @@ export interface Host {
   underlayIfname: string;
   /** Impairments of the host's underlay link (`nslab impair H`); absent: none. */
   impair?: ImpairSpec;
+  /**
+   * On real machines, the interface this host's part binds to (`up --only-host`; the flag
+   * `--underlay-dev` wins). Absent when the file does not say; a whole-lab `up` ignores it.
+   */
+  underlayDev?: string;
+  /** The Kubernetes node that runs this host's part (`nslab k8s`; `--node` wins). */
+  node?: string;
 }
 
 /** The L2 segment joining the hosts ("the physical network"), in namespace `<lab>-underlay`. */
