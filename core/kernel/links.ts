@@ -184,3 +184,23 @@ export function queueLink(b: Requester, ns: NsName, link: LinkPlan, c: LinkConte
       return;
   }
 }
+
+/**
+ * A macvlan of one of the machine's own interfaces, made from the root namespace straight into a
+ * lab namespace (a host's `eth0` on a real NIC, `up --underlay-dev`): nothing of it stays in the
+ * root namespace, and it goes with its namespace. Refused by name when the machine has no such
+ * interface.
+ */
+export function queueMachineLink(
+  b: Requester,
+  link: Extract<LinkPlan, { kind: "macvlan" }>,
+  c: LinkContext,
+): void {
+  if (c.ix.find("", link.parent) === undefined) {
+    throw new NslabError(
+      `Cannot bind "${link.name}" of "${link.targetNs}" to "${link.parent}": this machine has ` +
+        "no such interface",
+    );
+  }
+  queueLink(b, "", link, c);
+}

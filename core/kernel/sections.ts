@@ -14,7 +14,7 @@ import { linkHome, type NamespaceDelta, type PlanDelta } from "../plan/diff.ts";
 import { reloadRuleset } from "../plan/firewall/reload.ts";
 import { NslabError } from "../errors.ts";
 import type { KernelTarget } from "./target.ts";
-import { Indexes, journalLinks, queueLink } from "./links.ts";
+import { Indexes, journalLinks, queueLink, queueMachineLink } from "./links.ts";
 import { Journal, type JournalEntry, type JournalWriter, NO_JOURNAL } from "./journal.ts";
 import { labTag } from "./discover.ts";
 import { bridgePortSet, linkAdd, linkDel, type LinkRef, linkSet } from "./netlink/link.ts";
@@ -40,6 +40,7 @@ export const SECTION_GROUPS = [
   ["bridge macs"],
   ["impairments lifted"],
   ["removals"],
+  ["machine links"],
   ["links"],
   ["root links"],
   ["bridge ports", "up", "addresses", "routes", "neighbours", "fdb"],
@@ -163,6 +164,8 @@ export class Applier {
       case "removals":
         for (const n of d.namespaces) this.#removeFrom(n);
         return;
+      case "machine links":
+        return this.#machineLinks();
       case "links":
         return this.#links();
       case "root links":
@@ -344,9 +347,20 @@ export class Applier {
     }
   }
 
+  /** Macvlans of the machine's NICs (`up --underlay-dev`), before the links riding on them. */
+  #machineLinks(): void {
+    const ctx = { ix: this.#ix, netnsFd: (ns: NsName) => this.#k.netnsFd(ns) };
+    for (const l of this.#d.root.links) {
+      if (l.kind !== "macvlan") continue;
+      this.#journal.write(journalLinks("", [l]));
+      this.#run(() => queueMachineLink(this.#k.requester(""), l, ctx));
+    }
+  }
+
   /** The uplink: created from the underlay side (so its index and master are set at once). */
   #rootLinks(): void {
     for (const link of this.#d.root.links) {
+      if (link.kind === "macvlan") continue; // made by #machineLinks
       if (link.kind !== "veth" || link.peer.ns === "") {
         throw new NslabError(
           `Cannot create root-namespace link "${link.name}" (${link.kind}): only a veth into a lab namespace may live there`,
