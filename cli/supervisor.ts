@@ -16,6 +16,7 @@ import {
 } from "../core/lab/state.ts";
 import { Supervisor } from "../core/runtime/supervisor.ts";
 import { waitForGo } from "../core/lab/supervise.ts";
+import { announcePart } from "../core/lab/announce.ts";
 
 const loaded = performance.now();
 const lab = Deno.args[0] ?? "";
@@ -47,6 +48,8 @@ if (Deno.env.get("NSLAB_TIMINGS")) {
     } for go, then served in ${ms(go, performance.now())}`,
   );
 }
+// A host's part tells the other parts of the lab which model it runs (core/lab/join.ts).
+if (part) await announcePart(supervisor, state.model, part.host, part.modelDigest);
 markReady(lab, host);
 
 let stopping = false;

@@ -11,6 +11,12 @@
 import type { Model } from "../model/types.ts";
 import type { NsName, Plan } from "../plan/types.ts";
 import { buildPlan, hostPartPlan, underlaySegmentPlan } from "../plan/plan.ts";
+import { onMachineDevice } from "../plan/machine.ts";
+import { modelDigest } from "../model/digest.ts";
+import type { Supervisor } from "../runtime/supervisor.ts";
+import { announcePart, joinPeers } from "./join.ts";
+import { assertBindable } from "./underlay_dev.ts";
+import { releaseMachineLink } from "./machine_link.ts";
 import { loadTopology, type MachineView } from "../model/load.ts";
 import { deleteNetns, listNetns } from "../kernel/netns/netns.ts";
 import { teardown } from "../kernel/teardown.ts";
@@ -35,6 +41,11 @@ import {
 export interface ClaimOptions {
   file: string;
   digest: string;
+  /**
+   * A host's part only: the machine interface its `eth0` is a macvlan of (the real underlay),
+   * instead of a veth into the simulated segment. Default: the host's `underlay_dev`, if any.
+   */
+  underlayDev?: string;
   reload?: (machine: MachineView) => Model;
 }
 
@@ -60,6 +71,12 @@ export interface Claim {
   beforeSupervisor(): void;
   /** Records the supervisor's pid. */
   record(pid: number): void;
+  /**
+   * Once the supervisor is ready: a host's part announces itself (in this process; a detached
+   * supervisor announces itself) and asks the other parts whether they run the same model
+   * (core/lab/join.ts), throwing when one does not. A line for people, or null for the whole lab.
+   */
+  join(supervisor: Supervisor | null): Promise<string | null>;
   /** Removes what this `up` made (its namespaces: `made`); every error. */
   undo(made: NsName[]): Promise<Error[]>;
   /** Lets go of the claim's lock. */
@@ -147,6 +164,7 @@ function labClaim(state: LabState): Claim {
     shared: [],
     docker: true,
     beforeSupervisor() {},
+    join: () => Promise.resolve(null),
     record(pid) {
       state.supervisorPid = pid;
       writeState(state);
@@ -174,25 +192,32 @@ export function assertHost(model: Model, host: string): void {
  */
 export async function claimPart(model: Model, host: string, opts: ClaimOptions): Promise<Claim> {
   const lab = model.lab;
+  const dev = opts.underlayDev ?? model.hosts.find((h) => h.name === host)?.underlayDev;
+  if (dev !== undefined) assertBindable(model, host, dev);
   ensureStateDir(lab);
   const lock = await Deno.open(`${stateDir(lab)}/lock`, { create: true, write: true, mode: 0o600 });
   await lock.lock(true);
   try {
-    return partClaim(model, host, opts, () => lock.close());
+    return await partClaim(model, host, { ...opts, underlayDev: dev }, () => lock.close());
   } catch (e) {
     lock.close();
     throw e;
   }
 }
 
-function partClaim(model: Model, host: string, opts: ClaimOptions, release: () => void): Claim {
+async function partClaim(
+  model: Model,
+  host: string,
+  opts: ClaimOptions,
+  release: () => void,
+): Promise<Claim> {
   const lab = model.lab;
   const what = `host "${host}" of lab "${lab}"`;
   const existing = readState(lab);
   if (existing && existing.digest !== opts.digest) {
     throw new NslabError(
-      `Cannot bring up ${what}: the lab already exists from another ` +
-        `file (${existing.file}); every host's part must come from the same topology — run ` +
+      `Cannot bring up ${what}: the lab already exists from another file or bundle ` +
+        `(${existing.file}); every host's part must come from the same topology or bundle — run ` +
         `"nslab down -p ${lab}" first, or choose another name with -p`,
       1,
     );
@@ -219,8 +244,19 @@ function partClaim(model: Model, host: string, opts: ClaimOptions, release: () =
     );
   }
   if (!prior && !existing) writeState(state);
-  const part = hostPartPlan(full, model, host);
-  const partState: HostPartState = { host, digest: opts.digest, plan: part, supervisorPid: 0 };
+  const dev = opts.underlayDev;
+  const part = dev === undefined
+    ? hostPartPlan(full, model, host)
+    : onMachineDevice(hostPartPlan(full, model, host), model, host, dev);
+  const partState: HostPartState = {
+    host,
+    digest: opts.digest,
+    modelDigest: await modelDigest(model),
+    underlayDev: dev ?? null,
+    plan: part,
+    supervisorPid: 0,
+  };
+  const hostNs = model.hosts.find((h) => h.name === host)!.netns;
   const writePart = () => writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
   return {
     host,
@@ -229,15 +265,21 @@ function partClaim(model: Model, host: string, opts: ClaimOptions, release: () =
     model,
     unchanged: prior !== null,
     plan: part,
-    first: listNetns().includes(model.underlay.netns) ? null : underlaySegmentPlan(full, model),
-    shared: [model.underlay.netns],
+    first: dev !== undefined || listNetns().includes(model.underlay.netns)
+      ? null
+      : underlaySegmentPlan(full, model),
+    shared: dev === undefined ? [model.underlay.netns] : [],
     docker: false,
     beforeSupervisor: writePart,
     record(pid) {
       partState.supervisorPid = pid;
       writePart();
     },
-    undo(made) {
+    async join(supervisor) {
+      if (supervisor) await announcePart(supervisor, model, host, partState.modelDigest);
+      return await joinPeers(model, host, partState.modelDigest);
+    },
+    async undo(made) {
       const errors: Error[] = [];
       try {
         const pid = readPartState(lab, host)?.supervisorPid ?? 0;
@@ -245,6 +287,7 @@ function partClaim(model: Model, host: string, opts: ClaimOptions, release: () =
       } catch (err) {
         errors.push(err as Error);
       }
+      if (made.includes(hostNs)) releaseMachineLink(hostNs);
       for (const ns of [...made].reverse()) {
         try {
           deleteNetns(ns);
@@ -255,7 +298,17 @@ function partClaim(model: Model, host: string, opts: ClaimOptions, release: () =
       try {
         Deno.removeSync(`${stateDir(lab)}/${partStateFile(host)}`);
       } catch { /* not written */ }
-      return Promise.resolve(errors);
+      // The first part on this machine also made the lab's state: with no part left, it goes.
+      if (!existing && !model.hosts.some((x) => readPartState(lab, x.name))) {
+        try {
+          errors.push(
+            ...(await teardown(lab, { removeContainers: removeDockerContainers })).errors,
+          );
+        } catch (err) {
+          errors.push(err as Error);
+        }
+      }
+      return errors;
     },
     release,
   };

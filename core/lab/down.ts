@@ -14,6 +14,7 @@ import { type Progress, silent } from "./progress.ts";
 import { processAlive, readPartState, readState } from "./state.ts";
 import { releaseNeighbours, type ThresholdChange } from "./neighbours.ts";
 import { NslabError } from "../errors.ts";
+import { releaseMachineLink } from "./machine_link.ts";
 
 /** What `down` removed, and the neighbour thresholds it put back. */
 export type DownReport = TeardownReport & { neighbours: ThresholdChange[] };
@@ -61,6 +62,9 @@ export async function downLab(
     }
   }
   progress.done("Supervisor stopped");
+  for (const h of state?.model.hosts ?? []) {
+    if (readPartState(lab, h.name)?.underlayDev) releaseMachineLink(h.netns);
+  }
   progress.step("Teardown (processes, links, namespaces, files)");
   const report = await teardown(lab, { removeContainers: removeDockerContainers });
   const neighbours = await releaseInto(report.errors);

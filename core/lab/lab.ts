@@ -23,6 +23,7 @@ import { reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
 import { releaseInto } from "./down.ts";
 import { ensureLabDescriptors } from "./capacity.ts";
 import { waitUntilAnswering } from "./ready.ts";
+import { JOIN_PORT } from "./announce.ts";
 
 export type { SupervisorMode } from "./supervise.ts";
 
@@ -34,6 +35,11 @@ export interface UpOptions {
   progress?: Progress;
   /** Give up waiting for the supervisor's listeners after this long. */
   readyTimeoutMs?: number;
+  /**
+   * `upHostPart` only: the machine interface the host's `eth0` is a macvlan of (the real
+   * underlay) instead of a veth into the simulated segment. Default: the host's `underlay_dev`.
+   */
+  underlayDev?: string;
   /**
    * The same topology resolved against the machine as it is now, used under the allocation lock
    * when the underlay chosen at load time was taken meanwhile. Default, for a model chosen on the
@@ -192,6 +198,9 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     };
     supervisor = await startSupervisor(model, plan, superviseOpts, (s) => supervisor = s);
     progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
+    if (host !== null) progress.step(`${label}asking the other hosts' parts (TCP ${JOIN_PORT})`);
+    const joined = await claim.join(supervisor);
+    if (joined !== null) progress.done(`${label}${joined}`);
     // A whole lab answers before up returns; a host's part may wait for parts still to come.
     const silent = host === null
       ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)

@@ -91,6 +91,10 @@ export function markReady(lab: string, host?: string): void {
 export interface HostPartState {
   host: string;
   digest: string;
+  /** The model's digest, which the part's supervisor announces to the other parts. */
+  modelDigest: string;
+  /** The machine interface the host is bound to, or null on the simulated underlay. */
+  underlayDev: string | null;
   plan: Plan;
   supervisorPid: number;
 }

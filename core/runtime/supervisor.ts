@@ -196,6 +196,18 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Answers `line` on TCP `address:port` in `netns` until {@link stop}: a host part's announcement
+   * to the other parts of its lab (core/lab/join.ts).
+   */
+  async announce(netns: string, address: string, port: number, line: string): Promise<void> {
+    this.#addedResponders.push(
+      await startResponder(netns, line, [{ port, protocol: "tcp" }], [
+        address,
+      ]),
+    );
+  }
+
   /** Stops the DNS listener of one namespace (fault injection: checks must see DNS fail). */
   async stopDns(netns: string): Promise<void> {
     await this.#dns.unlisten(netns);
