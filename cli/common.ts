@@ -9,6 +9,7 @@ import { isLabName } from "../core/kernel/journal.ts";
 import type { Model } from "../core/model/types.ts";
 import { digest, listStateDirs, readState } from "../core/lab/state.ts";
 import { UsageError } from "../core/errors.ts";
+import { type Bundle, parseBundle } from "../core/lab/bundle.ts";
 
 /** Options every lab-addressing verb accepts. */
 export interface LabOptions {
@@ -66,6 +67,36 @@ export async function load(opts: LabOptions, fallback?: string): Promise<Loaded>
     profiles: opts.profile,
   });
   return { file, digest: await digest(text), model };
+}
+
+/**
+ * A lab from a resolved bundle (`--bundle B`): its model as it was resolved, not resolved again
+ * here. The lab name is the bundle's (`-p` may only repeat it); `--no-uplink` still applies, as
+ * the uplink is this machine's choice. The digest is the bundle's.
+ */
+export async function loadBundle(
+  path: string,
+  opts: LabOptions,
+): Promise<Loaded & { bundle: Bundle }> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`Cannot read bundle ${path}: ${(e as Error).message}`);
+  }
+  const bundle = await parseBundle(text, path);
+  if (opts.projectName !== undefined && opts.projectName !== bundle.lab) {
+    throw new UsageError(
+      `Cannot rename lab "${bundle.lab}" of bundle ${path} to "${opts.projectName}" (-p): names ` +
+        `are resolved into the bundle; make another bundle with -p ${opts.projectName}`,
+    );
+  }
+  if (opts.file !== undefined) {
+    throw new UsageError("Give either --bundle or -f, not both: a bundle is already resolved");
+  }
+  const { chosenOnMachine: _chosen, ...model } = bundle.model;
+  if (opts.uplink === false) model.underlay.uplink = null;
+  return { file: path, digest: bundle.digest, model, bundle };
 }
 
 /** The lab a verb addresses: `-p NAME`, else the lab of the topology file. */

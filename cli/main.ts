@@ -16,6 +16,8 @@ const validate = () => import("./commands/validate.ts");
 const plan = () => import("./commands/plan.ts");
 const up = () => import("./commands/up.ts");
 const down = () => import("./commands/down.ts");
+const bundle = () => import("./commands/bundle.ts");
+const k8s = () => import("./commands/k8s.ts");
 const ps = () => import("./commands/ps.ts");
 const check = () => import("./commands/check.ts");
 const exec = () => import("./commands/exec.ts");
@@ -100,6 +102,11 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "build only this host's part (run once per host, e.g. on each machine; see docs/multi-host.md)",
     )
     .option("--timings", "print where the time goes, step by step")
+    .option("--bundle <file>", "apply a resolved bundle (nslab bundle) instead of resolving -f")
+    .option(
+      "--underlay-dev <dev>",
+      "with --only-host: the host's eth0 is a macvlan of this machine interface (the real underlay)",
+    )
     .addOption(progress)
     .addOption(format)
     .addHelpText(
@@ -109,9 +116,49 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab up -p lab2 --check",
         "nslab up --attach",
         "nslab up -f topologies/overlay.yaml --only-host h1",
+        "nslab up --bundle lab.bundle.json --only-host h1 --underlay-dev ens4",
       ]),
     )
     .action((o) => run(up().then((m) => m.upCommand(o))));
+
+  labOptions(
+    program.command("bundle").description(
+      "resolve a topology once into a bundle every machine applies its part of",
+    ),
+  )
+    .option("-o, --output <file>", "where to write the bundle (default: standard output)")
+    .option("--no-uplink", "no uplink veth from the machine's root namespace")
+    .addHelpText(
+      "after",
+      examples([
+        "nslab bundle -f lab.yaml -o lab.bundle.json",
+        "nslab up --bundle lab.bundle.json --only-host h1",
+      ]),
+    )
+    .action((o) => run(bundle().then((m) => m.bundleCommand(o))));
+
+  labOptions(
+    program.command("k8s").description(
+      "Kubernetes objects that run each host's part on a node (see docs/multi-host.md)",
+    ),
+  )
+    .option("--bundle <file>", "a resolved bundle (default: resolve -f here)")
+    .option("--node <host=node...>", "the node of a host's part (default: hosts.<h>.node)")
+    .option(
+      "--underlay-dev <dev...>",
+      "the node interface on the underlay: DEV for every host, or HOST=DEV",
+    )
+    .option("--image <image>", "container image with nslab on its PATH", "nslab:0.1.0")
+    .option("--namespace <ns>", "Kubernetes namespace of every object", "default")
+    .option("-o, --output <file>", "where to write the YAML (default: standard output)")
+    .addHelpText(
+      "after",
+      examples([
+        "nslab k8s -f lab.yaml --node h1=worker-1 --node h2=worker-2 --underlay-dev ens4",
+        "nslab k8s --bundle lab.bundle.json -o lab.k8s.yaml && kubectl apply -f lab.k8s.yaml",
+      ]),
+    )
+    .action((o) => run(k8s().then((m) => m.k8sCommand(o))));
 
   labOptions(
     program.command("demo").description(
@@ -164,6 +211,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "--expect-intact",
       "judge as if nothing were impaired: pairs cut by a partition or down link fail",
     )
+    .option("--only-host <host>", "only what is probed from this host's part (on its machine)")
     .addHelpText(
       "after",
       examples([

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what nslab needs on a Debian machine, idempotently: the kernel tools (iproute2,
 # iptables), the real clients tests use (dig, ping, curl, socat, getent, iperf3; Graphviz and
-# rsvg-convert for the graph tests), and Deno from npm into .deno/ of this checkout. Prints what it
-# installs; silent when everything is there.
+# rsvg-convert for the graph tests; kubectl for the offline check of `nslab k8s` output: Debian's
+# kubernetes-client when no kubectl is there), and Deno from npm into .deno/ of this checkout.
+# Prints what it installs; silent when everything is there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DENO_VERSION="2.9.6"
@@ -10,7 +11,8 @@ DENO_VERSION="2.9.6"
 need=()
 for pair in ip:iproute2 iptables-restore:iptables dig:dnsutils ping:iputils-ping curl:curl \
   socat:socat nsenter:util-linux busybox:busybox-static dnsmasq:dnsmasq-base ps:procps \
-  strace:strace tcpdump:tcpdump dot:graphviz rsvg-convert:librsvg2-bin iperf3:iperf3 tc:iproute2; do
+  strace:strace tcpdump:tcpdump dot:graphviz rsvg-convert:librsvg2-bin iperf3:iperf3 tc:iproute2 \
+  kubectl:kubernetes-client; do
   bin="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -11,6 +11,8 @@ export interface CheckOptions {
   only?: string[];
   /** Judge as if nothing were impaired (cut pairs fail). */
   expectIntact?: boolean;
+  /** Only the checks probed from this host's part (`--only-host`). */
+  onlyHost?: string;
 }
 
 /** Runs the checks of a running lab and prints the report; returns the exit code. */
@@ -19,6 +21,7 @@ export async function runCheckReport(model: Model, opts: CheckOptions): Promise<
     only: opts.only,
     expectIntact: opts.expectIntact,
     health: () => labHealth(model.lab),
+    fromHost: opts.onlyHost,
   });
   const text = opts.format === "json"
     ? formatJson(report)

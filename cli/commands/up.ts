@@ -4,7 +4,8 @@ import { downLab } from "../../core/lab/down.ts";
 import { consoleProgress } from "../../core/lab/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
-import { type LabOptions, load } from "../common.ts";
+import { UsageError } from "../../core/errors.ts";
+import { type LabOptions, load, loadBundle } from "../common.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
 import { Timings } from "../timings.ts";
 
@@ -18,6 +19,10 @@ export interface UpOptions extends LabOptions {
   onlyHost?: string;
   /** Print where the time goes (`--timings`). */
   timings?: boolean;
+  /** Apply the model of this resolved bundle instead of resolving a topology file. */
+  bundle?: string;
+  /** Bind the host's part to this machine interface (needs `onlyHost`). */
+  underlayDev?: string;
 }
 
 /** Brings the lab up; with `down` (the `demo` verb) runs the checks and tears it down again. */
@@ -29,13 +34,27 @@ export async function upCommand(opts: UpOptions, fallback?: string): Promise<num
   // Listen for Ctrl-C from the start: a signal that arrives while the lab is being built must
   // tear it down once it is up, not kill nslab half-way.
   const interrupted = opts.attach ? untilInterrupted() : null;
-  const { model, file, digest } = await load(opts, fallback);
-  for (const w of model.warnings) {
+  if (opts.underlayDev !== undefined && opts.onlyHost === undefined) {
+    throw new UsageError(
+      "--underlay-dev binds one host's part to this machine's interface: give --only-host HOST",
+    );
+  }
+  const { model, file, digest } = opts.bundle === undefined
+    ? await load(opts, fallback)
+    : await loadBundle(opts.bundle, opts);
+  // A bundle's warnings were printed when it was made, about the machine that made it.
+  for (const w of opts.bundle === undefined ? model.warnings : []) {
     console.error(formatDiagnostic({ pos: w.pos, message: `warning: ${w.message}`, hint: "" }));
   }
   timings.lap("read and validate the topology");
   const progress = timings.on ? timings.progress() : consoleProgress(opts.progress ?? "auto");
-  const upOpts = { file, digest, supervisor: { kind: "detached" } as const, progress };
+  const upOpts = {
+    file,
+    digest,
+    supervisor: { kind: "detached" } as const,
+    progress,
+    underlayDev: opts.underlayDev,
+  };
   const { state, unchanged, neighbours, warnings } = opts.onlyHost === undefined
     ? await upLab(model, upOpts)
     : await upHostPart(model, opts.onlyHost, upOpts);

@@ -33,6 +33,24 @@ export interface CheckOptions {
    * of expecting unreachable (default false).
    */
   expectIntact?: boolean;
+  /**
+   * Only what can be probed on this host's part (`check --only-host`): expectations whose source
+   * is the host or one of its containers. Their targets may be anywhere.
+   */
+  fromHost?: string;
+}
+
+/** Keeps the expectations probed from `host` (itself or its containers); all when undefined. */
+function probedFrom(model: Model, exps: Expectation[], host: string | undefined): Expectation[] {
+  if (host === undefined) return exps;
+  if (!model.hosts.some((h) => h.name === host)) {
+    throw new UsageError(
+      `Unknown host "${host}" (--only-host): lab "${model.lab}" has ` +
+        model.hosts.map((h) => `"${h.name}"`).join(", "),
+    );
+  }
+  const local = new Set(model.containers.filter((c) => c.host === host).map((c) => c.name));
+  return exps.filter((e) => e.source === host || local.has(e.source));
 }
 
 /**
@@ -130,7 +148,7 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const cuts = opts.expectIntact
     ? { expectations: derived.expectations, notes: [] }
     : applyCuts(model, derived.expectations);
-  const exps = select(model, cuts.expectations, selection);
+  const exps = probedFrom(model, select(model, cuts.expectations, selection), opts.fromHost);
   const controls = planControls(model, exps, cuts.expectations);
   // Two expectations (or controls) that probe the same thing share one probe.
   const unique = new Map<string, Probe>();
