@@ -22,3 +22,5 @@ export type * from "./core/plan/types.ts";
 export { NslabError, TopologyError } from "./core/errors.ts";
 export { formatTable, reportPassed } from "./core/checks/report.ts";
 export type { CheckReport, CheckResult } from "./core/checks/types.ts";
+export { type Bundle, makeBundle, parseBundle } from "./core/lab/bundle.ts";
+export { modelDigest } from "./core/model/digest.ts";
