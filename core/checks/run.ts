@@ -12,6 +12,7 @@ import { judge } from "./judge.ts";
 import { runProbes } from "./probes.ts";
 import { type Controls, planControls } from "./controls.ts";
 import { neighSnapshot, runCauses } from "./causes.ts";
+import { forPart } from "./part.ts";
 import { formatObserved } from "./report.ts";
 import { listNetns } from "../kernel/netns/netns.ts";
 import { applyCuts, impairedTimeoutMs } from "./impair_cuts.ts";
@@ -34,23 +35,10 @@ export interface CheckOptions {
    */
   expectIntact?: boolean;
   /**
-   * Only what can be probed on this host's part (`check --only-host`): expectations whose source
-   * is the host or one of its containers. Their targets may be anywhere.
+   * Only what this host's part can check by itself (`check --only-host`, core/checks/part.ts):
+   * expectations probed from the host or its containers, towards any machine.
    */
   fromHost?: string;
-}
-
-/** Keeps the expectations probed from `host` (itself or its containers); all when undefined. */
-function probedFrom(model: Model, exps: Expectation[], host: string | undefined): Expectation[] {
-  if (host === undefined) return exps;
-  if (!model.hosts.some((h) => h.name === host)) {
-    throw new UsageError(
-      `Unknown host "${host}" (--only-host): lab "${model.lab}" has ` +
-        model.hosts.map((h) => `"${h.name}"`).join(", "),
-    );
-  }
-  const local = new Set(model.containers.filter((c) => c.host === host).map((c) => c.name));
-  return exps.filter((e) => e.source === host || local.has(e.source));
 }
 
 /**
@@ -148,8 +136,10 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const cuts = opts.expectIntact
     ? { expectations: derived.expectations, notes: [] }
     : applyCuts(model, derived.expectations);
-  const exps = probedFrom(model, select(model, cuts.expectations, selection), opts.fromHost);
-  const controls = planControls(model, exps, cuts.expectations);
+  const selected = select(model, cuts.expectations, selection);
+  const { exps, controls, notes: partNotes } = opts.fromHost === undefined
+    ? { exps: selected, controls: planControls(model, selected, cuts.expectations), notes: [] }
+    : forPart(model, selected, cuts.expectations, opts.fromHost);
   // Two expectations (or controls) that probe the same thing share one probe.
   const unique = new Map<string, Probe>();
   const answerWanted = new Set<string>();
@@ -166,7 +156,7 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const before = neighSnapshot();
   const budgetMs = runBudgetMs(unique.size, timeoutMs, concurrency);
   const byKey = await observe(unique, [...unique.keys()], timeoutMs, concurrency, budgetMs);
-  const notes = [...derived.notes, ...cuts.notes];
+  const notes = [...derived.notes, ...cuts.notes, ...partNotes];
   const reasked = await reaskSilent(unique, byKey, answerWanted, timeoutMs, notes);
   const results = exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey));
   // Measured checks (rtt, loss, rate) run after the probes, one at a time.
