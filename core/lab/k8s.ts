@@ -1,7 +1,6 @@
 /**
  * Kubernetes as the engine that places a lab's parts (`nslab k8s`): from a resolved bundle, the
- * objects a cluster needs, as typed `@kubernetes/client-node` models (types only: nothing of the
- * client runs):
+ * objects a cluster needs, typed with the Kubernetes API's own field names (`k8s_types.ts`):
  *
  * - a ConfigMap `<lab>-bundle` holding the bundle;
  * - per lab host, a privileged host-network Pod `<lab>-<host>` pinned to its node, which runs
@@ -25,7 +24,7 @@ import type {
   V1PodSpec,
   V1Volume,
   V1VolumeMount,
-} from "@kubernetes/client-node";
+} from "./k8s_types.ts";
 import type { Bundle } from "./bundle.ts";
 import { UsageError } from "../errors.ts";
 
@@ -87,7 +86,7 @@ function meta(
 function volumes(lab: string): V1Volume[] {
   return [
     { name: "bundle", configMap: { name: k8sName(lab, "bundle") } },
-    ...HOST_DIRS.map((d) => ({
+    ...HOST_DIRS.map((d): V1Volume => ({
       name: d.name,
       hostPath: { path: d.path, type: "DirectoryOrCreate" },
     })),

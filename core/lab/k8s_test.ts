@@ -1,5 +1,5 @@
 import assert, { deepEqual, equal, throws } from "node:assert/strict";
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "./k8s_types.ts";
 import { loadTopologyObject, type TopologyInput } from "../model/load.ts";
 import { makeBundle } from "./bundle.ts";
 import { UsageError } from "../errors.ts";
