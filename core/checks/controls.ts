@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { Container, Model } from "../model/types.ts";
+import type { Container, Endpoint, Model } from "../model/types.ts";
 import type { Expectation, Probe } from "./types.ts";
 
 /** Why a control is there. */
@@ -62,6 +62,9 @@ const address = (p: Probe): string | null =>
 const portOf = (p: Probe) => (p.kind === "tcp" || p.kind === "udp" ? p.port : null);
 
 const isLoopback = (a: string) => a.startsWith("127.");
+
+/** The address family a probe uses (DNS rows: 4, the resolver is 127.0.0.11). */
+const familyOf = (p: Probe): 4 | 6 => (address(p)?.includes(":") ? 6 : 4);
 
 /** A control made here: ICMP echo from `netns` to `to`, which must answer. */
 function ping(netns: string, source: string, to: string, why: string): Expectation {
@@ -120,9 +123,22 @@ function underlayPing(model: Model, netns: string): Expectation | null {
   return ping(netns, me, to, `${me} reaches ${other?.name ?? "the uplink"} on the underlay`);
 }
 
-/** A probe from the source's own namespace that must succeed without any peer. */
-function selfProof(model: Model, netns: string): Expectation | null {
+/**
+ * A probe from the source's own namespace that must succeed without any peer, in `family`: for
+ * IPv6, a ping of the IPv6 gateway of one of its bridge networks.
+ */
+function selfProof(model: Model, netns: string, family: 4 | 6): Expectation | null {
   const c = model.containers.find((x) => x.netns === netns && x.mode.kind !== "host");
+  if (family === 6) {
+    for (const ep of c?.endpoints ?? []) {
+      const net = model.networks.find((n) => n.name === ep.network);
+      const gw = net?.driver === "bridge" ? net.ipv6?.gateway : "";
+      if (c && gw) {
+        return ping(c.netns, c.name, gw, `${c.name} reaches its IPv6 gateway on ${ep.network}`);
+      }
+    }
+    return null;
+  }
   if (!c) return underlayPing(model, netns);
   if (c.endpoints.length === 0) {
     return ping(c.netns, c.name, "127.0.0.1", `${c.name}'s namespace answers on its loopback`);
@@ -142,15 +158,21 @@ function selfProof(model: Model, netns: string): Expectation | null {
   return null;
 }
 
-/** What proves the source of `e` alive: its positives (same family first), then a self-proof. */
+/**
+ * What proves the source of `e` alive: its positives (same kind of row — DNS or not — and, for
+ * probes, the same address family: an IPv4 answer proves nothing of the IPv6 routes), then a
+ * self-proof.
+ */
 function sourceControl(model: Model, pos: Positives, e: Expectation): Expectation[] {
   const mine = pos.byNetns.get(e.probe.netns) ?? [];
   const dns = e.probe.kind === "dns";
+  const family = familyOf(e.probe);
   // The resolver answers inside the namespace: a DNS answer proves nothing about its links.
   const picked = mine.filter((x) => (x.probe.kind === "dns") === dns)
+    .filter((x) => dns || familyOf(x.probe) === family)
     .sort((a, b) => Number(a.kind !== "reach") - Number(b.kind !== "reach"))
     .slice(0, ALTERNATIVES);
-  const self = dns ? null : selfProof(model, e.probe.netns);
+  const self = dns ? null : selfProof(model, e.probe.netns, family);
   return self ? [...picked, self] : picked;
 }
 
@@ -159,13 +181,15 @@ function sourceControl(model: Model, pos: Positives, e: Expectation): Expectatio
  * the target answers it when its link and its listener are up.
  */
 function fromTargetHost(model: Model, e: Expectation, a: string): Expectation | null {
+  const holds = (ep: Endpoint) => ep.address === a || ep.ipv6?.address === a;
   const owner: Container | undefined = model.containers.find((c) =>
-    c.mode.kind === "own" && c.endpoints.some((ep) => ep.address === a)
+    c.mode.kind === "own" && c.endpoints.some(holds)
   );
-  const ep = owner?.endpoints.find((x) => x.address === a);
+  const ep = owner?.endpoints.find(holds);
   const net = ep && model.networks.find((n) => n.name === ep.network);
   const host = owner && model.hosts.find((h) => h.name === owner.host);
-  if (!owner || !host || net?.driver !== "bridge" || !net.gateway) return null;
+  const gateway = a.includes(":") ? net?.ipv6?.gateway : net?.gateway;
+  if (!owner || !host || net?.driver !== "bridge" || !gateway) return null;
   const p = e.probe;
   const why = `${owner.name} answers ${host.name} on ${net.name}`;
   if (p.kind === "tcp") {

@@ -26,6 +26,8 @@
 
 import { DOCKER0_NETWORK, GWBRIDGE } from "../model/networks.ts";
 import { dockerOrder } from "../dns/records.ts";
+import { parseIp6 } from "../model/ip6.ts";
+import { IPV6_TAG } from "./families.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
 import type { CheckKind, DnsType, Expectation, Expected, Probe } from "./types.ts";
 
@@ -85,10 +87,20 @@ export function probeKey(p: Probe): string {
   }
 }
 
-/** `in-addr.arpa` name of an IPv4 address. */
+/** `in-addr.arpa` name of an IPv4 address, `ip6.arpa` (32 nibbles) name of an IPv6 one. */
 export function reverseName(address: string): string {
-  return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
+  const v6 = parseIp6(address);
+  if (v6 === null) return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
+  return `${[...v6.toString(16).padStart(32, "0")].reverse().join(".")}.ip6.arpa`;
 }
+
+/** An endpoint's address in one family (`ep.ipv6` for 6), or null when it has none. */
+function addressIn(ep: Endpoint, family: 4 | 6): string | null {
+  return family === 4 ? ep.address : ep.ipv6?.address ?? null;
+}
+
+/** Row ids name the family of IPv6 rows only: IPv4 rows keep their old ids. */
+const familyTag = (family: 4 | 6) => (family === 6 ? IPV6_TAG : "");
 
 function uniqueIds(exps: Expectation[]): Expectation[] {
   const seen = new Map<string, number>();
@@ -119,7 +131,9 @@ class Ctx {
     this.boxes = model.containers.filter((c) => c.mode.kind === "own" || c.mode.kind === "none");
     for (const c of this.boxes) {
       for (const ep of c.endpoints) {
-        this.addressUse.set(ep.address, (this.addressUse.get(ep.address) ?? 0) + 1);
+        for (const a of [ep.address, ep.ipv6?.address]) {
+          if (a) this.addressUse.set(a, (this.addressUse.get(a) ?? 0) + 1);
+        }
       }
     }
   }
@@ -234,13 +248,18 @@ function pairExpectation(
   ep: Endpoint,
   kind: "reach" | "isolation",
   description: string,
+  family: 4 | 6 = 4,
 ): Expectation {
-  const r = reachProbe(s.netns, t, ep.address);
+  const address = addressIn(ep, family)!;
+  const r = reachProbe(s.netns, t, address);
+  const shown = family === 6 && r.port !== null ? `[${address}]` : address;
   return {
-    id: `${kind}:${s.name}->${t.name}@${ep.network}:${protoLabel(r.proto, r.port)}`,
+    id: `${kind}:${s.name}->${t.name}@${ep.network}${familyTag(family)}:${
+      protoLabel(r.proto, r.port)
+    }`,
     kind,
     source: s.name,
-    target: `${t.name} ${ep.address}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
+    target: `${t.name} ${shown}${r.port === null ? "" : `:${r.port}`} (${ep.network})`,
     protocol: r.proto,
     probe: r.probe,
     expect: kind === "reach" ? r.open : { kind: "unreachable" },
@@ -272,8 +291,21 @@ function implyPairs(ctx: Ctx): void {
             `${s.name} reaches ${t.name} on network ${ep.network}`,
           ),
         );
+        if (ep.ipv6 && s.endpoints.some((x) => x.network === ep.network && x.ipv6)) {
+          ctx.out.push(
+            pairExpectation(
+              s,
+              t,
+              ep,
+              "reach",
+              `${s.name} reaches ${t.name} on network ${ep.network} over IPv6`,
+              6,
+            ),
+          );
+        }
       }
       if (shared.length > 0) continue;
+      implyIsolation6(ctx, s, t);
       for (const ep of t.endpoints) {
         if ((ctx.addressUse.get(ep.address) ?? 0) > 1) {
           ctx.note(
@@ -311,11 +343,41 @@ function implyPairs(ctx: Ctx): void {
   }
 }
 
+/**
+ * IPv6 isolation of `t` from `s`, which share no network: only when `s` has IPv6 itself (else the
+ * row would only show that it has no IPv6 route), and not for macvlan endpoints (whose IPv6 side
+ * of the underlay nslab does not model).
+ */
+function implyIsolation6(ctx: Ctx, s: Container, t: Container): void {
+  if (!s.endpoints.some((x) => x.ipv6)) return;
+  for (const ep of t.endpoints) {
+    if (!ep.ipv6) continue;
+    if (ctx.nets.get(ep.network)?.driver === "macvlan") {
+      ctx.note(`isolation ${s.name} → ${t.name} ${ep.ipv6.address}: not checked (IPv6 macvlan)`);
+      continue;
+    }
+    if ((ctx.addressUse.get(ep.ipv6.address) ?? 0) > 1) continue;
+    ctx.out.push(
+      pairExpectation(
+        s,
+        t,
+        ep,
+        "isolation",
+        `${s.name} shares no network with ${t.name} and must not reach it on ${ep.network} ` +
+          "over IPv6",
+        6,
+      ),
+    );
+  }
+}
+
 /** One way a name resolves: container `c` at `address` on `network`. */
 interface NameEntry {
   c: Container;
   network: string;
   address: string;
+  /** The IPv6 address on that network, when it has IPv6. */
+  address6?: string;
 }
 
 /** Every name the embedded DNS serves, lowercased → the endpoints it stands for. */
@@ -331,7 +393,7 @@ function nameIndex(ctx: Ctx): Map<string, NameEntry[]> {
     if (c.mode.kind !== "own") continue;
     for (const ep of c.endpoints) {
       if (!givesNames(ep.network)) continue;
-      const e = { c, network: ep.network, address: ep.address };
+      const e = { c, network: ep.network, address: ep.address, address6: ep.ipv6?.address };
       add(c.name, e);
       if (c.service !== c.name) add(c.service, e);
       if (c.hostname && c.hostname !== c.name) add(c.hostname, e);
@@ -428,6 +490,27 @@ function implyDns(ctx: Ctx): void {
               "shares that knows the name (Docker's order)",
           ),
         );
+        if (onMyNets.some((e) => e.address6)) {
+          // AAAA comes from the same first network: one without IPv6 answers an empty NOERROR.
+          const addresses6 = [
+            ...new Set(
+              onMyNets.filter((e) => e.network === first && e.address6).map((e) => e.address6!),
+            ),
+          ].sort();
+          ctx.out.push(
+            dnsExpectation(
+              s,
+              name,
+              "AAAA",
+              { kind: "addresses", addresses: addresses6 },
+              who,
+              addresses6.length > 0
+                ? `${s.name} resolves ${name} to its IPv6 address(es) on ${first}`
+                : `${first}, the first network ${s.name} shares that knows ${name}, has no IPv6: ` +
+                  "an empty answer",
+            ),
+          );
+        }
         continue;
       }
       const sharesAny = entries.some((e) => e.c.endpoints.some((ep) => mine.has(ep.network)));
@@ -442,6 +525,18 @@ function implyDns(ctx: Ctx): void {
           `${s.name} shares no network with ${who.join(", ")}: ${name} must not resolve`,
         ),
       );
+      if (entries.some((e) => e.address6) && s.endpoints.some((e) => e.ipv6)) {
+        ctx.out.push(
+          dnsExpectation(
+            s,
+            name,
+            "AAAA",
+            { kind: "nxdomain" },
+            who,
+            `${s.name} shares no network with ${who.join(", ")}: ${name} has no AAAA either`,
+          ),
+        );
+      }
     }
     // PTR for every peer address s reaches; SRV for named ports of services s sees.
     const srv = new Map<string, { targets: Set<string>; port: number; owners: string[] }>();
@@ -450,20 +545,22 @@ function implyDns(ctx: Ctx): void {
       const shared = t === s ? [] : ctx.sharedEndpoints(s, t);
       if (shared.some((x) => x.link !== "shared")) continue;
       for (const { ep } of shared) {
-        if ((ctx.addressUse.get(ep.address) ?? 0) > 1 || !givesNames(ep.network)) continue;
-        const rev = reverseName(ep.address);
-        ctx.out.push({
-          ...dnsExpectation(
-            s,
-            rev,
-            "PTR",
-            { kind: "ptr", names: [t.name] },
-            [t.name],
-            `${s.name} resolves ${ep.address} back to ${t.name}`,
-          ),
-          id: `dns:${s.name}:PTR:${ep.address}`,
-          target: `PTR ${ep.address} → ${t.name}`,
-        });
+        if (!givesNames(ep.network)) continue;
+        for (const address of [ep.address, ep.ipv6?.address]) {
+          if (!address || (ctx.addressUse.get(address) ?? 0) > 1) continue;
+          ctx.out.push({
+            ...dnsExpectation(
+              s,
+              reverseName(address),
+              "PTR",
+              { kind: "ptr", names: [t.name] },
+              [t.name],
+              `${s.name} resolves ${address} back to ${t.name}`,
+            ),
+            id: `dns:${s.name}:PTR:${address}`,
+            target: `PTR ${address} → ${t.name}`,
+          });
+        }
       }
       if (shared.length === 0 && t !== s) continue; // a replica sees its own service's SRV too
       for (const p of t.ports) {

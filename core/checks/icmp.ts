@@ -1,20 +1,24 @@
 /**
- * ICMP echo from inside namespaces: one raw socket per namespace (`socket(AF_INET, SOCK_RAW,
- * IPPROTO_ICMP)`, created on the calling thread inside the namespace) on the run's {@link Epoll},
- * replies matched to requests by ICMP id and sequence number.
+ * ICMP echo from inside namespaces: one raw socket per namespace and family (`socket(AF_INET,
+ * SOCK_RAW, IPPROTO_ICMP)`, `socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)` for IPv6 addresses,
+ * created on the calling thread inside the namespace) on the run's {@link Epoll}, replies matched
+ * to requests by ICMP id and sequence number.
  *
- * Equivalent to: `ip netns exec NS ping -c1 -W1 ADDRESS`, thousands at once from one process.
+ * Equivalent to: `ip netns exec NS ping -c1 -W1 ADDRESS` (`ping -6` for an IPv6 one), thousands
+ * at once from one process.
  *
  * @module
  */
 
 import {
-  AF_INET,
+  AF_INET6,
   EPOLLIN,
   errno,
   errnoName,
+  ICMP6_FILTER,
   ICMP_FILTER,
   IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
   libc,
   MSG_DONTWAIT,
   SOCK_NONBLOCK,
@@ -22,7 +26,8 @@ import {
   SOL_RAW,
 } from "../kernel/sys/ffi.ts";
 import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
-import { socketIn } from "../kernel/netns/netns.ts";
+import { sockaddrOf, socketIn } from "../kernel/netns/netns.ts";
+import { formatIp6 } from "../model/ip6.ts";
 import type { Observed } from "./types.ts";
 
 const ECHO_REPLY = 0;
@@ -46,6 +51,21 @@ const UNREACH_CODES: Record<number, string> = {
   13: "administratively prohibited (ICMP, a REJECT rule)",
 };
 
+const ECHO6_REQUEST = 128;
+const ECHO6_REPLY = 129;
+const DEST6_UNREACH = 1;
+const TIME6_EXCEEDED = 3;
+
+/** Why an ICMPv6 destination-unreachable came back, by code (RFC 4443). */
+const UNREACH6_CODES: Record<number, string> = {
+  0: "no route (ICMPv6)",
+  1: "administratively prohibited (ICMPv6, a REJECT rule)",
+  3: "address unreachable (ICMPv6, no neighbour answered)",
+  4: "port unreachable (ICMPv6)",
+  5: "source address failed policy (ICMPv6)",
+  6: "reject route (ICMPv6)",
+};
+
 /** Internet checksum (RFC 1071) of `bytes`. */
 export function inetChecksum(bytes: Uint8Array): number {
   let sum = 0;
@@ -55,15 +75,18 @@ export function inetChecksum(bytes: Uint8Array): number {
   return ~sum & 0xffff;
 }
 
-/** An ICMP echo request with `id`, `seq` and an 8-byte payload, checksum filled in. */
-export function echoRequest(id: number, seq: number): Uint8Array<ArrayBuffer> {
+/**
+ * An ICMP echo request with `id`, `seq` and an 8-byte payload, checksum filled in; with `v6`, an
+ * ICMPv6 one (the kernel fills in its checksum, which covers the IPv6 pseudo-header).
+ */
+export function echoRequest(id: number, seq: number, v6 = false): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(16);
   const v = new DataView(b.buffer);
-  v.setUint8(0, ECHO_REQUEST);
+  v.setUint8(0, v6 ? ECHO6_REQUEST : ECHO_REQUEST);
   v.setUint16(4, id);
   v.setUint16(6, seq);
   b.set(new TextEncoder().encode("nslab-ck"), 8);
-  v.setUint16(2, inetChecksum(b));
+  if (!v6) v.setUint16(2, inetChecksum(b));
   return b;
 }
 
@@ -101,6 +124,33 @@ export function parseIcmp(b: Uint8Array): IcmpEvent {
   return { kind: "error", id: v.getUint16(icmp + 4), seq: v.getUint16(icmp + 6), from, detail };
 }
 
+/**
+ * Parses a message as read from a raw ICMPv6 socket (no IPv6 header: the kernel strips it), sent
+ * by `from`. An error quotes the invoking packet: its 40-byte IPv6 header, then our echo request.
+ */
+export function parseIcmp6(b: Uint8Array, from: string): IcmpEvent {
+  if (b.length < 8) return null;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const type = b[0];
+  if (type === ECHO6_REPLY) return { kind: "reply", id: v.getUint16(4), seq: v.getUint16(6), from };
+  if (type !== DEST6_UNREACH && type !== TIME6_EXCEEDED) return null;
+  const inner = 8;
+  const icmp = inner + 40;
+  if (b.length < icmp + 8 || b[inner] >> 4 !== 6 || b[inner + 6] !== IPPROTO_ICMPV6) return null;
+  if (b[icmp] !== ECHO6_REQUEST) return null;
+  const detail = type === TIME6_EXCEEDED
+    ? `time exceeded from ${from} (a routing loop?)`
+    : `${UNREACH6_CODES[b[1]] ?? `unreachable code ${b[1]} (ICMPv6)`} from ${from}`;
+  return { kind: "error", id: v.getUint16(icmp + 4), seq: v.getUint16(icmp + 6), from, detail };
+}
+
+/** The IPv6 address of a `struct sockaddr_in6` (bytes 8–23), as text. */
+function sockaddr6Text(sa: Uint8Array): string {
+  let n = 0n;
+  for (let i = 8; i < 24; i++) n = (n << 8n) | BigInt(sa[i]);
+  return formatIp6(n);
+}
+
 /** The errno of a failed send, as an observation. */
 export function sendFailure(code: number): Observed {
   switch (code) {
@@ -124,10 +174,10 @@ interface Pending {
   deadline: Deadline;
 }
 
-/** One raw ICMP socket in one namespace. */
+/** One raw ICMP (or ICMPv6) socket in one namespace. */
 class Pinger {
   readonly pending = new Map<number, Pending>();
-  constructor(readonly netns: string, readonly fd: number) {}
+  constructor(readonly netns: string, readonly fd: number, readonly v6: boolean) {}
 }
 
 /**
@@ -160,40 +210,54 @@ export class IcmpProber {
     this.#loop = loop;
   }
 
-  #pinger(netns: string): Pinger {
-    let p = this.#pingers.get(netns);
+  #pinger(netns: string, v6: boolean): Pinger {
+    const key = `${v6 ? 6 : 4}|${netns}`;
+    let p = this.#pingers.get(key);
     if (!p) {
       const c = libc();
-      const fd = socketIn(netns, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
-      // Only echo replies and errors reach the socket, not every echo request passing by.
-      const mask = new Uint32Array([
+      const fd = v6
+        ? socketIn(netns, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMPV6, AF_INET6)
+        : socketIn(netns, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
+      // Only echo replies and errors reach the socket, not every echo request (or, for IPv6,
+      // neighbour discovery message) passing by.
+      const mask = v6 ? new Uint32Array(8).fill(0xffffffff) : new Uint32Array([
         ~((1 << ECHO_REPLY) | (1 << DEST_UNREACH) | (1 << TIME_EXCEEDED)) >>> 0,
       ]);
-      c.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(mask.buffer), 4);
+      for (const t of v6 ? [ECHO6_REPLY, DEST6_UNREACH, TIME6_EXCEEDED] : []) {
+        mask[t >> 5] &= ~(1 << (t & 31));
+      }
+      if (v6) c.setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, new Uint8Array(mask.buffer), 32);
+      else c.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(mask.buffer), 4);
       // Thousands of replies arrive in one burst: a small receive buffer would drop them.
       const size = new Int32Array([RCVBUF_BYTES]);
       if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, new Uint8Array(size.buffer), 4) !== 0) {
         c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(size.buffer), 4);
       }
-      const made = new Pinger(netns, fd);
+      const made = new Pinger(netns, fd, v6);
       try {
         this.#loop.watch(fd, EPOLLIN, () => this.#drain(made));
       } catch (e) {
         c.close(fd);
         throw e;
       }
-      this.#pingers.set(netns, made);
+      this.#pingers.set(key, made);
       p = made;
     }
     return p;
   }
 
-  /** Sends one echo request from `netns` to `address`; resolves by the deadline at the latest. */
+  /**
+   * Sends one echo request from `netns` to `address` (IPv4 or IPv6); resolves by the deadline at
+   * the latest.
+   */
   ping(netns: string, address: string): Promise<Observed> {
     if (this.#loop.closed) return Promise.resolve({ kind: "error", message: "prober closed" });
     let p: Pinger;
+    let sa: Uint8Array<ArrayBuffer>;
     try {
-      p = this.#pinger(netns);
+      const to = sockaddrOf(address, 0);
+      sa = to.sa;
+      p = this.#pinger(netns, to.family === AF_INET6);
     } catch (e) {
       return Promise.resolve({ kind: "error", message: (e as Error).message });
     }
@@ -201,10 +265,7 @@ export class IcmpProber {
     const id = (n >>> 16) & 0xffff;
     const seq = n & 0xffff;
     const key = (id << 16) | seq;
-    const packet = echoRequest(id, seq);
-    const sa = new Uint8Array(16);
-    sa[0] = AF_INET; // sin_family (little endian u16), port 0
-    sa.set(address.split(".").map(Number), 4);
+    const packet = echoRequest(id, seq, p.v6);
     return new Promise<Observed>((resolve) => {
       const finish = (o: Observed) => {
         const entry = p.pending.get(key);
@@ -217,7 +278,7 @@ export class IcmpProber {
       p.pending.set(key, { resolve, deadline });
       const trySend = () => {
         if (!p.pending.has(key)) return;
-        const rc = Number(libc().sendto(p.fd, packet, BigInt(packet.length), 0, sa, 16));
+        const rc = Number(libc().sendto(p.fd, packet, BigInt(packet.length), 0, sa, sa.length));
         if (rc >= 0) {
           this.sent++;
           return;
@@ -236,10 +297,17 @@ export class IcmpProber {
   /** Reads every packet that has arrived on `p`'s socket; resolves the matching probes. */
   #drain(p: Pinger): void {
     const buf = this.#buf;
+    const from = new Uint8Array(28);
+    const fromLen = new Uint32Array([from.length]);
     while (true) {
-      const n = Number(libc().recv(p.fd, buf, BigInt(buf.length), MSG_DONTWAIT));
+      fromLen[0] = from.length;
+      const n = p.v6
+        ? Number(libc().recvfrom(p.fd, buf, BigInt(buf.length), MSG_DONTWAIT, from, fromLen))
+        : Number(libc().recv(p.fd, buf, BigInt(buf.length), MSG_DONTWAIT));
       if (n <= 0) return;
-      const ev = parseIcmp(buf.subarray(0, n));
+      const ev = p.v6
+        ? parseIcmp6(buf.subarray(0, n), sockaddr6Text(from))
+        : parseIcmp(buf.subarray(0, n));
       if (!ev) continue;
       const entry = p.pending.get((ev.id << 16) | ev.seq);
       if (!entry) continue;

@@ -73,7 +73,12 @@ async function datagram(
   try {
     sock = withNetns(
       netns,
-      () => Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" }),
+      () =>
+        Deno.listenDatagram({
+          hostname: address.includes(":") ? "::" : "0.0.0.0",
+          port: 0,
+          transport: "udp",
+        }),
     );
   } catch (e) {
     return classifyError(e);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { nameFailingFamily } from "./families.ts";
 import type { Model } from "../model/types.ts";
 import { UsageError } from "../errors.ts";
 import { deriveWithNotes, probeKey } from "./expectations.ts";
@@ -158,7 +159,9 @@ export async function runChecks(model: Model, opts: CheckOptions = {}): Promise<
   const byKey = await observe(unique, [...unique.keys()], timeoutMs, concurrency, budgetMs);
   const notes = [...derived.notes, ...cuts.notes, ...partNotes];
   const reasked = await reaskSilent(unique, byKey, answerWanted, timeoutMs, notes);
-  const results = exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey));
+  const results = nameFailingFamily(
+    exps.map((e) => withControls(judged(e, byKey), controls.get(e.id), byKey)),
+  );
   // Measured checks (rtt, loss, rate) run after the probes, one at a time.
   results.push(...await runMeasures(model, select(model, measureExpectations(model), selection)));
   const present = new Set(listNetns());

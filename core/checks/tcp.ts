@@ -33,11 +33,10 @@ import {
   SO_LINGER,
   SOCK_NONBLOCK,
   SOCK_STREAM,
-  sockaddrIn,
   SOL_SOCKET,
   TCP_QUICKACK,
 } from "../kernel/sys/ffi.ts";
-import { socketIn } from "../kernel/netns/netns.ts";
+import { sockaddrOf, socketIn } from "../kernel/netns/netns.ts";
 import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
 import { sendFailure } from "./icmp.ts";
 import type { Observed } from "./types.ts";
@@ -128,8 +127,8 @@ export class TcpProber {
     let fd = -1;
     let code = 0;
     try {
-      const sa = sockaddrIn(address, port);
-      fd = socketIn(netns, SOCK_STREAM | SOCK_NONBLOCK);
+      const { sa, family } = sockaddrOf(address, port);
+      fd = socketIn(netns, SOCK_STREAM | SOCK_NONBLOCK, 0, family);
       c.setsockopt(fd, SOL_SOCKET, SO_LINGER, LINGER_RESET, LINGER_RESET.length);
       if (c.connect(fd, sa, sa.length) < 0) code = errno();
     } catch (e) {

@@ -119,11 +119,6 @@ export function readIpv6Config(
     return null;
   }
   const decl: Ipv6Decl = { subnet: null, explicit: false, gateway: null, ipRange: null };
-  diags.warn(
-    positions.of([...path, "enable_ipv6"]),
-    `network "${name}": IPv6 is built (addresses, routes, ip6tables, AAAA and ip6.arpa ` +
-      "answers), but the checks nslab derives probe IPv4 only, for now",
-  );
   if (entries.length > 1) {
     diags.error(
       at(entries[1]),

@@ -153,9 +153,8 @@ export function boundSocketIn(
   reuseAddr = false,
 ): number {
   const c = libc();
-  const v6 = parseIp6(address);
-  const sa = v6 === null ? sockaddrIn(address, port) : sockaddrIn6(ip6Bytes(v6), port);
-  const fd = socketIn(name, type, 0, v6 === null ? AF_INET : AF_INET6);
+  const { sa, family } = sockaddrOf(address, port);
+  const fd = socketIn(name, type, 0, family);
   if (reuseAddr) c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE, ONE.length);
   if (c.bind(fd, sa, sa.length) < 0) {
     const code = errno();
@@ -163,6 +162,20 @@ export function boundSocketIn(
     throw new SyscallError("bind", code, `${address}:${port} in namespace "${name}"`);
   }
   return fd;
+}
+
+/**
+ * The socket address of `address:port` (IPv4 dotted quad or IPv6 text) and its family, for
+ * {@link socketIn} and `connect`/`bind`/`sendto`. Throws on anything else.
+ */
+export function sockaddrOf(
+  address: string,
+  port: number,
+): { sa: Uint8Array<ArrayBuffer>; family: number } {
+  const v6 = parseIp6(address);
+  return v6 === null
+    ? { sa: sockaddrIn(address, port), family: AF_INET }
+    : { sa: sockaddrIn6(ip6Bytes(v6), port), family: AF_INET6 };
 }
 
 /** The 16 bytes of an IPv6 address, network order. */

@@ -188,6 +188,9 @@ export const IPPROTO_ICMP = 1;
 export const SOL_RAW = 255;
 /** Raw ICMP socket option: bit mask of ICMP types NOT delivered to the socket. */
 export const ICMP_FILTER = 1;
+export const IPPROTO_ICMPV6 = 58;
+/** Raw ICMPv6 socket option (level IPPROTO_ICMPV6): 256-bit mask of types NOT delivered. */
+export const ICMP6_FILTER = 1;
 export const MSG_DONTWAIT = 0x40;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
