@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { echoRequest, inetChecksum, parseIcmp, sendFailure } from "./icmp.ts";
+import { echoRequest, inetChecksum, parseIcmp, parseIcmp6, sendFailure } from "./icmp.ts";
 import { classifyError, parseNetDev } from "./probes.ts";
 
 /** An IPv4 header (no options) from `src` carrying `payload` as ICMP. */
@@ -67,4 +67,34 @@ Deno.test("send errors and socket errors become observations", () => {
 Deno.test("reads interface names from /proc/net/dev text", () => {
   const text = "Inter-|   Receive\n face |bytes\n    lo: 0 0\n  eth0: 1 2\n";
   assertEquals(parseNetDev(text), ["eth0", "lo"]);
+});
+
+Deno.test("ICMPv6: an echo reply and an unreachable quoting our request are matched", () => {
+  const req = echoRequest(0x1234, 0x0007, true);
+  assertEquals([req[0], req[2], req[3]], [128, 0, 0]); // the kernel fills in the checksum
+  const reply = req.slice();
+  reply[0] = 129;
+  assertEquals(parseIcmp6(reply, "fd00::3"), {
+    kind: "reply",
+    id: 0x1234,
+    seq: 7,
+    from: "fd00::3",
+  });
+  // Destination unreachable, code 1: 8 bytes, the invoking IPv6 header (next header 58), our echo.
+  const err = new Uint8Array(8 + 40 + req.length);
+  err[0] = 1;
+  err[1] = 1;
+  err[8] = 0x60;
+  err[8 + 6] = 58;
+  err.set(req, 48);
+  assertEquals(parseIcmp6(err, "fd00::1"), {
+    kind: "error",
+    id: 0x1234,
+    seq: 7,
+    from: "fd00::1",
+    detail: "administratively prohibited (ICMPv6, a REJECT rule) from fd00::1",
+  });
+  const ns = new Uint8Array(24);
+  ns[0] = 135; // neighbour solicitation: not ours
+  assertEquals(parseIcmp6(ns, "fe80::1"), null);
 });
