@@ -7,6 +7,7 @@
 
 import { Command, CommanderError, Option } from "commander";
 import { NslabError } from "../core/errors.ts";
+import { CHECK_FORMATS } from "./formats.ts";
 import { addNetworkCommand } from "./commands/network.ts";
 import { addImpairCommands } from "./commands/impair.ts";
 
@@ -85,11 +86,8 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     "plain",
     "quiet",
   ]).default("auto");
-  const format = new Option("--format <format>", "report format").choices([
-    "table",
-    "json",
-    "junit",
-  ]).default("table");
+  const format = new Option("--format <format>", "report format").choices(CHECK_FORMATS)
+    .default("table");
 
   labOptions(
     program.command("up").description("build the lab, start its supervisor, wait until ready"),
@@ -218,6 +216,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab check",
         "nslab check --only dns web",
         "nslab check --format junit > report.xml",
+        "nslab check --format github     # annotations in a GitHub Actions run",
       ]),
     )
     .action((o) => run(check().then((m) => m.checkCommand(o))));

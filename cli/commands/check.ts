@@ -3,16 +3,35 @@ import type { Model } from "../../core/model/types.ts";
 import { runChecks } from "../../core/checks/run.ts";
 import { formatJson, formatJunit, formatTable, reportPassed } from "../../core/checks/report.ts";
 import { labHealth } from "../../core/lab/health.ts";
+import { formatGithub, formatTap } from "../../core/checks/ci_formats.ts";
+import type { CheckReport } from "../../core/checks/types.ts";
 import { useColor } from "../../core/lab/progress.ts";
 import { type LabOptions, runningModel } from "../common.ts";
+import type { CheckFormat } from "../formats.ts";
 
 export interface CheckOptions {
-  format?: "table" | "json" | "junit";
+  format?: CheckFormat;
   only?: string[];
   /** Judge as if nothing were impaired (cut pairs fail). */
   expectIntact?: boolean;
   /** Only the checks probed from this host's part (`--only-host`). */
   onlyHost?: string;
+}
+
+/** The report as text in `format`. */
+export function formatReport(report: CheckReport, format: CheckFormat = "table"): string {
+  switch (format) {
+    case "json":
+      return formatJson(report);
+    case "junit":
+      return formatJunit(report);
+    case "github":
+      return formatGithub(report);
+    case "tap":
+      return formatTap(report);
+    case "table":
+      return formatTable(report, { color: useColor() });
+  }
 }
 
 /** Runs the checks of a running lab and prints the report; returns the exit code. */
@@ -23,12 +42,7 @@ export async function runCheckReport(model: Model, opts: CheckOptions): Promise<
     health: () => labHealth(model.lab),
     fromHost: opts.onlyHost,
   });
-  const text = opts.format === "json"
-    ? formatJson(report)
-    : opts.format === "junit"
-    ? formatJunit(report)
-    : formatTable(report, { color: useColor() });
-  console.log(text);
+  console.log(formatReport(report, opts.format));
   if (report.results.length === 0) console.error("nothing was checked");
   return reportPassed(report) ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import { downLab } from "../../core/lab/down.ts";
 import { consoleProgress } from "../../core/lab/progress.ts";
 import { formatDiagnostic } from "../../core/errors.ts";
 import { formatSummary } from "./ps.ts";
+import type { CheckFormat } from "../formats.ts";
 import { UsageError } from "../../core/errors.ts";
 import { type LabOptions, load, loadBundle } from "../common.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
@@ -14,7 +15,7 @@ export interface UpOptions extends LabOptions {
   check?: boolean;
   progress?: "auto" | "plain" | "quiet";
   down?: boolean;
-  format?: "table" | "json" | "junit";
+  format?: CheckFormat;
   /** Build only this host's part of the lab (`--only-host`). */
   onlyHost?: string;
   /** Print where the time goes (`--timings`). */

@@ -70,6 +70,15 @@ export function deriveWithNotes(model: Model, kinds?: ReadonlySet<CheckKind>): D
   return { expectations: uniqueIds([...implied, ...explicit]), notes: ctx.notes };
 }
 
+/**
+ * Expectations for checks written outside the file (the fixture's `lab.expect(…)`), built exactly
+ * as the file's `checks:` are: a name that is not in the lab gives a row that fails with the reason.
+ */
+export function expectationsFor(model: Model, specs: CheckSpec[]): Expectation[] {
+  const ctx = new Ctx(model);
+  return specs.map((spec, i) => explicitExpectation(ctx, spec, i));
+}
+
 /** A key identifying what a probe measures; equal keys measure the same thing. */
 export function probeKey(p: Probe): string {
   switch (p.kind) {

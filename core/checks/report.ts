@@ -60,6 +60,8 @@ export function formatObserved(o: Observed): string {
 export interface TableOptions {
   /** ANSI colours for PASS/FAIL. */
   color: boolean;
+  /** Only the failed rows (the counts still cover every row). */
+  failuresOnly?: boolean;
 }
 
 function pad(s: string, n: number): string {
@@ -96,7 +98,8 @@ export function summaryLine(report: CheckReport): string {
  * ```
  */
 export function formatTable(report: CheckReport, opts: TableOptions): string {
-  const rows = [...report.results].sort((a, b) => Number(a.pass) - Number(b.pass));
+  const rows = [...report.results].filter((r) => !opts.failuresOnly || !r.pass)
+    .sort((a, b) => Number(a.pass) - Number(b.pass));
   const paint = (s: string, code: number) => opts.color ? `\x1b[${code}m${s}\x1b[0m` : s;
   const cells = rows.map((r: CheckResult) => [
     r.pass ? "PASS" : r.inconclusive ? "INCONCLUSIVE" : "FAIL",

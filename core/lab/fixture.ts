@@ -17,7 +17,7 @@ import { upLab } from "./lab.ts";
 import { downLab } from "./down.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
 import { execArgs, pinOnFirstUse } from "../runtime/process.ts";
-import { runChecks } from "../checks/run.ts";
+import { type CheckOptions as CheckRunOptions, runChecks } from "../checks/run.ts";
 import { labHealth } from "./health.ts";
 import type { TeardownReport } from "../kernel/teardown.ts";
 import { digest, readState, stateDir } from "./state.ts";
@@ -26,6 +26,8 @@ import { inProcess, LabNetwork } from "./lab_network.ts";
 import { NetworkOps } from "./network.ts";
 import { ImpairOps, LabBreaker, type Undo } from "./impair_ops.ts";
 import type { RawImpair } from "../model/impair.ts";
+import { assertReport, type CheckOutcome, withVerdict } from "../checks/verdict.ts";
+import { LabExpect } from "./expect.ts";
 
 /** Options of {@link Lab.up}. */
 export interface LabUpOptions {
@@ -42,13 +44,17 @@ export interface LabUpOptions {
 
 /** Output of a command run inside a container. */
 export interface ExecResult {
+  /** Exit code of the command. */
   code: number;
+  /** What it wrote to stdout. */
   stdout: string;
+  /** What it wrote to stderr. */
   stderr: string;
 }
 
 /** A started lab. Leaving an `await using` scope tears it down. */
 export class Lab implements AsyncDisposable {
+  /** The lab name: namespaces are `<name>-<container>`, state is in `/run/nslab/<name>`. */
   readonly name: string;
   /** `docker network ls|inspect|create|connect|disconnect|rm|prune` on this lab. */
   readonly network: LabNetwork;
@@ -130,8 +136,11 @@ export class Lab implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "t1" });
-   * const r = await lab.exec("web", ["getent", "hosts", "api"]);
+   * import assert from "node:assert/strict";
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-up", uplink: false });
+   * const r = await lab.exec("web", ["getent", "hosts", "app"]);
+   * assert.equal(r.code, 0, r.stderr);
    * ```
    */
   static async up(source: string | TopologyInput, opts: LabUpOptions = {}): Promise<Lab> {
@@ -186,11 +195,65 @@ export class Lab implements AsyncDisposable {
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
 
-  /** Runs the implied and explicit checks (the same engine as `nslab check`). */
-  async check(
-    opts: { only?: string[]; expectIntact?: boolean } = {},
-  ): ReturnType<typeof runChecks> {
-    return await runChecks(this.model, { ...opts, health: () => labHealth(this.name) });
+  /**
+   * Runs the implied and explicit checks (the same engine as `nslab check`). The report has
+   * `ok` and `failed` besides every row.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-ck", uplink: false });
+   * const report = await lab.check({ only: ["dns"] });
+   * assert.ok(report.ok, report.failed.map((r) => r.hint).join("\n"));
+   * ```
+   */
+  async check(opts: CheckRunOptions = {}): Promise<CheckOutcome> {
+    return withVerdict(
+      await runChecks(this.model, { ...opts, health: () => labHealth(this.name) }),
+    );
+  }
+
+  /**
+   * Runs the checks and throws a {@link ChecksFailedError} unless every row passed; its message is
+   * the table of failing rows (source, target, expected, observed, hint).
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-as", uplink: false });
+   * await lab.assertChecks({ only: ["reach", "isolation"] });
+   * ```
+   */
+  async assertChecks(opts: CheckRunOptions = {}): Promise<CheckOutcome> {
+    const report = await this.check(opts);
+    assertReport(report);
+    return report;
+  }
+
+  /**
+   * One-line assertions from `from` (a container, a host or `outside`) that run one probe now and
+   * throw a {@link ChecksFailedError} naming expected, observed and hint when it does not hold.
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up({
+   *   networks: { front: {}, back: {} },
+   *   containers: {
+   *     web: { networks: ["front"] },
+   *     api: { networks: ["front", "back"], expose: [8000] },
+   *     db: { networks: ["back"] },
+   *   },
+   * }, { name: "usdoc-ex", uplink: false });
+   * await lab.expect("web").reaches("api", 8000);
+   * await lab.expect("web").cannotReach("db");
+   * await lab.expect("web").resolves("api", [lab.inspect("api").endpoints[0].address]);
+   * await lab.expect("web").cannotResolve("db");
+   * ```
+   */
+  expect(from: string): LabExpect {
+    return new LabExpect(() => this.model, from);
   }
 
   /** A container's resolved model entry (networks, addresses, MACs, ports). */
@@ -224,6 +287,7 @@ export class Lab implements AsyncDisposable {
     return report;
   }
 
+  /** Tears the lab down when an `await using` scope ends ({@link Lab.down}). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.down();
   }
