@@ -17,6 +17,8 @@ step "Docker engine for the docker runtime and agreement tests"
 ./scripts/docker.sh || status=1
 step "root integration tests (tests/)"
 deno task test:root 2>&1 | tee -a "$log" || status=1
+step "public API examples (deno test --doc; root: they build labs)"
+deno task test:doc 2>&1 | tee -a "$log" || status=1
 step "README main command, literally as written"
 ./scripts/readme-commands.sh 2>&1 | tail -n 40
 [ "${PIPESTATUS[0]}" = 0 ] || status=1

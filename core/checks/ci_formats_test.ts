@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Parser } from "npm:tap-parser@18.3.4";
+import { Parser } from "tap-parser";
 import { formatGithub, formatTap } from "./ci_formats.ts";
 import { exp, report } from "./_report_sample.ts";
 import { judge } from "./judge.ts";

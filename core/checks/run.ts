@@ -59,7 +59,7 @@ export function runBudgetMs(probes: number, timeoutMs: number, concurrency: numb
 }
 
 /** No answer at all (as opposed to a refusal or a wrong name, which retrying would not change). */
-function isSilence(o: Observed): boolean {
+export function isSilence(o: Observed): boolean {
   return o.kind === "timeout" ||
     (o.kind === "wrong-answer" && o.detail.includes("no answer before the deadline"));
 }

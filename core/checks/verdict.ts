@@ -32,6 +32,7 @@ export interface CheckOutcome extends CheckReport {
  * ```
  */
 export function withVerdict(report: CheckReport): CheckOutcome {
+  if ("ok" in report) return report as CheckOutcome;
   return Object.defineProperties(report, {
     ok: {
       get: () => reportPassed(report),

@@ -215,7 +215,7 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * Runs the checks and throws a {@link ChecksFailedError} unless every row passed; its message is
+   * Runs the checks and throws a `ChecksFailedError` unless every row passed; its message is
    * the table of failing rows (source, target, expected, observed, hint).
    *
    * @example
@@ -233,7 +233,7 @@ export class Lab implements AsyncDisposable {
 
   /**
    * One-line assertions from `from` (a container, a host or `outside`) that run one probe now and
-   * throw a {@link ChecksFailedError} naming expected, observed and hint when it does not hold.
+   * throw a `ChecksFailedError` naming expected, observed and hint when it does not hold.
    *
    * @example
    * ```ts
