@@ -6,7 +6,7 @@
  */
 
 /** Report formats of `nslab check --format`. */
-export const CHECK_FORMATS = ["table", "json", "junit", "github", "tap"] as const;
+export const CHECK_FORMATS = ["table", "json", "junit", "github", "tap", "svg"] as const;
 
 /** One of {@link CHECK_FORMATS}. */
 export type CheckFormat = typeof CHECK_FORMATS[number];

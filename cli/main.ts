@@ -210,6 +210,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "judge as if nothing were impaired: pairs cut by a partition or down link fail",
     )
     .option("--only-host <host>", "only what is probed from this host's part (on its machine)")
+    .option("-o, --output <file>", "write the report to a file instead of stdout")
     .addHelpText(
       "after",
       examples([
@@ -217,6 +218,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "nslab check --only dns web",
         "nslab check --format junit > report.xml",
         "nslab check --format github     # annotations in a GitHub Actions run",
+        "nslab check --format svg -o lab.svg   # the picture with every pair green or red",
       ]),
     )
     .action((o) => run(check().then((m) => m.checkCommand(o))));
@@ -250,14 +252,24 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         "mermaid",
       ),
     )
-    .addHelpText("after", examples(["nslab graph -f topologies/seed.yaml --format svg > seed.svg"]))
+    .option("--serve", "serve a live page of the running lab on 127.0.0.1 (checks, link states)")
+    .option("--port <port>", "port of --serve (0: any free port)", "7480")
+    .addHelpText(
+      "after",
+      examples([
+        "nslab graph -f topologies/seed.yaml --format svg > seed.svg",
+        "nslab graph --serve --port 8080   # then open http://127.0.0.1:8080/",
+      ]),
+    )
     .action((o) =>
       run(
-        Promise.all([common(), graph()]).then(async ([c, g]) => {
-          const { model } = await c.load(o);
-          console.log(g.graphCommand(model, o.format).trimEnd());
-          return 0;
-        }),
+        o.serve
+          ? graph().then((g) => g.graphServeCommand(o))
+          : Promise.all([common(), graph()]).then(async ([c, g]) => {
+            const { model } = await c.load(o);
+            console.log(g.graphCommand(model, o.format).trimEnd());
+            return 0;
+          }),
       )
     );
 

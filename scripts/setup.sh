@@ -25,6 +25,15 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The live page's browser test (tests/graph_serve_test.ts) drives Debian's Chromium headless;
+# without its recommends (an avahi daemon, printing, a terminal) it is the browser and its fonts.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (headless browser for the live page test)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+
 deno_bin="$here/.deno/node_modules/deno/deno"
 if ! "$deno_bin" --version 2>/dev/null | grep -q "^deno $DENO_VERSION"; then
   echo "setup: installing deno $DENO_VERSION from npm into .deno/" >&2

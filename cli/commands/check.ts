@@ -8,6 +8,8 @@ import type { CheckReport } from "../../core/checks/types.ts";
 import { useColor } from "../../core/lab/progress.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 import type { CheckFormat } from "../formats.ts";
+import { liveSvg } from "../../core/graph/check_overlay.ts";
+import { keepLastCheck, linkStates } from "../../core/lab/live.ts";
 
 export interface CheckOptions {
   format?: CheckFormat;
@@ -16,11 +18,24 @@ export interface CheckOptions {
   expectIntact?: boolean;
   /** Only the checks probed from this host's part (`--only-host`). */
   onlyHost?: string;
+  /** Write the report to this file instead of stdout. */
+  output?: string;
 }
 
-/** The report as text in `format`. */
-export function formatReport(report: CheckReport, format: CheckFormat = "table"): string {
+/** The report as text in `format`; `svg` draws it on the lab's picture with its link states. */
+export function formatReport(
+  model: Model,
+  report: CheckReport,
+  format: CheckFormat = "table",
+): string {
   switch (format) {
+    case "svg":
+      return liveSvg({
+        model,
+        report,
+        checkedAt: new Date().toISOString(),
+        links: linkStates(model),
+      });
     case "json":
       return formatJson(report);
     case "junit":
@@ -42,7 +57,10 @@ export async function runCheckReport(model: Model, opts: CheckOptions): Promise<
     health: () => labHealth(model.lab),
     fromHost: opts.onlyHost,
   });
-  console.log(formatReport(report, opts.format));
+  keepLastCheck(model.lab, report);
+  const text = formatReport(model, report, opts.format);
+  if (opts.output) await Deno.writeTextFile(opts.output, text.endsWith("\n") ? text : text + "\n");
+  else console.log(text);
   if (report.results.length === 0) console.error("nothing was checked");
   return reportPassed(report) ? 0 : 1;
 }

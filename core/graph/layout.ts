@@ -41,6 +41,8 @@ export interface RectShape {
   stroke: string;
   strokeWidth: number;
   dash?: string;
+  /** What the shape stands for (`container:web`, `endpoint:web@front`), for overlays. */
+  key?: string;
 }
 
 /** A straight line. */
@@ -55,6 +57,8 @@ export interface LineShape {
   dash?: string;
   /** Round caps (segments) instead of butt caps (wires). */
   round?: boolean;
+  /** What the line stands for (`wire:web`), for overlays. */
+  key?: string;
 }
 
 /** A filled circle (an attachment point). */
@@ -65,6 +69,8 @@ export interface CircleShape {
   r: number;
   fill: string;
   stroke: string;
+  /** What the point stands for (`endpoint:web@front`), for overlays. */
+  key?: string;
 }
 
 /** One line of monospace text; `y` is the baseline. */
@@ -77,6 +83,10 @@ export interface TextShape {
   bold: boolean;
   fill: string;
   anchor: "start" | "middle";
+  /** Degrees about (x, y): -90 writes upwards. */
+  rotate?: number;
+  /** What the text stands for (`caption`, `failure:<id>`), for pages and tests. */
+  key?: string;
 }
 
 /** Any primitive of the picture. */
@@ -339,6 +349,7 @@ export function layout(m: Model): Scene {
         y2: segY(Math.max(...attached)),
         stroke: COLORS.wire,
         width: 1.5,
+        key: `wire:${col.c.name}`,
       });
     }
     // macvlan segments hang off the host's eth0 (their parent).
@@ -421,6 +432,7 @@ export function layout(m: Model): Scene {
         stroke: kind === "host" ? COLORS.host : kind === "none" ? COLORS.none : COLORS.boxStroke,
         strokeWidth: 1.5,
         dash: kind === "host" || kind === "none" ? "6 3" : kind === "container" ? "2 3" : undefined,
+        key: `container:${col.c.name}`,
       });
       col.lines.forEach((l, li) =>
         text(bx + 10, boxTop + 8 + (li + 1) * LH - 2, l.text, {
@@ -465,7 +477,16 @@ export function layout(m: Model): Scene {
         if (ri < 0) continue;
         const n = rows[ri].pick(p)!;
         const sy = segY(ri);
-        shapes.push({ kind: "circle", cx, cy: sy, r: 5, fill: driverColor(n), stroke: "#ffffff" });
+        const key = `endpoint:${col.c.name}@${e.network}`;
+        shapes.push({
+          kind: "circle",
+          cx,
+          cy: sy,
+          r: 5,
+          fill: driverColor(n),
+          stroke: "#ffffff",
+          key,
+        });
         const label = endpointLabel(e);
         const pw = textWidth(label, FS) + 10;
         rect({
@@ -477,6 +498,7 @@ export function layout(m: Model): Scene {
           fill: "#ffffff",
           stroke: driverColor(n),
           strokeWidth: 1,
+          key,
         });
         text(cx, sy - 8 - 4, label, { anchor: "middle" });
       }

@@ -18,6 +18,9 @@ export function xmlEscape(s: string): string {
 
 const num = (v: number) => String(Math.round(v * 10) / 10);
 
+/** ` data-key="…"` for a shape that stands for something (pages find it by that), else "". */
+const dataKey = (s: { key?: string }) => (s.key ? ` data-key="${xmlEscape(s.key)}"` : "");
+
 function shape(s: Shape): string {
   switch (s.kind) {
     case "rect":
@@ -25,23 +28,25 @@ function shape(s: Shape): string {
         num(s.rx)
       }" fill="${s.fill}" stroke="${s.stroke}" stroke-width="${num(s.strokeWidth)}"${
         s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-      }/>`;
+      }${dataKey(s)}/>`;
     case "line":
       return `<line x1="${num(s.x1)}" y1="${num(s.y1)}" x2="${num(s.x2)}" y2="${
         num(s.y2)
       }" stroke="${s.stroke}" stroke-width="${num(s.width)}"${
         s.dash ? ` stroke-dasharray="${s.dash}"` : ""
-      }${s.round ? ` stroke-linecap="round"` : ""}/>`;
+      }${s.round ? ` stroke-linecap="round"` : ""}${dataKey(s)}/>`;
     case "circle":
       return `<circle cx="${num(s.cx)}" cy="${num(s.cy)}" r="${
         num(s.r)
-      }" fill="${s.fill}" stroke="${s.stroke}" stroke-width="1.5"/>`;
+      }" fill="${s.fill}" stroke="${s.stroke}" stroke-width="1.5"${dataKey(s)}/>`;
     case "text":
       return `<text x="${num(s.x)}" y="${num(s.y)}"${
         s.size !== 12 ? ` font-size="${s.size}"` : ""
       }${s.bold ? ` font-weight="bold"` : ""}${
         s.anchor === "middle" ? ` text-anchor="middle"` : ""
-      } fill="${s.fill}">${xmlEscape(s.text)}</text>`;
+      }${
+        s.rotate ? ` transform="rotate(${s.rotate} ${num(s.x)} ${num(s.y)})"` : ""
+      } fill="${s.fill}"${dataKey(s)}>${xmlEscape(s.text)}</text>`;
   }
 }
 

@@ -28,6 +28,7 @@ import { ImpairOps, LabBreaker, type Undo } from "./impair_ops.ts";
 import type { RawImpair } from "../model/impair.ts";
 import { assertReport, type CheckOutcome, withVerdict } from "../checks/verdict.ts";
 import { LabExpect } from "./expect.ts";
+import { keepLastCheck } from "./live.ts";
 
 /** Options of {@link Lab.up}. */
 export interface LabUpOptions {
@@ -209,9 +210,9 @@ export class Lab implements AsyncDisposable {
    * ```
    */
   async check(opts: CheckRunOptions = {}): Promise<CheckOutcome> {
-    return withVerdict(
-      await runChecks(this.model, { ...opts, health: () => labHealth(this.name) }),
-    );
+    const report = await runChecks(this.model, { ...opts, health: () => labHealth(this.name) });
+    keepLastCheck(this.name, report); // for `nslab graph --serve` and `check --format svg`
+    return withVerdict(report);
   }
 
   /**
