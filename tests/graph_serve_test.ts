@@ -101,7 +101,8 @@ Deno.test("the live page shows the lab, a deleted veth as a red pair, and green 
         `[...document.querySelectorAll("#picture text")].some((t) => t.textContent === "link missing")`,
         "web@front as link missing",
       );
-      // The CLI's check (another process) is what the page picks up.
+      // The CLI's check (another process) is what the page picks up; its SVG is the same picture.
+      const svgFile = `${ARTIFACTS}/check-red.svg`;
       const check = await run([
         Deno.execPath(),
         "run",
@@ -110,8 +111,18 @@ Deno.test("the live page shows the lab, a deleted veth as a red pair, and green 
         "check",
         "-p",
         lab.name,
+        "--format",
+        "svg",
+        "-o",
+        svgFile,
       ]);
       assert.equal(check.code, 1, check.out);
+      const svg = await Deno.readTextFile(svgFile);
+      assert.match(
+        svg,
+        new RegExp(`<rect [^>]*stroke="${STATUS_COLORS.fail}"[^>]*data-key="pair:web-&gt;api"`),
+      );
+      assert.match(svg, />link missing</);
       await page.waitFor(`${pairStroke("web->api")} === "${STATUS_COLORS.fail}"`, "web→api red");
       assert.equal(
         await page.eval(pairStroke("api->cache")),
