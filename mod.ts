@@ -16,6 +16,7 @@
 
 export { type ExecResult, Lab, type LabUpOptions } from "./core/lab/fixture.ts";
 export { LabExpect } from "./core/lab/expect.ts";
+export type { AttachOptions, ContainerRef } from "./core/lab/attach.ts";
 export {
   assertReport,
   type CheckOutcome,

@@ -1,7 +1,9 @@
 /**
  * Removing a lab: everything in its journal AND everything found from the lab name alone
  * (namespaces whose `lo` alias is exactly `nslab:<lab>`, root links with that alias, processes
- * living in those namespaces, the lab's pids/mounts files, `/etc/netns/<ns>/`, `/run/nslab/<lab>/`).
+ * living in those namespaces, the lab's pids/mounts files, `/etc/netns/<ns>/`, `/run/nslab/<lab>/`);
+ * namespaces the lab attached (`lab.attach`, listed in `/run/nslab/<lab>/attached`) are only
+ * unpinned: their processes belong to someone else.
  *
  * Works after `kill -9` at any point and when the journal is gone; never stops at the first
  * error; idempotent. The alias, not the name prefix, decides ownership: lab `shop` never touches
@@ -302,6 +304,21 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
     }
   }
   await removing;
+
+  // 5b. Attached namespaces (lab.attach: a Docker container that joined the lab) are someone
+  // else's: never tagged, their processes never killed; they are only unpinned. Their veths went
+  // with the host namespaces above (a veth pair dies with either end).
+  for (const ns of readLines(`${dir}/attached`)) {
+    if (!ns.startsWith(`${lab}-`) || namespaces.has(ns)) continue;
+    try {
+      closeHandle(ns);
+      deleteNetns(ns);
+      report.namespaces.push(ns);
+    } catch (e) {
+      fail(`Cannot detach namespace "${ns}"`, e);
+    }
+    removeDir(`/etc/netns/${ns}`, report);
+  }
 
   // 6. State, last, and only when everything else is gone (a retry needs the journal).
   if (report.errors.length === 0) removeDir(dir, report);

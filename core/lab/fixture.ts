@@ -29,6 +29,7 @@ import type { RawImpair } from "../model/impair.ts";
 import { assertReport, type CheckOutcome, withVerdict } from "../checks/verdict.ts";
 import { LabExpect } from "./expect.ts";
 import { keepLastCheck } from "./live.ts";
+import { attachContainer, type AttachOptions, type ContainerRef } from "./attach.ts";
 
 /** Options of {@link Lab.up}. */
 export interface LabUpOptions {
@@ -255,6 +256,29 @@ export class Lab implements AsyncDisposable {
    */
   expect(from: string): LabExpect {
     return new LabExpect(() => this.model, from);
+  }
+
+  /**
+   * A running Docker container joins lab networks: a testcontainers container (anything with
+   * `getId()`) or a container id. Its namespace gets nslab endpoints, its name and `aliases` are
+   * in the lab's DNS, and `check()` covers it like any container. Start it with network mode
+   * `none` (its interfaces are then exactly the lab's). On teardown it is detached, not stopped.
+   *
+   * @example Not run by `deno test --doc` (it needs a Docker engine and an image; the same steps
+   * run in tests/attach_test.ts), but type-checked:
+   * ```ts
+   * import { GenericContainer } from "testcontainers";
+   * import { Lab } from "../../mod.ts";
+   * export async function postgresOnBack(lab: Lab): Promise<void> {
+   *   const pg = await new GenericContainer("postgres:16").withNetworkMode("none").start();
+   *   await lab.attach(pg, { networks: ["back"], aliases: ["db"] });
+   *   await lab.expect("api").reaches("db", 5432);
+   *   await pg.stop();
+   * }
+   * ```
+   */
+  async attach(container: ContainerRef, opts: AttachOptions): Promise<Container> {
+    return this.container(await attachContainer(this.name, this.network, container, opts));
   }
 
   /** A container's resolved model entry (networks, addresses, MACs, ports). */

@@ -56,6 +56,11 @@ export class LabNetwork {
     this.#ops = new NetworkOps(lab, inProcess(lab, hooks));
   }
 
+  /** A container whose namespace exists joins the lab (what `lab.attach` applies). */
+  async addContainer(netns: string, op: (model: Model) => Model): Promise<OpResult> {
+    return await this.#ops.addContainer(netns, op);
+  }
+
   /** `docker network ls`. */
   ls(): NetworkRow[] {
     return this.#ops.ls();

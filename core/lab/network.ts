@@ -160,6 +160,15 @@ export class NetworkOps {
     return removed;
   }
 
+  /**
+   * Adds a container whose network namespace exists already and is pinned at `netns` (a running
+   * Docker container's, see `lab.attach`): `op` adds it to the model and connects it; the
+   * difference is applied as for `connect`, the new namespace counting as empty before.
+   */
+  async addContainer(netns: string, op: (model: Model) => Model): Promise<OpResult> {
+    return await this.#change(op, () => {}, netns);
+  }
+
   /** Routes on the machine that automatic subnets must avoid (not this lab's own uplink). */
   #reserved(): string[] {
     return readMachineRoutes().filter((r) => r.iface !== uplinkName(this.lab)).map((r) => r.cidr);
@@ -179,6 +188,7 @@ export class NetworkOps {
   async #change(
     op: (model: Model) => Model,
     record: (s: NetworkState) => void = () => {},
+    joining?: string,
   ): Promise<OpResult> {
     const lock = await this.#lock();
     try {
@@ -188,7 +198,10 @@ export class NetworkOps {
       checkKernelFeatures(model);
       checkImpairFeatures(model);
       const plan = buildPlan(model);
-      const result = await this.#apply(before.plan, plan);
+      const from = joining === undefined
+        ? before.plan
+        : withEmptyNamespace(before.plan, plan, joining);
+      const result = await this.#apply(from, plan);
       const after: NetworkState = {
         ...before,
         model,
@@ -240,6 +253,29 @@ export class NetworkOps {
     await f.lock(true);
     return f;
   }
+}
+
+/**
+ * `from` with an empty entry for the namespace `name` that `to` has and `from` lacks, at the same
+ * place: a namespace that exists but holds nothing of the lab yet (one joining the lab).
+ */
+function withEmptyNamespace(from: Plan, to: Plan, name: string): Plan {
+  const at = to.namespaces.findIndex((n) => n.name === name);
+  if (at < 0 || from.namespaces.some((n) => n.name === name)) return from;
+  const next = to.namespaces[at];
+  const empty = {
+    ...next,
+    sysctls: {},
+    links: [],
+    up: [],
+    addrs: [],
+    routes: [],
+    neighs: [],
+    fdb: [],
+  };
+  const namespaces = [...from.namespaces];
+  namespaces.splice(at, 0, empty);
+  return { ...from, namespaces };
 }
 
 /** Is `pid` a detached nslab supervisor (cli/supervisor.ts) of `lab`? */
