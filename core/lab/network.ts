@@ -23,7 +23,7 @@ import { checkImpairFeatures } from "../kernel/impair_features.ts";
 import { ApplyError, NslabError } from "../errors.ts";
 import { pollUntil } from "../poll.ts";
 import { type LabState, readState, stateDir, writeState } from "./state.ts";
-import { diffPlans } from "../plan/diff.ts";
+import { diffPlans, emptyNamespace } from "../plan/diff.ts";
 import { applyChange } from "../kernel/apply.ts";
 import {
   connectNetwork,
@@ -256,26 +256,14 @@ export class NetworkOps {
 }
 
 /**
- * `from` with an empty entry for the namespace `name` that `to` has and `from` lacks, at the same
- * place: a namespace that exists but holds nothing of the lab yet (one joining the lab).
+ * `from` with an empty entry for the namespace `name` that `to` has and `from` lacks: a namespace
+ * that exists already (a Docker container's) but holds nothing of the lab yet, so the difference
+ * fills it instead of creating it.
  */
 function withEmptyNamespace(from: Plan, to: Plan, name: string): Plan {
-  const at = to.namespaces.findIndex((n) => n.name === name);
-  if (at < 0 || from.namespaces.some((n) => n.name === name)) return from;
-  const next = to.namespaces[at];
-  const empty = {
-    ...next,
-    sysctls: {},
-    links: [],
-    up: [],
-    addrs: [],
-    routes: [],
-    neighs: [],
-    fdb: [],
-  };
-  const namespaces = [...from.namespaces];
-  namespaces.splice(at, 0, empty);
-  return { ...from, namespaces };
+  const joining = to.namespaces.find((n) => n.name === name);
+  if (!joining || from.namespaces.some((n) => n.name === name)) return from;
+  return { ...from, namespaces: [...from.namespaces, emptyNamespace(joining)] };
 }
 
 /** Is `pid` a detached nslab supervisor (cli/supervisor.ts) of `lab`? */

@@ -100,7 +100,7 @@ export function emptyPlan(lab: string): Plan {
 }
 
 /** A namespace with nothing in it yet (what a namespace new in a plan is diffed from). */
-function emptyNamespace(n: NamespacePlan): NamespacePlan {
+export function emptyNamespace(n: NamespacePlan): NamespacePlan {
   return { ...n, sysctls: {}, links: [], up: [], addrs: [], routes: [], neighs: [], fdb: [] };
 }
 
