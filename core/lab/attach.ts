@@ -11,7 +11,7 @@
  */
 
 import { NslabError } from "../errors.ts";
-import { docker } from "../runtime/docker.ts";
+import { engine } from "../runtime/docker.ts";
 import { adoptNetns, deleteNetns } from "../kernel/netns/netns.ts";
 import { addAttachedContainer } from "../model/attach_ops.ts";
 import { connectNetwork } from "../model/network_ops.ts";
@@ -42,26 +42,26 @@ interface Inspected {
   networkMode: string;
 }
 
-/** `docker inspect` of a running container, or a clear error. */
+/** `docker inspect` of a running container (through the Engine API), or a clear error. */
 async function inspectRunning(ref: string): Promise<Inspected> {
-  const r = await docker([
-    "inspect",
-    "--type",
-    "container",
-    "--format",
-    "{{.Id}} {{.Name}} {{.State.Pid}} {{.State.Running}} {{.HostConfig.NetworkMode}}",
-    ref,
-  ]);
-  if (r.code !== 0) {
-    throw new NslabError(`Cannot attach Docker container "${ref}": ${r.stderr || "not found"}`);
+  let seen;
+  try {
+    seen = await (await engine()).getContainer(ref).inspect();
+  } catch (e) {
+    const why = (e as { json?: { message?: string } }).json?.message ?? (e as Error).message;
+    throw new NslabError(`Cannot attach Docker container "${ref}": ${why}`);
   }
-  const [id, name, pid, running, networkMode] = r.stdout.trim().split(" ");
-  if (running !== "true" || Number(pid) <= 0) {
+  if (!seen.State.Running || seen.State.Pid <= 0) {
     throw new NslabError(
       `Cannot attach Docker container "${ref}": it is not running; start it first`,
     );
   }
-  return { id, name: name.replace(/^\//, ""), pid: Number(pid), networkMode };
+  return {
+    id: seen.Id,
+    name: seen.Name.replace(/^\//, ""),
+    pid: seen.State.Pid,
+    networkMode: seen.HostConfig.NetworkMode ?? "",
+  };
 }
 
 /** Docker's container name made into a lab container name (lowercase, safe characters). */

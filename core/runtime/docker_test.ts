@@ -2,7 +2,7 @@ import { deepEqual as assertEquals, match as assertMatch, throws } from "node:as
 import { loadTopologyObject } from "../model/load.ts";
 import type { TopologyInput } from "../model/input.ts";
 import type { Model } from "../model/types.ts";
-import { dockerContainers, dockerCreateArgs, dockerName, LAB_LABEL } from "./docker.ts";
+import { demuxLogs, dockerContainers, dockerCreateSpec, dockerName, LAB_LABEL } from "./docker.ts";
 
 function model(t: TopologyInput): Model {
   return loadTopologyObject(t, { project: "t1", reserved: [], uplink: false }).model;
@@ -36,73 +36,68 @@ Deno.test("a Docker container is named like its namespace, <lab>-<container>", (
   assertEquals(dockerName(box), box.netns);
 });
 
-Deno.test("docker create args: networking off, label, hostname, DNS at 127.0.0.11, own addresses, env sorted, image then command", () => {
+Deno.test("create spec: networking off, label, hostname, DNS at 127.0.0.11, own addresses, env sorted, image and command", () => {
   const m = model(LAB);
   const box = m.containers.find((c) => c.name === "box")!;
   const [front, back] = box.endpoints.map((e) => e.address);
-  assertEquals(dockerCreateArgs("t1", box), [
-    "create",
-    "--name",
-    "t1-box",
-    "--label",
-    `${LAB_LABEL}=t1`,
-    "--network",
-    "none",
-    "--hostname",
-    "box",
-    "--dns",
-    "127.0.0.11",
-    "--dns-option",
-    "ndots:0",
-    "--add-host",
-    `box:${front}`,
-    "--add-host",
-    `box:${back}`,
-    "--env",
-    "A=1",
-    "--env",
-    "B=2",
-    "busybox:1",
-    "httpd",
-    "-f",
-    "-p",
-    "80",
-  ]);
+  assertEquals(dockerCreateSpec("t1", box), {
+    name: "t1-box",
+    Hostname: "box",
+    Labels: { [LAB_LABEL]: "t1" },
+    Image: "busybox:1",
+    HostConfig: {
+      NetworkMode: "none",
+      Dns: ["127.0.0.11"],
+      DnsOptions: ["ndots:0"],
+      ExtraHosts: [`box:${front}`, `box:${back}`],
+    },
+    Env: ["A=1", "B=2"],
+    Cmd: ["httpd", "-f", "-p", "80"],
+  });
 });
 
-Deno.test("docker create args: a none-mode container gets no DNS and no hosts entries, and the image's own command", () => {
+Deno.test("create spec: a none-mode container gets no DNS and no hosts entries, and the image's own command", () => {
   const m = model(LAB);
   const lone = m.containers.find((c) => c.name === "lone")!;
-  assertEquals(dockerCreateArgs("t1", lone), [
-    "create",
-    "--name",
-    "t1-lone",
-    "--label",
-    `${LAB_LABEL}=t1`,
-    "--network",
-    "none",
-    "--hostname",
-    "lone",
-    "busybox:1",
-  ]);
+  assertEquals(dockerCreateSpec("t1", lone), {
+    name: "t1-lone",
+    Hostname: "lone",
+    Labels: { [LAB_LABEL]: "t1" },
+    Image: "busybox:1",
+    HostConfig: { NetworkMode: "none" },
+  });
 });
 
-Deno.test("docker create args: each replica is its own container with its own name", () => {
+Deno.test("create spec: each replica is its own container with its own name", () => {
   const m = model(LAB);
   const names = m.containers.filter((c) => c.service === "api").map((c) =>
-    dockerCreateArgs("t1", c)[2]
+    dockerCreateSpec("t1", c).name
   );
   assertEquals(names, ["t1-api-1", "t1-api-2"]);
 });
 
-Deno.test("docker create args refuse a sandbox, and host/container network modes", () => {
+Deno.test("create spec refuses a sandbox, and host/container network modes", () => {
   const m = model(LAB);
   const sand = m.containers.find((c) => c.name === "sand")!;
-  throws(() => dockerCreateArgs("t1", sand), /it is not runtime docker/);
+  throws(() => dockerCreateSpec("t1", sand), /it is not runtime docker/);
   const box = m.containers.find((c) => c.name === "box")!;
   for (const mode of [{ kind: "host" as const }, { kind: "container" as const, of: "sand" }]) {
-    throws(() => dockerCreateArgs("t1", { ...box, mode }), /is not supported with runtime docker/);
+    throws(() => dockerCreateSpec("t1", { ...box, mode }), /is not supported with runtime docker/);
   }
+});
+
+Deno.test("demuxLogs joins the payloads of the Engine API's framed log stream", () => {
+  const frame = (stream: number, text: string) => {
+    const body = new TextEncoder().encode(text);
+    const head = new Uint8Array(8);
+    head[0] = stream;
+    new DataView(head.buffer).setUint32(4, body.length);
+    return [...head, ...body];
+  };
+  assertEquals(
+    demuxLogs(new Uint8Array([...frame(1, "out\n"), ...frame(2, "err\n")])),
+    "out\nerr\n",
+  );
 });
 
 Deno.test("the loader refuses runtime docker with network_mode host or service:X, located", () => {
