@@ -294,15 +294,16 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
     .filter((ns) => namespaces.has(ns) || !present.has(ns))
     .map((ns) => `/etc/netns/${ns}`);
   const removing = removeDirs(etc, report);
-  for (const ns of namespaces) {
+  const unpin = (ns: string, what: string) => {
     try {
       closeHandle(ns);
       deleteNetns(ns);
       report.namespaces.push(ns);
     } catch (e) {
-      fail(`Cannot delete namespace "${ns}"`, e);
+      fail(`Cannot ${what} namespace "${ns}"`, e);
     }
-  }
+  };
+  for (const ns of namespaces) unpin(ns, "delete");
   await removing;
 
   // 5b. Attached namespaces (lab.attach: a Docker container that joined the lab) are someone
@@ -310,13 +311,7 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   // with the host namespaces above (a veth pair dies with either end).
   for (const ns of readLines(`${dir}/attached`)) {
     if (!ns.startsWith(`${lab}-`) || namespaces.has(ns)) continue;
-    try {
-      closeHandle(ns);
-      deleteNetns(ns);
-      report.namespaces.push(ns);
-    } catch (e) {
-      fail(`Cannot detach namespace "${ns}"`, e);
-    }
+    unpin(ns, "detach");
     removeDir(`/etc/netns/${ns}`, report);
   }
 
