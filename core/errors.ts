@@ -9,7 +9,16 @@
 
 import type { SourcePos } from "./model/types.ts";
 
-/** Base of every nslab error: a message for people and the exit code the CLI uses. */
+/**
+ * Base of every nslab error: a message for people and the exit code the CLI uses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const e = new NslabError("Cannot reach the lab: it is down; run nslab up");
+ * assert.ok(e.exitCode === 1 && e instanceof Error);
+ * ```
+ */
 export class NslabError extends Error {
   /** 1: runtime failure; 2: usage or topology error. */
   readonly exitCode: number;
@@ -35,7 +44,20 @@ export function formatDiagnostic(d: Diagnostic): string {
   return d.hint ? `${where}: ${d.message} — ${d.hint}` : `${where}: ${d.message}`;
 }
 
-/** The topology file is invalid; carries every problem found, not only the first. Exit code 2. */
+/**
+ * The topology file is invalid; carries every problem found, not only the first. Exit code 2.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const e = new TopologyError([{
+ *   pos: { file: "lab.yaml", line: 3, col: 5 },
+ *   message: 'unknown network "frnt"',
+ *   hint: 'did you mean "front"?',
+ * }]);
+ * assert.ok(e.message === 'lab.yaml:3:5: unknown network "frnt" — did you mean "front"?');
+ * ```
+ */
 export class TopologyError extends NslabError {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {

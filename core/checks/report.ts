@@ -94,7 +94,11 @@ export function summaryLine(report: CheckReport): string {
  *
  * @example
  * ```ts
+ * const report = { lab: "shop", results: [], probes: 0, elapsedMs: 0, notes: [], causes: [] };
  * console.log(formatTable(report, { color: Deno.stdout.isTerminal() }));
+ * // SOURCE  TARGET  EXPECTED  OBSERVED  HINT
+ * // 0 probes in 0 ms (0 checks)
+ * // nothing was checked
  * ```
  */
 export function formatTable(report: CheckReport, opts: TableOptions): string {
@@ -133,7 +137,23 @@ export function formatTable(report: CheckReport, opts: TableOptions): string {
   return out.join("\n");
 }
 
-/** The whole report as JSON (expectations, observations, verdicts, counts). */
+/**
+ * The whole report as JSON (expectations, observations, verdicts, counts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const json = formatJson({
+ *   lab: "shop",
+ *   results: [],
+ *   probes: 0,
+ *   elapsedMs: 0,
+ *   notes: [],
+ *   causes: [],
+ * });
+ * assert.ok(JSON.parse(json).failed === 0);
+ * ```
+ */
 export function formatJson(report: CheckReport): string {
   const failed = report.results.filter((r) => !r.pass).length;
   return JSON.stringify(
@@ -156,7 +176,15 @@ export function xmlEscape(s: string): string {
 
 /**
  * JUnit XML: one `<testsuite>` per check kind, one `<testcase>` per expectation, a `<failure>`
- * (with the run's causes, expected, observed and hint) for each failed one.
+ * (with the run's causes, expected, observed and hint) for each failed one; the hint is the
+ * failure's message, which is what CI reporters show.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const xml = formatJunit({ lab: "shop", results: [], probes: 0, elapsedMs: 0, notes: [], causes: [] });
+ * assert.ok(xml.includes(`<testsuites name="nslab check shop" tests="0"`));
+ * ```
  */
 export function formatJunit(report: CheckReport): string {
   const kinds = [...new Set(report.results.map((r) => r.expectation.kind))].sort();

@@ -244,14 +244,15 @@ function failureLines(view: LiveView, top: number): Scene {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { liveSvg } from "./check_overlay.ts";
  * import { loadTopologyObject } from "../model/load.ts";
  * const { model } = loadTopologyObject(
- *   { containers: { web: {}, api: {} } },
+ *   { name: "shop", containers: { web: {}, api: {} } },
  *   { reserved: [], uplink: false },
  * );
  * const svg = liveSvg({ model, report: null, links: {} });
- * console.assert(svg.includes("no check has run yet"));
+ * assert.ok(svg.includes("no check has run yet"));
  * ```
  */
 export function liveSvg(view: LiveView): string {

@@ -26,15 +26,16 @@ export interface AttachedSource {
  * @throws {NslabError} when the name is not a valid container name or is taken in the lab.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addAttachedContainer } from "./attach_ops.ts";
  * import { connectNetwork } from "./network_ops.ts";
  * import { loadTopologyObject } from "./load.ts";
  * const { model } = loadTopologyObject(
- *   { networks: { back: {} }, containers: { web: { networks: ["back"] } } },
+ *   { name: "shop", networks: { back: {} }, containers: { web: { networks: ["back"] } } },
  *   { reserved: [], uplink: false },
  * );
  * const next = connectNetwork(addAttachedContainer(model, "pg", { id: "3f2a…" }), "back", "pg");
- * console.assert(next.containers.some((c) => c.name === "pg" && c.endpoints.length === 1));
+ * assert.ok(next.containers.some((c) => c.name === "pg" && c.endpoints.length === 1));
  * ```
  */
 export function addAttachedContainer(model: Model, name: string, from: AttachedSource): Model {

@@ -132,8 +132,13 @@ function hostPlan(model: Model, host: Host, xfrm: XfrmPlan[]): NamespacePlan {
  *
  * @example
  * ```ts
+ * import { loadTopologyObject } from "../model/load.ts";
+ * const { model } = loadTopologyObject(
+ *   { name: "shop", containers: { web: {} } },
+ *   { reserved: [], uplink: false },
+ * );
  * const plan = buildPlan(model);
- * console.log(plan.namespaces.map((n) => n.name));
+ * console.log(plan.namespaces.map((n) => n.name)); // ["shop-underlay", "shop-host", "shop-web"]
  * ```
  */
 export function buildPlan(model: Model): Plan {
@@ -229,8 +234,14 @@ export function underlaySegmentPlan(plan: Plan, model: Model): Plan {
  *
  * @example
  * ```ts
+ * import { loadTopologyObject } from "../model/load.ts";
+ * const { model } = loadTopologyObject({
+ *   name: "lab",
+ *   hosts: { h1: {}, h2: {} },
+ *   containers: { web: { host: "h1" }, api: { host: "h2" } },
+ * }, { reserved: [], uplink: false });
  * const part = hostPartPlan(buildPlan(model), model, "h1");
- * part.namespaces.map((n) => n.name); // ["lab-underlay", "lab-h1", "lab-web", …]
+ * console.log(part.namespaces.map((n) => n.name)); // ["lab-underlay", "lab-h1", "lab-web"]
  * ```
  */
 export function hostPartPlan(plan: Plan, model: Model, hostName: string): Plan {
