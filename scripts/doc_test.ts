@@ -20,7 +20,7 @@ export const DOC_FILES = [
   "core/plan/plan.ts",
   "core/errors.ts",
   // Not in mod.ts, but pure and documented with examples: run those too.
-  "core/graph/check_overlay.ts",
+  "core/lab/live_picture.ts",
   "core/model/attach_ops.ts",
 ];
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Lab, type TopologyInput } from "../mod.ts";
 import { Browser } from "./_support/browser.ts";
 import { run } from "./_support/run.ts";
-import { STATUS_COLORS } from "../core/graph/check_overlay.ts";
+import { STATUS_COLORS } from "../core/lab/live_picture.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const ARTIFACTS = `${ROOT}tests/artifacts`;

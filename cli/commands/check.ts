@@ -8,7 +8,7 @@ import type { CheckReport } from "../../core/checks/types.ts";
 import { useColor } from "../../core/lab/progress.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 import type { CheckFormat } from "../formats.ts";
-import { liveSvg } from "../../core/graph/check_overlay.ts";
+import { liveSvg } from "../../core/lab/live_picture.ts";
 import { keepLastCheck, linkStates } from "../../core/lab/live.ts";
 
 export interface CheckOptions {

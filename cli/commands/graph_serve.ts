@@ -10,7 +10,7 @@
  * @module
  */
 
-import { liveSvg, type LiveView } from "../../core/graph/check_overlay.ts";
+import { liveSvg, type LiveView } from "../../core/lab/live_picture.ts";
 import { liveView } from "../../core/lab/live.ts";
 import { formatExpected, formatObserved } from "../../core/checks/report.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import type { CheckReport } from "../checks/types.ts";
-import type { LinkState, LiveView } from "../graph/check_overlay.ts";
+import type { LinkState, LiveView } from "./live_picture.ts";
 import type { Model } from "../model/types.ts";
 import { NetlinkHandle } from "../kernel/netlink/client.ts";
 import { linkList } from "../kernel/netlink/link.ts";

@@ -10,8 +10,8 @@
 import type { Model } from "../model/types.ts";
 import type { CheckReport, CheckResult } from "../checks/types.ts";
 import { formatExpected, formatObserved, summaryLine } from "../checks/report.ts";
-import { COLORS, layout, type Scene, type Shape, textWidth } from "./layout.ts";
-import { sceneToSvg } from "./svg.ts";
+import { COLORS, layout, type Scene, type Shape, textWidth } from "../graph/layout.ts";
+import { sceneToSvg } from "../graph/svg.ts";
 
 /** State of an endpoint's host-side link: `missing` when the veth is gone. */
 export type LinkState = "up" | "down" | "missing";
@@ -245,7 +245,7 @@ function failureLines(view: LiveView, top: number): Scene {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { liveSvg } from "./check_overlay.ts";
+ * import { liveSvg } from "./live_picture.ts";
  * import { loadTopologyObject } from "../model/load.ts";
  * const { model } = loadTopologyObject(
  *   { name: "shop", containers: { web: {}, api: {} } },

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { liveSvg, type LiveView, STATUS_COLORS } from "./check_overlay.ts";
+import { liveSvg, type LiveView, STATUS_COLORS } from "./live_picture.ts";
 import { loadTopologyObject } from "../model/load.ts";
 import { deriveExpectations } from "../checks/expectations.ts";
 import type { CheckReport } from "../checks/types.ts";
