@@ -34,6 +34,7 @@ export function viewJson(lab: string, view: LiveView | null): unknown {
       at: view.checkedAt,
       passed: results.filter((r) => r.pass).length,
       failed: results.filter((r) => !r.pass).length,
+      causes: view.report.causes ?? [],
       failures: results.filter((r) => !r.pass).map((r) => ({
         id: r.expectation.id,
         source: r.expectation.source,

@@ -214,6 +214,12 @@ function failureLines(view: LiveView, top: number): Scene {
       : STATUS_COLORS.fail,
   });
   let width = textWidth(caption, FONT_SIZE);
+  for (const cause of r?.causes ?? []) {
+    y += LINE_HEIGHT;
+    const line = `cause: ${cause}`;
+    shapes.push({ ...text(MARGIN, y, line, true), fill: STATUS_COLORS.fail, key: "cause" });
+    width = Math.max(width, textWidth(line, FONT_SIZE));
+  }
   const failed = (r?.results ?? []).filter((x) => !x.pass);
   for (const f of failed.slice(0, MAX_FAILURES)) {
     y += LINE_HEIGHT;

@@ -26,7 +26,7 @@ function reportWith(broken: string | null): CheckReport {
       hint: pass ? "" : "no answer: link down, firewall drop, or no ARP reply?",
     };
   });
-  return { lab: "shop", results, probes: results.length, elapsedMs: 5, notes: [] };
+  return { lab: "shop", results, probes: results.length, elapsedMs: 5, notes: [], causes: [] };
 }
 
 /** The attributes of the element carrying `data-key="key"`. */
