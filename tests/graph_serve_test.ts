@@ -159,9 +159,13 @@ Deno.test("the live page shows the lab, a deleted veth as a red pair, and green 
       // As nslab wires bridge ports (published ports answer through the hairpin).
       await ok(["bridge", "-n", host, "link", "set", "dev", web.hostIfname, "hairpin", "on"]);
       // The bridge took a new MAC with its new port: forget the old one everywhere.
-      for (const c of lab.model.containers) {
-        await ok(["ip", "-n", c.netns, "neigh", "flush", "all"]);
+      for (const ns of [host, ...lab.model.containers.map((c) => c.netns)]) {
+        await ok(["ip", "-n", ns, "neigh", "flush", "all"]);
       }
+      await page.waitFor(
+        `![...document.querySelectorAll("#picture text")].some((t) => t.textContent === "link missing")`,
+        "web@front's link back",
+      );
       await lab.assertChecks(); // the fixture's check feeds the page too
       await page.waitFor(
         `${pairStroke("web->api")} === "${STATUS_COLORS.pass}"`,

@@ -250,7 +250,8 @@ export class Lab implements AsyncDisposable {
    * }, { name: "usdoc-ex", uplink: false });
    * await lab.expect("web").reaches("api", 8000);
    * await lab.expect("web").cannotReach("db");
-   * await lab.expect("web").resolves("api", [lab.inspect("api").endpoints[0].address]);
+   * const front = lab.inspect("api").endpoints.find((e) => e.network === "front")!;
+   * await lab.expect("web").resolves("api", [front.address]);
    * await lab.expect("web").cannotResolve("db");
    * ```
    */
