@@ -12,6 +12,7 @@ import type { Model } from "../model/types.ts";
 import { NetlinkHandle } from "../kernel/netlink/client.ts";
 import { linkList } from "../kernel/netlink/link.ts";
 import { readState, stateDir, writeStateFile } from "./state.ts";
+import { formatImpair } from "../model/impair.ts";
 
 const LAST_CHECK = "last-check.json";
 
@@ -71,6 +72,18 @@ export function linkStates(model: Model): Record<string, LinkState> {
   return out;
 }
 
+/** Declared impairments per endpoint (`container@network` → `delay 50ms, loss 10%`), for people. */
+export function impairmentLabels(model: Model): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of model.containers) {
+    for (const e of c.endpoints) {
+      const text = e.impair ? formatImpair(e.impair) : "";
+      if (text) out[`${c.name}@${e.network}`] = text;
+    }
+  }
+  return out;
+}
+
 /** The live view of a running lab, or null when it is not up. */
 export function liveView(lab: string): LiveView | null {
   const state = readState(lab);
@@ -81,7 +94,6 @@ export function liveView(lab: string): LiveView | null {
     report: kept?.report ?? null,
     checkedAt: kept?.at,
     links: linkStates(state.model),
-    // Hook for the impairment work (issue #16): labels per `container@network` go here.
-    impairments: {},
+    impairments: impairmentLabels(state.model),
   };
 }
