@@ -86,7 +86,13 @@ export class Lab implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await using _down = await lab.link("web", "front").down();
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-ln", uplink: false });
+   * {
+   *   await using _down = await lab.link("web", "front").down();
+   *   await lab.expect("web").cannotReach("app", 8000);
+   * } // the link is up again here
+   * await lab.expect("web").reaches("app", 8000);
    * ```
    */
   link(name: string, network?: string): { down(): Promise<Undo>; up(): Promise<Undo> } {
@@ -103,7 +109,10 @@ export class Lab implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await using _slow = await lab.impair("web:front", { delay: "50ms", loss: "2%" });
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-im", uplink: false });
+   * await using _slow = await lab.impair("web:front", { delay: "50ms" });
+   * await lab.expect("web").reaches("app", 8000); // slower, still there
    * ```
    */
   async impair(target: string, spec: RawImpair): Promise<Undo> {
@@ -115,7 +124,10 @@ export class Lab implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * await using _cut = await lab.partition(["h1"], ["h2"]);
+   * import { Lab } from "../../mod.ts";
+   * await using lab = await Lab.up("topologies/bridge.yaml", { name: "usdoc-pt", uplink: false });
+   * await using _cut = await lab.partition(["web"], ["app"]);
+   * await lab.expect("web").cannotReach("app", 8000);
    * ```
    */
   async partition(...groups: string[][]): Promise<Undo> {
