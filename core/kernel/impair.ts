@@ -5,7 +5,8 @@
  *
  * Links are changed through netlink (`ip link`), rates with `tc` (one run per shaped device: tbf
  * needs rate tables nslab's netlink codec does not build), rules with one
- * `iptables-restore --noflush` per namespace into the `mangle` chains NSLAB-IMPAIR-IN/OUT.
+ * `iptables-restore --noflush` per namespace into the `mangle` chains NSLAB-IMPAIR-IN/OUT, and
+ * one `ip6tables-restore --noflush` into the same chains of ip6tables where the namespace has IPv6.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { attrValue } from "./netlink/codec.ts";
 import { neighDel, neighList } from "./netlink/neigh.ts";
 import { applyFirewall } from "./firewall.ts";
 import { assertNetnsName } from "./netns/netns.ts";
+import type { Family } from "../plan/firewall/family.ts";
 import { NslabError } from "../errors.ts";
 
 /** The mangle chains impairment rules live in, and the built-in chains that jump to them. */
@@ -171,8 +173,26 @@ async function changeLink(from: ImpairLinkPlan | null, to: ImpairLinkPlan | null
   if (Boolean(from?.spec.down) !== Boolean(to?.spec.down)) await setDown(l, Boolean(to?.spec.down));
 }
 
-/** The iptables-restore input that makes a namespace's impairment chains hold exactly `r`. */
-export function impairRuleset(r: ImpairRulesPlan, hooked: boolean): string {
+/** The rule bodies of one family: `in`/`out`, or `in6`/`out6` (null: the family has no chains). */
+function familyRules(
+  r: ImpairRulesPlan | null,
+  family: Family,
+): { in: string[]; out: string[] } | null {
+  if (!r) return null;
+  if (family === "ipv4") return { in: r.in, out: r.out };
+  return r.in6 && r.out6 ? { in: r.in6, out: r.out6 } : null;
+}
+
+/**
+ * The iptables-restore (or, for `ipv6`, ip6tables-restore) input that makes a namespace's
+ * impairment chains hold exactly `r`'s rules of that family.
+ */
+export function impairRuleset(
+  plan: ImpairRulesPlan,
+  hooked: boolean,
+  family: Family = "ipv4",
+): string {
+  const r = familyRules(plan, family) ?? { in: [], out: [] };
   const lines = ["*mangle", `:${IMPAIR_CHAINS.in} - [0:0]`, `:${IMPAIR_CHAINS.out} - [0:0]`];
   if (!hooked) {
     lines.push(`-A ${HOOKS.in} -j ${IMPAIR_CHAINS.in}`, `-A ${HOOKS.out} -j ${IMPAIR_CHAINS.out}`);
@@ -198,12 +218,22 @@ function unhookRuleset(): string {
   ].join("\n");
 }
 
-async function changeRules(ns: string, was: boolean, to: ImpairRulesPlan | null): Promise<void> {
-  if (to) await applyFirewall(ns, impairRuleset(to, was));
-  else if (was) await applyFirewall(ns, unhookRuleset());
-}
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Takes a namespace's chains from `from` to `to`, each family on its own, only where it differs. */
+async function changeRules(
+  ns: string,
+  from: ImpairRulesPlan | null,
+  to: ImpairRulesPlan | null,
+): Promise<void> {
+  for (const family of ["ipv4", "ipv6"] as const) {
+    const was = familyRules(from, family);
+    const will = familyRules(to, family);
+    if (same(was, will)) continue;
+    if (will) await applyFirewall(ns, impairRuleset(to!, was !== null, family), family);
+    else if (was) await applyFirewall(ns, unhookRuleset(), family);
+  }
+}
 
 /**
  * Takes the kernel from impairment section `from` to `to` (absent: nothing impaired). Links are
@@ -231,7 +261,7 @@ export async function applyImpairments(
     [...new Set([...fromRules.keys(), ...toRules.keys()])].map((ns) => {
       const a = fromRules.get(ns) ?? null;
       const b = toRules.get(ns) ?? null;
-      return same(a, b) ? Promise.resolve() : changeRules(ns, a !== null, b);
+      return same(a, b) ? Promise.resolve() : changeRules(ns, a, b);
     }),
   );
 }

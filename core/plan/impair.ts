@@ -12,6 +12,8 @@
  *   supervisor moves frames between the two with AF_PACKET sockets, holding each for the delay.
  * - partitions: DROP rules per endpoint for the addresses of the other groups, and on host
  *   links for the other groups' hosts (which cuts VXLAN between them).
+ * - a namespace with IPv6 gets the same loss rules in ip6tables, and partition rules for the
+ *   other groups' IPv6 addresses; host links stay IPv4 only (the underlay is IPv4).
  *
  * @module
  */
@@ -118,9 +120,19 @@ export function lossProbability(pct: number): string {
 export function planImpairments(model: Model, namespaces: NamespacePlan[]): ImpairPlan {
   const links: ImpairLinkPlan[] = [];
   const rules = new Map<string, ImpairRulesPlan>();
+  const dualStack = new Set(
+    model.containers.filter((c) => c.endpoints.some((e) => e.ipv6)).map((c) => c.netns),
+  );
   const rulesOf = (ns: string) => {
     let r = rules.get(ns);
-    if (!r) rules.set(ns, r = { netns: ns, in: [], out: [] });
+    if (!r) {
+      r = dualStack.has(ns) ? { netns: ns, in: [], out: [], in6: [], out6: [] } : {
+        netns: ns,
+        in: [],
+        out: [],
+      };
+      rules.set(ns, r);
+    }
     return r;
   };
   for (const l of impairableLinks(model, namespaces)) {
@@ -131,12 +143,17 @@ export function planImpairments(model: Model, namespaces: NamespacePlan[]): Impa
     if (spec.lossPct !== undefined) {
       const stat = `-m statistic --mode random --probability ${lossProbability(spec.lossPct)}`;
       const tag = `-m comment --comment "nslab loss ${l.name}"`;
-      rulesOf(l.inner.ns).in.push(`-i ${l.inner.dev} ${stat} ${tag} -j DROP`);
-      rulesOf(l.inner.ns).out.push(`-o ${l.inner.dev} ${stat} ${tag} -j DROP`);
+      const r = rulesOf(l.inner.ns);
+      for (const [ins, outs] of [[r.in, r.out], [r.in6, r.out6]]) {
+        ins?.push(`-i ${l.inner.dev} ${stat} ${tag} -j DROP`);
+        outs?.push(`-o ${l.inner.dev} ${stat} ${tag} -j DROP`);
+      }
     }
   }
   for (const p of model.partitions ?? []) partitionRules(model, p.id, p.groups, rulesOf);
-  return { links, rules: [...rules.values()].filter((r) => r.in.length + r.out.length > 0) };
+  const count = (r: ImpairRulesPlan) =>
+    r.in.length + r.out.length + (r.in6?.length ?? 0) + (r.out6?.length ?? 0);
+  return { links, rules: [...rules.values()].filter((r) => count(r) > 0) };
 }
 
 function partitionRules(
@@ -157,13 +174,24 @@ function partitionRules(
       const r = rulesOf(container.netns);
       // A host-scoped network's address on another host is not reachable from here (and may be
       // this host's own, as docker_gwbridge's are): only addresses a packet could reach are cut.
+      const reachable = remote.filter((e) =>
+        !(local.has(e.network) && e.container.host !== container.host)
+      );
       const addrs = new Set(
-        remote.filter((e) => !(local.has(e.network) && e.container.host !== container.host))
-          .map((e) => e.container.endpoints.find((x) => x.network === e.network)!.address),
+        reachable.map((e) => e.container.endpoints.find((x) => x.network === e.network)!.address),
       );
       for (const a of addrs) {
         r.in.push(`-s ${a}/32 -i ${ep.ifname} ${tag} -j DROP`);
         r.out.push(`-d ${a}/32 -o ${ep.ifname} ${tag} -j DROP`);
+      }
+      const addrs6 = new Set(
+        reachable.flatMap((e) =>
+          e.container.endpoints.find((x) => x.network === e.network)?.ipv6?.address ?? []
+        ),
+      );
+      for (const a of r.in6 && ep.ipv6 ? addrs6 : []) {
+        r.in6!.push(`-s ${a}/128 -i ${ep.ifname} ${tag} -j DROP`);
+        r.out6!.push(`-d ${a}/128 -o ${ep.ifname} ${tag} -j DROP`);
       }
     }
     const remoteHosts = others.flatMap((o) => o.hosts);
@@ -227,6 +255,10 @@ export function impairLines(impair: ImpairPlan): string[] {
     out.push(`iptables -t mangle in ${r.netns}:`);
     for (const x of r.in) out.push(`  -A NSLAB-IMPAIR-IN ${x}`);
     for (const x of r.out) out.push(`  -A NSLAB-IMPAIR-OUT ${x}`);
+    if (!r.in6 || !r.out6 || r.in6.length + r.out6.length === 0) continue;
+    out.push(`ip6tables -t mangle in ${r.netns}:`);
+    for (const x of r.in6) out.push(`  -A NSLAB-IMPAIR-IN ${x}`);
+    for (const x of r.out6) out.push(`  -A NSLAB-IMPAIR-OUT ${x}`);
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { loadTopology } from "../model/load.ts";
 import { withImpair, withPartition } from "../model/impair_edit.ts";
 import { buildPlan } from "./plan.ts";
-import { lossProbability, relayNames, sharedImpairments } from "./impair.ts";
+import { impairLines, lossProbability, relayNames, sharedImpairments } from "./impair.ts";
 import { impairRuleset } from "../kernel/impair.ts";
 
 const model = loadTopology({
@@ -81,4 +81,66 @@ Deno.test("the mangle ruleset hooks its chains once and flushes them on every ap
       "-A NSLAB-IMPAIR-IN -i eth0 -j DROP\nCOMMIT\n",
   );
   ok(!impairRuleset(r, true).includes("PREROUTING"));
+});
+
+const dual = loadTopology({
+  file: "d.yaml",
+  text: `name: d
+networks: { v6: { enable_ipv6: true }, v4: {} }
+containers:
+  a: { networks: { v6: { loss: 5% } } }
+  b: { networks: [v6] }
+  c: { networks: [v4] }
+`,
+}, { reserved: [] }).model;
+const v6Of = (name: string) =>
+  dual.containers.find((c) => c.name === name)!.endpoints[0].ipv6!.address;
+const v4Of = (name: string) => dual.containers.find((c) => c.name === name)!.endpoints[0].address;
+
+Deno.test("on a dual-stack network loss drops in ip6tables too, with the same rule text", () => {
+  const a = buildPlan(dual).impair!.rules.find((r) => r.netns === "d-a")!;
+  const loss =
+    '-m statistic --mode random --probability 0.05 -m comment --comment "nslab loss a:v6"';
+  deepStrictEqual(a.in6, [`-i eth0 ${loss} -j DROP`]);
+  deepStrictEqual(a.out6, [`-o eth0 ${loss} -j DROP`]);
+  deepStrictEqual(a.in, a.in6);
+  equal(
+    impairRuleset(a, true, "ipv6"),
+    `*mangle\n:NSLAB-IMPAIR-IN - [0:0]\n:NSLAB-IMPAIR-OUT - [0:0]\n-A NSLAB-IMPAIR-IN -i eth0 ${loss} -j DROP\n-A NSLAB-IMPAIR-OUT -o eth0 ${loss} -j DROP\nCOMMIT\n`,
+  );
+});
+
+Deno.test("a partition a | b on a dual-stack network drops b's IPv6 /128 in ip6tables, both ways", () => {
+  const cut = buildPlan(withPartition(dual, [["a"], ["b"]]).model).impair!;
+  const tag = '-m comment --comment "nslab partition 1" -j DROP';
+  const b = cut.rules.find((r) => r.netns === "d-b")!;
+  deepStrictEqual(b.in6, [`-s ${v6Of("a")}/128 -i eth0 ${tag}`]);
+  deepStrictEqual(b.out6, [`-d ${v6Of("a")}/128 -o eth0 ${tag}`]);
+  deepStrictEqual(b.out, [`-d ${v4Of("a")}/32 -o eth0 ${tag}`]);
+  const a = cut.rules.find((r) => r.netns === "d-a")!;
+  ok(a.out6!.includes(`-d ${v6Of("b")}/128 -o eth0 ${tag}`), a.out6!.join("\n"));
+  const printed = impairLines(cut).join("\n");
+  ok(
+    printed.includes(`ip6tables -t mangle in d-b:\n  -A NSLAB-IMPAIR-IN -s ${v6Of("a")}/128`),
+    printed,
+  );
+  // c has no IPv6: its rules stay IPv4 only, and a's IPv6 address is never written as /32.
+  const c = buildPlan(withPartition(dual, [["a"], ["c"]]).model).impair!.rules.find((r) =>
+    r.netns === "d-c"
+  )!;
+  deepStrictEqual(Object.keys(c), ["netns", "in", "out"]);
+  ok(!c.out.some((r) => r.includes(":")), c.out.join("\n"));
+});
+
+Deno.test("an IPv4-only lab's impairment rules are exactly what they were before IPv6 (pinned)", () => {
+  const cut = buildPlan(withPartition(model, [["web"], ["db"]]).model).impair!;
+  const tag = '-m comment --comment "nslab partition 1" -j DROP';
+  const web = ["172.18.0.2", "10.0.0.2", "172.19.0.2"]; // lan, mesh, docker_gwbridge
+  deepStrictEqual(cut.rules.find((r) => r.netns === "t-db"), {
+    netns: "t-db",
+    in: web.map((a) => `-s ${a}/32 -i eth0 ${tag}`),
+    out: web.map((a) => `-d ${a}/32 -o eth0 ${tag}`),
+  });
+  ok(cut.rules.every((r) => r.in6 === undefined && r.out6 === undefined));
+  ok(!impairLines(cut).some((l) => l.startsWith("ip6tables")));
 });

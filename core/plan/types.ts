@@ -199,6 +199,10 @@ export interface ImpairRulesPlan {
   in: string[];
   /** Rule bodies of `-A NSLAB-IMPAIR-OUT …` (outgoing, from POSTROUTING). */
   out: string[];
+  /** The same chains in ip6tables, present only when the namespace has IPv6 (a container on a network with `enable_ipv6`). */
+  in6?: string[];
+  /** Outgoing ip6tables rules; present exactly when `in6` is. */
+  out6?: string[];
 }
 
 /** The whole section. */
