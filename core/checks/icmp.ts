@@ -21,9 +21,12 @@ import {
   IPPROTO_ICMPV6,
   libc,
   MSG_DONTWAIT,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_RAW,
+  SOL_SOCKET,
 } from "../kernel/sys/ffi.ts";
 import type { Deadline, Epoll } from "../kernel/sys/epoll.ts";
 import { sockaddrOf, socketIn } from "../kernel/netns/netns.ts";
@@ -31,9 +34,6 @@ import { formatIp6 } from "../model/ip6.ts";
 import type { Observed } from "./types.ts";
 
 const ECHO_REPLY = 0;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_RCVBUFFORCE = 33;
 /** Receive buffer of each raw socket (root may exceed net.core.rmem_max). */
 const RCVBUF_BYTES = 8 * 1024 * 1024;
 const DEST_UNREACH = 3;

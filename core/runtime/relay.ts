@@ -17,6 +17,7 @@ import {
   EPOLLIN,
   errno,
   libc,
+  SO_RCVBUF,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
@@ -34,7 +35,6 @@ const ETH_P_ALL_BE = 0x0300;
 const SOL_PACKET = 263;
 const PACKET_VNET_HDR = 15;
 const PACKET_IGNORE_OUTGOING = 23;
-const SO_RCVBUF = 8;
 const SO_SNDBUF = 7;
 const MSG_DONTWAIT = 0x40;
 /** Largest frame read: a 64 KiB GSO frame plus the 10-byte virtio header. */

@@ -196,6 +196,9 @@ export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
+export const SO_RCVBUF = 8;
+/** SO_RCVBUF past net.core.rmem_max (CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 export const SO_LINGER = 13;
 export const IPPROTO_TCP = 6;
 export const TCP_QUICKACK = 12;
