@@ -20,6 +20,7 @@ import { applyFirewall } from "./firewall.ts";
 import { assertNetnsName } from "./netns/netns.ts";
 import type { Family } from "../plan/firewall/family.ts";
 import { NslabError } from "../errors.ts";
+import { pollUntil } from "../poll.ts";
 
 /** The mangle chains impairment rules live in, and the built-in chains that jump to them. */
 export const IMPAIR_CHAINS = { in: "NSLAB-IMPAIR-IN", out: "NSLAB-IMPAIR-OUT" } as const;
@@ -100,16 +101,13 @@ async function setDown(l: ImpairLinkPlan, down: boolean): Promise<void> {
   const operUp = (end: { ns: string; dev: string }) =>
     Number(attrValue(linkGet(handleFor(end.ns), end.dev)?.attrs ?? [], "operstate") ?? 0) ===
       OPER_UP;
-  const deadline = performance.now() + CARRIER_WAIT_MS;
-  while (!(operUp(l.inner) && operUp(l.outer))) {
-    if (performance.now() > deadline) {
-      throw new NslabError(
-        `Link "${l.name}" was set up but does not pass traffic after ${CARRIER_WAIT_MS} ms ` +
-          `(operstate of ${l.inner.ns}/${l.inner.dev} is not UP)`,
-        1,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  const up = () => operUp(l.inner) && operUp(l.outer);
+  if (!await pollUntil(up, { timeoutMs: CARRIER_WAIT_MS, firstMs: 10, maxMs: 10 })) {
+    throw new NslabError(
+      `Link "${l.name}" was set up but does not pass traffic after ${CARRIER_WAIT_MS} ms ` +
+        `(operstate of ${l.inner.ns}/${l.inner.dev} is not UP)`,
+      1,
+    );
   }
 }
 
