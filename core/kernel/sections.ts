@@ -11,6 +11,7 @@
 
 import type { NamespacePlan, NsName, Plan } from "../plan/types.ts";
 import { linkHome, type NamespaceDelta, type PlanDelta } from "../plan/diff.ts";
+import { sameImpairments } from "../plan/impair.ts";
 import { reloadRuleset } from "../plan/firewall/reload.ts";
 import { NslabError } from "../errors.ts";
 import type { KernelTarget } from "./target.ts";
@@ -212,8 +213,7 @@ export class Applier {
         const i = d.impair;
         if (!i) return;
         const [from, to] = s === "impairments lifted" ? [i.from, i.kept] : [i.kept, i.to];
-        const none = { links: [], rules: [] };
-        if (JSON.stringify(from ?? none) === JSON.stringify(to ?? none)) return;
+        if (sameImpairments(from, to)) return;
         try {
           await this.#k.impair(from, to);
         } catch (e) {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { emptyImpairPlan, type ImpairPlan, sharedImpairments } from "./impair.ts";
+import { type ImpairPlan, sameImpairments, sharedImpairments } from "./impair.ts";
 import type {
   AddrPlan,
   FdbPlan,
@@ -219,7 +219,7 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   const root = rootEmpty ? to.root : emptyPlan(to.lab).root;
   const { xfrm, firewall, files } = diffOutsideNamespaces(from, to);
   const rootCount = root.links.length + root.addrs.length + root.routes.length + root.up.length;
-  const impair = key(from.impair ?? emptyImpairPlan()) === key(to.impair ?? emptyImpairPlan())
+  const impair = sameImpairments(from.impair, to.impair)
     ? null
     : { from: from.impair, kept: sharedImpairments(from.impair, to.impair), to: to.impair };
   return {

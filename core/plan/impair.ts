@@ -31,6 +31,11 @@ export function emptyImpairPlan(): ImpairPlan {
   return { links: [], rules: [] };
 }
 
+/** Whether two impairment sections hold the same (absent: nothing impaired). */
+export function sameImpairments(a: ImpairPlan | undefined, b: ImpairPlan | undefined): boolean {
+  return JSON.stringify(a ?? emptyImpairPlan()) === JSON.stringify(b ?? emptyImpairPlan());
+}
+
 /** Names of the relay pair of an outer device: short, deterministic, ≤ 15 bytes. */
 export function relayNames(outerNs: string, outerDev: string): { dev: string; peer: string } {
   let h = 0x811c9dc5;
