@@ -7,7 +7,12 @@
  * @module
  */
 
-import type { SourcePos } from "./model/types.ts";
+/** Where a value came from in the topology file (1-based line and column). */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
 
 /**
  * Base of every nslab error: a message for people and the exit code the CLI uses.

@@ -7,12 +7,9 @@
  * @module
  */
 
-/** Where a value came from in the topology file (1-based line and column). */
-export interface SourcePos {
-  file: string;
-  line: number;
-  col: number;
-}
+/** Where a value came from in the topology file; defined beside the errors that carry it. */
+export type { SourcePos } from "../errors.ts";
+import type { SourcePos } from "../errors.ts";
 
 /** Network drivers nslab builds. */
 export type Driver = "bridge" | "host" | "none" | "overlay" | "macvlan";
