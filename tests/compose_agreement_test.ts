@@ -22,7 +22,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { Lab } from "../mod.ts";
-import { readMachineRoutes } from "../core/model/routes.ts";
+import { readMachineRoutes } from "../core/kernel/routes.ts";
 import { run } from "./_support/run.ts";
 import {
   buildBusyboxImage,

@@ -10,7 +10,7 @@
  */
 
 import { formatCidr, overlaps, parseCidr } from "../model/ip.ts";
-import { readMachineRoutes } from "../model/routes.ts";
+import { readMachineRoutes } from "../kernel/routes.ts";
 import type { Model } from "../model/types.ts";
 import type { MachineView } from "../model/load.ts";
 import { listStateDirs, readState, STATE_ROOT } from "./state.ts";

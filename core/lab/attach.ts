@@ -15,7 +15,7 @@ import { engine } from "../runtime/docker.ts";
 import { adoptNetns, deleteNetns } from "../kernel/netns/netns.ts";
 import { addAttachedContainer } from "../model/attach_ops.ts";
 import { connectNetwork } from "../model/network_ops.ts";
-import { readMachineRoutes } from "../model/routes.ts";
+import { readMachineRoutes } from "../kernel/routes.ts";
 import type { LabNetwork } from "./lab_network.ts";
 import { ensureStateDir } from "./state.ts";
 

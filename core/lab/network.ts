@@ -16,7 +16,7 @@
 import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { buildPlan } from "../plan/plan.ts";
-import { readMachineRoutes } from "../model/routes.ts";
+import { readMachineRoutes } from "../kernel/routes.ts";
 import { uplinkName } from "../model/names.ts";
 import { checkKernelFeatures } from "../kernel/features.ts";
 import { checkImpairFeatures } from "../kernel/impair_features.ts";

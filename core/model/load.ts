@@ -23,7 +23,6 @@ import { readMeasures } from "./measure.ts";
 export type { TopologyInput } from "./input.ts";
 export { topologySchema } from "./schema.ts";
 export { summarize, ulaLine } from "./summary.ts";
-export { readMachineRoutes } from "./routes.ts";
 
 /** What the loader needs to know about the machine (`readMachine()` in `core/lab/alloc.ts`). */
 export interface MachineView {

@@ -1,12 +1,12 @@
 /**
  * The IPv4 routes already on the machine (`ip -4 route show table main`, read from
  * `/proc/net/route`), so IPAM skips pools that would collide with them, as Docker does. This is the
- * only thing the model reads from the machine, and callers can pass the list instead.
+ * kernel layer's job, not the model's: the model takes the list as input (`LoadOptions.machine`).
  *
  * @module
  */
 
-import { type Cidr, formatCidr } from "./ip.ts";
+import { type Cidr, formatCidr } from "../model/ip.ts";
 
 /** One route: destination prefix and the interface it goes out of. */
 export interface MachineRoute {
