@@ -11,7 +11,8 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./schema.ts";
 import type { Endpoint } from "./types.ts";
-import { type Attachment, type Draft, startOrder } from "./containers.ts";
+import type { Attachment } from "./attachments.ts";
+import { type Draft, startOrder } from "./containers.ts";
 import { addressScope, GWBRIDGE, type NetDecl } from "./networks.ts";
 import { assignIpv6Addresses, attachmentKey } from "./ipv6_endpoints.ts";
 import { formatIp6 } from "./ip6.ts";

@@ -27,6 +27,13 @@ export const MAX_CONTAINER = 63;
 /** Host and container names: lowercase, safe in namespace and DNS names. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
 
+/** A DNS host name: dot-separated labels of letters, digits and '-', each at most 63 long. */
+export const HOSTNAME_PATTERN =
+  /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/;
+
+/** A MAC address written as six hex bytes separated by ':'. */
+export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
 /** Network names: Docker's rule (letters, digits, `_.-`, starting with a letter or digit). */
 export const NETWORK_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 

@@ -42,13 +42,8 @@ import {
   projectNetwork,
   toNetwork,
 } from "./networks.ts";
-import {
-  type Draft,
-  expandServices,
-  type RawService,
-  resolveContainerModes,
-  type ServiceContext,
-} from "./containers.ts";
+import { type Draft, expandServices, type RawService, type ServiceContext } from "./containers.ts";
+import { resolveContainerModes } from "./shared_network.ts";
 import { assignEndpoints } from "./endpoints.ts";
 import { assignIpv6Subnets } from "./ipv6.ts";
 import { formatCidr6 } from "./ip6.ts";
