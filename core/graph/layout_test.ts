@@ -1,13 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { assertSnapshot } from "../model/_snapshot.ts";
-import {
-  layout,
-  type LineShape,
-  type Scene,
-  textBounds,
-  type TextShape,
-  textWidth,
-} from "./layout.ts";
+import { layout } from "./layout.ts";
+import { type LineShape, type Scene, textBounds, type TextShape, textWidth } from "./scene.ts";
 import { layoutVariants, sampleModel } from "./_sample.ts";
 
 type Box = { x: number; y: number; w: number; h: number };

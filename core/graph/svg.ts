@@ -6,7 +6,8 @@
  */
 
 import type { Model } from "../model/types.ts";
-import { layout, type Scene, type Shape } from "./layout.ts";
+import type { Scene, Shape } from "./scene.ts";
+import { layout } from "./layout.ts";
 
 const FONT = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace";
 

@@ -10,7 +10,8 @@
 import type { Model } from "../model/types.ts";
 import type { CheckReport, CheckResult } from "../checks/types.ts";
 import { formatExpected, formatObserved, summaryLine } from "../checks/report.ts";
-import { COLORS, layout, type Scene, type Shape, textWidth } from "../graph/layout.ts";
+import { layout } from "../graph/layout.ts";
+import { COLORS, type Scene, type Shape, textWidth } from "../graph/scene.ts";
 import { sceneToSvg } from "../graph/svg.ts";
 
 /** State of an endpoint's host-side link: `missing` when the veth is gone. */
