@@ -30,8 +30,6 @@ const LONG_FUNCTIONS = new Map<string, string>([
   ["core/checks/expectations.ts:implyDns", "TODO #18 model"],
   ["core/checks/expectations.ts:explicitExpectation", "TODO #18 model"],
   ["core/model/schema.ts:walk", "TODO #18 model"],
-  ["core/model/checks.ts:readChecks", "TODO #18 model"],
-  ["core/model/checks.ts:(in readChecks)", "TODO #18 model"],
   ["core/model/networks.ts:declareNetworks", "TODO #18 model"],
   ["core/model/resolve.ts:resolveModel", "TODO #18 model"],
   ["core/model/publish.ts:publishPorts", "TODO #18 model"],
