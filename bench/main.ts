@@ -44,7 +44,8 @@ import {
 import { describeSettings, kernelNamespaces, kernelSettings, settle } from "./settle.ts";
 import { commitOf, headerLines, resultsMarkdown } from "./report.ts";
 import type { BenchRow as DnsRow } from "./dns.ts";
-import { listLabs, teardown } from "../core/kernel/teardown.ts";
+import { listLabs } from "../core/kernel/discover.ts";
+import { teardown } from "../core/kernel/teardown.ts";
 import { deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";
 import { openFileLimit } from "../core/kernel/sys/limits.ts";
 import process from "node:process";

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { applyNetwork, readJournal } from "../core/kernel/apply.ts";
-import { listLabs, teardown } from "../core/kernel/teardown.ts";
+import { listLabs } from "../core/kernel/discover.ts";
+import { teardown } from "../core/kernel/teardown.ts";
 import { ApplyError } from "../core/errors.ts";
 import { NetlinkError } from "../core/kernel/netlink/errors.ts";
 import { createNetns, deleteNetns, listNetns } from "../core/kernel/netns/netns.ts";

@@ -1,6 +1,6 @@
 /** `nslab down`: remove everything a lab made, even after a crash; idempotent. */
 import { downLab } from "../../core/lab/down.ts";
-import { listLabs } from "../../core/kernel/teardown.ts";
+import { listLabs } from "../../core/kernel/discover.ts";
 import { listStateDirs } from "../../core/lab/state.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
 import { labName, type LabOptions } from "../common.ts";

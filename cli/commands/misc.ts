@@ -1,6 +1,6 @@
 /** `nslab schema` and `nslab doctor`. */
 import { topologySchema } from "../../core/model/load.ts";
-import { listLabs } from "../../core/kernel/teardown.ts";
+import { listLabs } from "../../core/kernel/discover.ts";
 import { listStateDirs } from "../../core/lab/state.ts";
 import { neighbourReport } from "../../core/lab/neighbours.ts";
 

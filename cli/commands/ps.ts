@@ -1,6 +1,6 @@
 /** `nslab ps` (containers of a lab) and `nslab ls` (all labs). */
 import type { Model } from "../../core/model/types.ts";
-import { listLabs } from "../../core/kernel/teardown.ts";
+import { listLabs } from "../../core/kernel/discover.ts";
 import { listStateDirs, processAlive, readState } from "../../core/lab/state.ts";
 import { type LabOptions, runningModel } from "../common.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Finding what a lab left behind from the lab name alone: namespaces whose `lo` carries the alias
  * `nslab:<lab>`, root-namespace links with that alias, and processes living in those namespaces.
- * Reading only; removal is `core/kernel/teardown.ts`.
+ * Reading only (and `listLabs`, every lab found that way); removal is `core/kernel/teardown.ts`.
  *
  * @module
  */
@@ -108,4 +108,31 @@ export function pidsInNetns(inodes: Set<number>): number[] {
     }
   }
   return out;
+}
+
+/** A lab found on the machine by its tags. */
+export interface FoundLab {
+  lab: string;
+  namespaces: string[];
+  rootLinks: string[];
+}
+
+/**
+ * Every lab with a tagged namespace or root link on this machine (for `nslab ls`, `down --all`
+ * and `nslab doctor`). Equivalent to: `ip netns list` + `ip -n NS link show lo` for each, and
+ * `ip -d link show` in the root namespace, grouped by the `nslab:<lab>` alias.
+ */
+export function listLabs(): FoundLab[] {
+  const labs = new Map<string, FoundLab>();
+  const get = (lab: string) => {
+    let l = labs.get(lab);
+    if (!l) labs.set(lab, l = { lab, namespaces: [], rootLinks: [] });
+    return l;
+  };
+  for (const n of scanNetns()) {
+    const lab = n.alias === null ? null : labOfTag(n.alias);
+    if (lab !== null) get(lab).namespaces.push(n.name);
+  }
+  for (const l of taggedRootLinks()) get(labOfTag(l.alias)!).rootLinks.push(l.name);
+  return [...labs.values()].sort((a, b) => a.lab.localeCompare(b.lab));
 }

@@ -19,14 +19,7 @@ import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./sys/ffi.ts";
 import { deleteNetns } from "./netns/netns.ts";
-import {
-  labOfTag,
-  labTag,
-  netnsInode,
-  pidsInNetns,
-  scanNetns,
-  taggedRootLinks,
-} from "./discover.ts";
+import { labTag, netnsInode, pidsInNetns, scanNetns, taggedRootLinks } from "./discover.ts";
 
 /** Extra things to remove, besides what the journal and discovery find. */
 export interface TeardownExtra {
@@ -152,6 +145,28 @@ function safeMount(path: string): boolean {
     !path.split("/").some((p) => p === ".." || p === ".");
 }
 
+/** One teardown under way: the lab, its state directory and tag, and the report being filled. */
+interface Run {
+  lab: string;
+  dir: string;
+  tag: string;
+  report: TeardownReport;
+  /** Records a failure and carries on: teardown never stops at the first error. */
+  fail: (what: string, e: unknown) => void;
+}
+
+/** The lab's namespaces, and what the journal says it made (some of it may be gone already). */
+interface Owned {
+  /** Namespaces to delete: tagged with the lab, or journaled and untagged. */
+  namespaces: Set<string>;
+  /** Namespaces the journal lists. */
+  journaledNs: Set<string>;
+  /** Root-namespace links the journal lists. */
+  journaledRoot: Set<string>;
+  /** Namespaces on the machine now, with their `lo` alias. */
+  present: Map<string, string | null>;
+}
+
 /**
  * Removes everything lab `lab` made. Equivalent to, for each of the lab's namespaces:
  * `ip netns pids NS | xargs kill -9; ip netns del NS; rm -r /etc/netns/NS`, plus
@@ -164,8 +179,6 @@ function safeMount(path: string): boolean {
  * ```
  */
 export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<TeardownReport> {
-  const dir = extra.stateDir ?? labStateDir(lab);
-  const tag = labTag(lab);
   const report: TeardownReport = {
     lab,
     namespaces: [],
@@ -175,11 +188,29 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
     paths: [],
     errors: [],
   };
-  const fail = (what: string, e: unknown) =>
-    report.errors.push(new NslabError(`${what}: ${e instanceof Error ? e.message : String(e)}`));
+  const run: Run = {
+    lab,
+    dir: extra.stateDir ?? labStateDir(lab),
+    tag: labTag(lab),
+    report,
+    fail: (what, e) =>
+      report.errors.push(new NslabError(`${what}: ${e instanceof Error ? e.message : String(e)}`)),
+  };
+  const owned = findOwned(run);
+  await removeContainers(run, extra);
+  await killProcesses(run, owned.namespaces, extra.pids ?? []);
+  detachMounts(run, extra.mounts ?? []);
+  deleteRootLinks(run, owned.journaledRoot);
+  await deleteNamespaces(run, owned);
+  detachAttached(run, owned.namespaces);
+  removeState(run);
+  report.namespaces.sort();
+  return report;
+}
 
-  // 1. What belongs to the lab: journal entries that still look like ours, and tagged namespaces.
-  const journal = readJournal(`${dir}/journal`);
+/** What belongs to the lab: journal entries that still look like ours, and tagged namespaces. */
+function findOwned(run: Run): Owned {
+  const journal = readJournal(`${run.dir}/journal`);
   const journaledNs = new Set(journal.flatMap((e) => (e.t === "netns" ? [e.name] : [])));
   const journaledRoot = new Set(
     journal.flatMap((e) => (e.t === "link" && e.ns === "" ? [e.name] : [])),
@@ -188,43 +219,52 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   try {
     scanned = scanNetns();
   } catch (e) {
-    fail("Cannot list namespaces", e);
+    run.fail("Cannot list namespaces", e);
   }
   const present = new Map(scanned.map((n) => [n.name, n.alias]));
   const namespaces = new Set<string>();
-  for (const n of scanned) if (n.alias === tag) namespaces.add(n.name);
+  for (const n of scanned) if (n.alias === run.tag) namespaces.add(n.name);
   for (const name of journaledNs) {
     if (!present.has(name)) continue;
     const alias = present.get(name);
     // Untagged or unreadable: killed between creation and tagging. Another lab's tag: not ours.
-    if (alias === null || alias === "" || alias === tag) namespaces.add(name);
+    if (alias === null || alias === "" || alias === run.tag) namespaces.add(name);
   }
+  return { namespaces, journaledNs, journaledRoot, present };
+}
 
-  // 1b. Docker containers (runtime: docker), by their nslab.lab label, before their processes
-  // are killed below; only when the lab recorded any (no engine call for other labs).
-  const dockerNames = readLines(`${dir}/docker`);
-  if (dockerNames.length > 0) {
-    if (extra.removeContainers) {
-      const removal = await extra.removeContainers(lab, dockerNames);
-      report.dockerContainers = removal.removed;
-      report.errors.push(...removal.errors);
-    } else {
-      fail(
-        `Cannot remove the Docker containers of lab "${lab}" (${dockerNames.join(", ")})`,
-        new Error('use "nslab down", which removes them'),
-      );
-    }
+/**
+ * Docker containers (runtime: docker), by their nslab.lab label, before their processes are
+ * killed; only when the lab recorded any (no engine call for other labs).
+ */
+async function removeContainers(run: Run, extra: TeardownExtra): Promise<void> {
+  const dockerNames = readLines(`${run.dir}/docker`);
+  if (dockerNames.length === 0) return;
+  if (extra.removeContainers) {
+    const removal = await extra.removeContainers(run.lab, dockerNames);
+    run.report.dockerContainers = removal.removed;
+    run.report.errors.push(...removal.errors);
+  } else {
+    run.fail(
+      `Cannot remove the Docker containers of lab "${run.lab}" (${dockerNames.join(", ")})`,
+      new Error('use "nslab down", which removes them'),
+    );
   }
+}
 
-  // 2. Processes: listed ones (checked, pids get reused) and any living in the lab's namespaces.
+/** Processes: listed ones (checked, pids get reused) and any living in the lab's namespaces. */
+async function killProcesses(run: Run, namespaces: Set<string>, extra: number[]): Promise<void> {
+  const { lab, report } = run;
   const inodes = new Set<number>();
   for (const ns of namespaces) {
     const ino = netnsInode(ns);
     if (ino !== null) inodes.add(ino);
   }
   const inLab = new Set(pidsInNetns(inodes));
-  const listed = readLines(`${dir}/pids`).map(Number).filter((p) => Number.isInteger(p) && p > 1);
-  const victims = new Set<number>([...(extra.pids ?? []), ...inLab]);
+  const listed = readLines(`${run.dir}/pids`).map(Number).filter((p) =>
+    Number.isInteger(p) && p > 1
+  );
+  const victims = new Set<number>([...extra, ...inLab]);
   for (const pid of listed) if (cmdline(pid).includes(lab)) victims.add(pid);
   for (const pid of supervisorPids(lab)) victims.add(pid);
   victims.delete(Deno.pid);
@@ -233,124 +273,114 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
       Deno.kill(pid, "SIGKILL");
       report.pids.push(pid);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) && alive(pid)) fail(`Cannot kill process ${pid}`, e);
+      if (!(e instanceof Deno.errors.NotFound) && alive(pid)) {
+        run.fail(`Cannot kill process ${pid}`, e);
+      }
     }
   }
   const stuck = await waitGone(report.pids, 3000);
   for (const pid of stuck) {
-    fail(
+    run.fail(
       `Process ${pid} of lab "${lab}" is still alive 3 s after SIGKILL`,
       "it is stuck in the kernel (D state?)",
     );
   }
+}
 
-  // 3. Mounts.
-  for (const m of new Set([...(extra.mounts ?? []), ...readLines(`${dir}/mounts`)])) {
+/** The lab's mounts (given, and listed in its state), detached. */
+function detachMounts(run: Run, extra: string[]): void {
+  for (const m of new Set([...extra, ...readLines(`${run.dir}/mounts`)])) {
     if (!safeMount(m)) {
-      fail(`Refusing to unmount ${JSON.stringify(m)}`, "not an absolute, normalised path");
+      run.fail(`Refusing to unmount ${JSON.stringify(m)}`, "not an absolute, normalised path");
       continue;
     }
-    if (libc().umount2(cstr(m), MNT_DETACH) === 0) report.mounts.push(m);
+    if (libc().umount2(cstr(m), MNT_DETACH) === 0) run.report.mounts.push(m);
     else {
       const code = errno();
       if (code !== 22 /* EINVAL: not a mount point */ && code !== 2 /* ENOENT */) {
-        fail(`Cannot unmount ${m}`, new SyscallError("umount2", code, m));
+        run.fail(`Cannot unmount ${m}`, new SyscallError("umount2", code, m));
       }
     }
   }
+}
 
-  // 4. Root-namespace links: tagged ones, and journaled untagged veths (killed before tagging).
+/** Root-namespace links: tagged ones, and journaled untagged veths (killed before tagging). */
+function deleteRootLinks(run: Run, journaledRoot: Set<string>): void {
   let root: NetlinkHandle | null = null;
   try {
     root = new NetlinkHandle("");
     const targets = new Map<string, number>();
-    for (const l of taggedRootLinks()) if (l.alias === tag) targets.set(l.name, l.index);
+    for (const l of taggedRootLinks()) if (l.alias === run.tag) targets.set(l.name, l.index);
     for (const name of journaledRoot) {
       const l = linkGet(root, name);
-      if (l && (l.alias === tag || (l.alias === "" && l.kind === "veth"))) {
+      if (l && (l.alias === run.tag || (l.alias === "" && l.kind === "veth"))) {
         targets.set(l.name, l.index);
       }
     }
     for (const [name, index] of targets) {
       try {
         linkDel(root, index);
-        report.rootLinks.push(name);
+        run.report.rootLinks.push(name);
       } catch (e) {
         if (!(e instanceof Error && "errnoName" in e && e.errnoName === "ENODEV")) {
-          fail(`Cannot delete root link "${name}"`, e);
+          run.fail(`Cannot delete root link "${name}"`, e);
         }
       }
     }
   } catch (e) {
-    fail("Cannot inspect root-namespace links", e);
+    run.fail("Cannot inspect root-namespace links", e);
   } finally {
     root?.close();
   }
-
-  // 5. Namespaces and their /etc/netns files. The files go on the runtime's I/O threads while the
-  // namespaces are deleted: removing thousands of inodes costs the file system real time (2,000
-  // containers: 6,000 inodes, ~1.7 s on this project's VM), which another CPU can spend.
-  const etc = [...new Set([...namespaces, ...journaledNs])]
-    .filter((ns) => namespaces.has(ns) || !present.has(ns))
-    .map((ns) => `/etc/netns/${ns}`);
-  const removing = removeDirs(etc, report);
-  const unpin = (ns: string, what: string) => {
-    try {
-      closeHandle(ns);
-      deleteNetns(ns);
-      report.namespaces.push(ns);
-    } catch (e) {
-      fail(`Cannot ${what} namespace "${ns}"`, e);
-    }
-  };
-  for (const ns of namespaces) unpin(ns, "delete");
-  await removing;
-
-  // 5b. Attached namespaces (lab.attach: a Docker container that joined the lab) are someone
-  // else's: never tagged, their processes never killed; they are only unpinned. Their veths went
-  // with the host namespaces above (a veth pair dies with either end).
-  for (const ns of readLines(`${dir}/attached`)) {
-    if (!ns.startsWith(`${lab}-`) || namespaces.has(ns)) continue;
-    unpin(ns, "detach");
-    removeDir(`/etc/netns/${ns}`, report);
-  }
-
-  // 6. State, last, and only when everything else is gone (a retry needs the journal).
-  if (report.errors.length === 0) removeDir(dir, report);
-  else {
-    report.errors.push(
-      new NslabError(
-        `Kept ${dir} so that "nslab down -p ${lab}" can retry; it removes it once everything else is gone`,
-      ),
-    );
-  }
-  report.namespaces.sort();
-  return report;
 }
 
-/** A lab found on the machine by its tags. */
-export interface FoundLab {
-  lab: string;
-  namespaces: string[];
-  rootLinks: string[];
+/** Closes nslab's handle into a namespace and unpins it. */
+function unpin(run: Run, ns: string, what: string): void {
+  try {
+    closeHandle(ns);
+    deleteNetns(ns);
+    run.report.namespaces.push(ns);
+  } catch (e) {
+    run.fail(`Cannot ${what} namespace "${ns}"`, e);
+  }
 }
 
 /**
- * Every lab with a tagged namespace or root link on this machine (for `nslab ls`, `down --all`
- * and `nslab doctor`). Equivalent to: `ip netns list` + `ip -n NS link show lo` for each, and
- * `ip -d link show` in the root namespace, grouped by the `nslab:<lab>` alias.
+ * Namespaces and their /etc/netns files. The files go on the runtime's I/O threads while the
+ * namespaces are deleted: removing thousands of inodes costs the file system real time (2,000
+ * containers: 6,000 inodes, ~1.7 s on this project's VM), which another CPU can spend.
  */
-export function listLabs(): FoundLab[] {
-  const labs = new Map<string, FoundLab>();
-  const get = (lab: string) => {
-    let l = labs.get(lab);
-    if (!l) labs.set(lab, l = { lab, namespaces: [], rootLinks: [] });
-    return l;
-  };
-  for (const n of scanNetns()) {
-    const lab = n.alias === null ? null : labOfTag(n.alias);
-    if (lab !== null) get(lab).namespaces.push(n.name);
+async function deleteNamespaces(run: Run, owned: Owned): Promise<void> {
+  const { namespaces, journaledNs, present } = owned;
+  const etc = [...new Set([...namespaces, ...journaledNs])]
+    .filter((ns) => namespaces.has(ns) || !present.has(ns))
+    .map((ns) => `/etc/netns/${ns}`);
+  const removing = removeDirs(etc, run.report);
+  for (const ns of namespaces) unpin(run, ns, "delete");
+  await removing;
+}
+
+/**
+ * Attached namespaces (lab.attach: a Docker container that joined the lab) are someone else's:
+ * never tagged, their processes never killed; they are only unpinned. Their veths went with the
+ * host namespaces (a veth pair dies with either end).
+ */
+function detachAttached(run: Run, namespaces: Set<string>): void {
+  for (const ns of readLines(`${run.dir}/attached`)) {
+    if (!ns.startsWith(`${run.lab}-`) || namespaces.has(ns)) continue;
+    unpin(run, ns, "detach");
+    removeDir(`/etc/netns/${ns}`, run.report);
   }
-  for (const l of taggedRootLinks()) get(labOfTag(l.alias)!).rootLinks.push(l.name);
-  return [...labs.values()].sort((a, b) => a.lab.localeCompare(b.lab));
+}
+
+/** State, last, and only when everything else is gone (a retry needs the journal). */
+function removeState(run: Run): void {
+  if (run.report.errors.length === 0) removeDir(run.dir, run.report);
+  else {
+    run.report.errors.push(
+      new NslabError(
+        `Kept ${run.dir} so that "nslab down -p ${run.lab}" can retry; it removes it once everything else is gone`,
+      ),
+    );
+  }
 }
