@@ -10,6 +10,7 @@ import { NslabError } from "../core/errors.ts";
 import { CHECK_FORMATS } from "./formats.ts";
 import { addNetworkCommand } from "./commands/network.ts";
 import { addImpairCommands } from "./commands/impair.ts";
+import { examples, labOptions, type RunVerb } from "./options.ts";
 
 // Each verb's module is imported when the verb runs, not at start-up: a `down` then never loads
 // the YAML parser, the planner or the checks (every module costs start-up time on each call).
@@ -26,30 +27,31 @@ const misc = () => import("./commands/misc.ts");
 const graph = () => import("./commands/graph.ts");
 const common = () => import("./common.ts");
 
-const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+/** Adds one verb (or a few that belong together) to the program. */
+type AddVerb = (program: Command, run: RunVerb) => void;
 
-function labOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "-f, --file <file>",
-      "topology file (default: nslab.yaml, compose.yaml, … in this folder)",
-    )
-    .option("-p, --project-name <name>", "lab name (overrides the file's name:)")
-    .option(
-      "--env-file <file>",
-      "variables for ${…} in the file, repeatable (default: .env beside the file)",
-      collect,
-    )
-    .option("--profile <name>", "enable services of this Compose profile, repeatable", collect);
-}
-
-/** Commander's way to let an option repeat: each value is appended to the list. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
+/** Every verb, in the order `nslab --help` lists them. */
+const VERBS: AddVerb[] = [
+  addValidate,
+  addPlan,
+  addUp,
+  addBundle,
+  addK8s,
+  addDemo,
+  addDown,
+  addPsAndLs,
+  addCheck,
+  addContainerVerbs,
+  addGraph,
+  addNetworkCommand,
+  addImpairCommands,
+  addSchema,
+  addCompletion,
+  addDoctor,
+];
 
 /** Builds the program; `run` receives each verb's promise of an exit code. */
-export function buildProgram(run: (p: Promise<number> | number) => void): Command {
+export function buildProgram(run: RunVerb): Command {
   const program = new Command("nslab")
     .description("Compose-like network labs on the Linux kernel, proven from inside the namespaces")
     .version("0.1.0")
@@ -57,7 +59,23 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .showHelpAfterError("(run nslab --help for the list of verbs)")
     .enablePositionalOptions()
     .exitOverride();
+  for (const add of VERBS) add(program, run);
+  return program;
+}
 
+/** `--progress`, shared by the verbs that build a lab. */
+function progressOption(): Option {
+  return new Option("--progress <mode>", "progress output").choices(["auto", "plain", "quiet"])
+    .default("auto");
+}
+
+/** `--format` of a check report, shared by the verbs that run checks. */
+function formatOption(): Option {
+  return new Option("--format <format>", "report format").choices(CHECK_FORMATS)
+    .default("table");
+}
+
+function addValidate(program: Command, run: RunVerb): void {
   labOptions(
     program.command("validate").description(
       "parse and validate a topology, print the resolved model",
@@ -65,7 +83,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   )
     .addHelpText("after", examples(["nslab validate -f topologies/seed.yaml"]))
     .action((o) => run(validate().then((m) => m.validateCommand(o))));
+}
 
+function addPlan(program: Command, run: RunVerb): void {
   labOptions(
     program.command("plan").description("print every kernel object and rule `up` would create"),
   )
@@ -80,15 +100,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       ]),
     )
     .action((o) => run(plan().then((m) => m.planCommand(o))));
+}
 
-  const progress = new Option("--progress <mode>", "progress output").choices([
-    "auto",
-    "plain",
-    "quiet",
-  ]).default("auto");
-  const format = new Option("--format <format>", "report format").choices(CHECK_FORMATS)
-    .default("table");
-
+function addUp(program: Command, run: RunVerb): void {
   labOptions(
     program.command("up").description("build the lab, start its supervisor, wait until ready"),
   )
@@ -105,8 +119,8 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       "--underlay-dev <dev>",
       "with --only-host: the host's eth0 is a macvlan of this machine interface (the real underlay)",
     )
-    .addOption(progress)
-    .addOption(format)
+    .addOption(progressOption())
+    .addOption(formatOption())
     .addHelpText(
       "after",
       examples([
@@ -118,7 +132,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       ]),
     )
     .action((o) => run(up().then((m) => m.upCommand(o))));
+}
 
+function addBundle(program: Command, run: RunVerb): void {
   labOptions(
     program.command("bundle").description(
       "resolve a topology once into a bundle every machine applies its part of",
@@ -134,7 +150,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       ]),
     )
     .action((o) => run(bundle().then((m) => m.bundleCommand(o))));
+}
 
+function addK8s(program: Command, run: RunVerb): void {
   labOptions(
     program.command("k8s").description(
       "Kubernetes objects that run each host's part on a node (see docs/multi-host.md)",
@@ -157,15 +175,17 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       ]),
     )
     .action((o) => run(k8s().then((m) => m.k8sCommand(o))));
+}
 
+function addDemo(program: Command, run: RunVerb): void {
   labOptions(
     program.command("demo").description(
       "the main job: up, run every check, print the report, down",
     ),
   )
     .option("--no-uplink", "no uplink veth from the machine's root namespace")
-    .addOption(progress)
-    .addOption(format)
+    .addOption(progressOption())
+    .addOption(formatOption())
     .addHelpText(
       "after",
       examples([
@@ -180,7 +200,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         ),
       )
     );
+}
 
+function addDown(program: Command, run: RunVerb): void {
   labOptions(
     program.command("down").description(
       "remove everything a lab made (idempotent, works after a crash)",
@@ -190,7 +212,10 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .option("--timings", "print where the time goes, step by step")
     .addHelpText("after", examples(["nslab down -p shop", "nslab down --all"]))
     .action((o) => run(down().then((m) => m.downCommand(o))));
+}
 
+/** `ps` (one lab's containers) and `ls` (every lab). */
+function addPsAndLs(program: Command, run: RunVerb): void {
   labOptions(
     program.command("ps").description("containers of a lab with addresses, networks and ports"),
   )
@@ -199,11 +224,13 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
 
   program.command("ls").description("all labs on this machine").option("--json", "JSON output")
     .action((o) => run(ps().then((m) => m.lsCommand(o))));
+}
 
+function addCheck(program: Command, run: RunVerb): void {
   labOptions(
     program.command("check").description("run implied and explicit checks; exit 1 on any failure"),
   )
-    .addOption(format)
+    .addOption(formatOption())
     .option("--only <what...>", "dns, reach, ports, isolation, iface, or container names")
     .option(
       "--expect-intact",
@@ -222,7 +249,10 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       ]),
     )
     .action((o) => run(check().then((m) => m.checkCommand(o))));
+}
 
+/** `exec`, `logs`, `inspect`: one container of a running lab. */
+function addContainerVerbs(program: Command, run: RunVerb): void {
   labOptions(program.command("exec").description("run a command inside a container's sandbox"))
     .argument("<name>", "container")
     .argument("[command...]", "command and arguments (after --)")
@@ -245,7 +275,9 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   )
     .argument("<name>")
     .action((name, o) => run(exec().then((m) => m.inspectCommand(o, name))));
+}
 
+function addGraph(program: Command, run: RunVerb): void {
   labOptions(program.command("graph").description("a picture of the topology"))
     .addOption(
       new Option("--format <format>", "output format").choices(["mermaid", "dot", "svg"]).default(
@@ -272,13 +304,14 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
           }),
       )
     );
+}
 
-  addNetworkCommand(program, run, labOptions);
-  addImpairCommands(program, run, labOptions);
-
+function addSchema(program: Command, run: RunVerb): void {
   program.command("schema").description("JSON Schema of the topology format (for editors)")
     .action(() => run(misc().then((m) => m.schemaCommand())));
+}
 
+function addCompletion(program: Command, run: RunVerb): void {
   program.command("completion").description("shell completion script").argument(
     "[shell]",
     "bash or zsh",
@@ -293,11 +326,11 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         }),
       )
     );
+}
 
+function addDoctor(program: Command, run: RunVerb): void {
   program.command("doctor").description("list everything nslab-owned on this machine (leak report)")
     .action(() => run(misc().then((m) => m.doctorCommand())));
-
-  return program;
 }
 
 function report(e: unknown): number {

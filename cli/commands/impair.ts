@@ -10,6 +10,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { ImpairOps, LinkRow } from "../../core/lab/impair_ops.ts";
 import type { RawImpair } from "../../core/model/impair.ts";
 import type { LabOptions } from "../common.ts";
+import { examples, labOptions, type RunVerb } from "../options.ts";
 
 /** The impairment operations of the addressed lab (imported when a verb runs, not at start-up). */
 async function opsFor(opts: LabOptions): Promise<ImpairOps> {
@@ -19,8 +20,6 @@ async function opsFor(opts: LabOptions): Promise<ImpairOps> {
   const lab = await labName(opts);
   return new ImpairOps(new NetworkOps(lab, detachedSupervisor(lab)));
 }
-
-const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
 /** `link ls` as a table. */
 export function formatLinkTable(rows: LinkRow[], partitions: string[]): string {
@@ -54,23 +53,15 @@ export function parseGroups(words: string[]): string[][] {
   return words.map((w) => w.split(",").map((x) => x.trim()).filter(Boolean));
 }
 
-/** Adds the verbs to the program (`labOptions` adds `-f/-p`; `run` takes each exit code). */
-export function addImpairCommands(
-  program: Command,
-  run: (p: Promise<number> | number) => void,
-  labOptions: (cmd: Command) => Command,
-): void {
-  addLinkCommands(program, run, labOptions);
-  addImpairCommand(program, run, labOptions);
-  addPartitionCommands(program, run, labOptions);
+/** Adds the verbs to the program; `run` takes each exit code. */
+export function addImpairCommands(program: Command, run: RunVerb): void {
+  addLinkCommands(program, run);
+  addImpairCommand(program, run);
+  addPartitionCommands(program, run);
 }
 
 /** `nslab link ls|set`. */
-function addLinkCommands(
-  program: Command,
-  run: (p: Promise<number> | number) => void,
-  labOptions: (cmd: Command) => Command,
-): void {
+function addLinkCommands(program: Command, run: RunVerb): void {
   const link = program.command("link").description(
     "links of a running lab (endpoints and hosts' underlay links): list, set up or down",
   );
@@ -110,11 +101,7 @@ function addLinkCommands(
 }
 
 /** `nslab impair LINK --delay … | --clear`. */
-function addImpairCommand(
-  program: Command,
-  run: (p: Promise<number> | number) => void,
-  labOptions: (cmd: Command) => Command,
-): void {
+function addImpairCommand(program: Command, run: RunVerb): void {
   labOptions(
     program.command("impair").description(
       "delay, jitter, loss or rate on a link (both directions)",
@@ -152,11 +139,7 @@ function addImpairCommand(
 }
 
 /** `nslab partition GROUP…` and `nslab heal [ID]`. */
-function addPartitionCommands(
-  program: Command,
-  run: (p: Promise<number> | number) => void,
-  labOptions: (cmd: Command) => Command,
-): void {
+function addPartitionCommands(program: Command, run: RunVerb): void {
   labOptions(program.command("partition").description("drop traffic between groups (both ways)"))
     .argument("<groups...>", "each a container, service, network or host, or a comma list")
     .addHelpText(

@@ -9,6 +9,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.ts";
 import type { NetworkOps } from "../../core/lab/network.ts";
 import { labName, type LabOptions } from "../common.ts";
+import { collect, examples, labOptions, type RunVerb } from "../options.ts";
 
 /** The network operations of the addressed lab (imported when a `network` verb runs). */
 async function opsFor(opts: LabOptions): Promise<NetworkOps> {
@@ -32,18 +33,8 @@ export function parseDriverOpts(list: string[]): Record<string, string> {
   return out;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
-
-/**
- * Adds `network` and its sub-verbs to the program. `labOptions` adds `-f/-p` to a command;
- * `run` receives each verb's promise of an exit code.
- */
-export function addNetworkCommand(
-  program: Command,
-  run: (p: Promise<number> | number) => void,
-  labOptions: (cmd: Command) => Command,
-): void {
+/** Adds `network` and its sub-verbs to the program; `run` receives each verb's exit code. */
+export function addNetworkCommand(program: Command, run: RunVerb): void {
   const network = program.command("network").description(
     "Docker-like network operations on a running lab (ls, inspect, create, connect, …)",
   ).addHelpText(
@@ -55,7 +46,17 @@ export function addNetworkCommand(
       "nslab network inspect -p shop extra",
     ]),
   );
+  addLs(network, run);
+  addInspect(network, run);
+  addCreate(network, run);
+  addConnect(network, run);
+  addDisconnect(network, run);
+  addRm(network, run);
+  addPrune(network, run);
+}
 
+/** `network ls`: the lab's networks as a table, JSON or ids. */
+function addLs(network: Command, run: RunVerb): void {
   labOptions(network.command("ls").alias("list").description("networks of the lab"))
     .option("--json", "JSON output")
     .option("-q, --quiet", "only network ids")
@@ -71,7 +72,10 @@ export function addNetworkCommand(
         }),
       )
     );
+}
 
+/** `network inspect`: networks as Docker's JSON. */
+function addInspect(network: Command, run: RunVerb): void {
   labOptions(network.command("inspect").description("networks as Docker's JSON"))
     .argument("<network...>")
     .action((names: string[], o) =>
@@ -82,7 +86,10 @@ export function addNetworkCommand(
         }),
       )
     );
+}
 
+/** `network create`: a new network (members join with `connect`). */
+function addCreate(network: Command, run: RunVerb): void {
   labOptions(network.command("create").description("create a network (members join with connect)"))
     .argument("<name>")
     .addOption(
@@ -113,7 +120,10 @@ export function addNetworkCommand(
         return 0;
       })())
     );
+}
 
+/** `network connect`: a container joins a network. */
+function addConnect(network: Command, run: RunVerb): void {
   labOptions(network.command("connect").description("connect a container to a network"))
     .argument("<network>")
     .argument("<container>")
@@ -126,7 +136,10 @@ export function addNetworkCommand(
         return 0;
       })())
     );
+}
 
+/** `network disconnect`: a container leaves a network. */
+function addDisconnect(network: Command, run: RunVerb): void {
   labOptions(network.command("disconnect").description("disconnect a container from a network"))
     .argument("<network>")
     .argument("<container>")
@@ -137,7 +150,10 @@ export function addNetworkCommand(
         return 0;
       })())
     );
+}
 
+/** `network rm`: networks with no members removed. */
+function addRm(network: Command, run: RunVerb): void {
   labOptions(network.command("rm").alias("remove").description("remove networks with no members"))
     .argument("<network...>")
     .action((names: string[], o) =>
@@ -147,7 +163,10 @@ export function addNetworkCommand(
         return 0;
       })())
     );
+}
 
+/** `network prune`: every network no container uses removed. */
+function addPrune(network: Command, run: RunVerb): void {
   labOptions(network.command("prune").description("remove every network no container uses"))
     .action((o) =>
       run((async () => {
