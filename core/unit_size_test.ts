@@ -29,7 +29,6 @@ const LONG_FUNCTIONS = new Map<string, string>([
   ["core/checks/expectations.ts:implyPorts", "TODO #18 model"],
   ["core/checks/expectations.ts:implyDns", "TODO #18 model"],
   ["core/checks/expectations.ts:explicitExpectation", "TODO #18 model"],
-  ["core/model/schema.ts:walk", "TODO #18 model"],
   ["core/model/networks.ts:declareNetworks", "TODO #18 model"],
   ["core/model/resolve.ts:resolveModel", "TODO #18 model"],
   ["core/model/publish.ts:publishPorts", "TODO #18 model"],
@@ -44,11 +43,14 @@ const LONG_FUNCTIONS = new Map<string, string>([
 
 /** Files allowed to be longer, each with why: data tables only, plus the TODO lines as above. */
 const LONG_FILES = new Map<string, string>([
+  [
+    "core/model/schema.ts",
+    "data table: every key of the topology format with its type, doc and example (TOPOLOGY)",
+  ],
   // TODO(#18, model helper): split these; remove each line as it is done.
   ["core/checks/expectations.ts", "TODO #18 model"],
   ["core/model/networks.ts", "TODO #18 model"],
   ["core/model/resolve.ts", "TODO #18 model"],
-  ["core/model/schema.ts", "TODO #18 model"],
   ["core/model/network_ops.ts", "TODO #18 model"],
   // TODO(#18, layout helper): split these; remove each line as it is done.
   ["core/runtime/process.ts", "TODO #18 layout"],

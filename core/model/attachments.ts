@@ -7,7 +7,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import { parseIp } from "./ip.ts";
 import { parseIp6 } from "./ip6.ts";
 import { HOSTNAME_PATTERN, MAC_PATTERN, suggestion } from "./names.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { CheckExpect, CheckSpec, Protocol, SourcePos } from "./types.ts";
 import { parseIp } from "./ip.ts";
 import { suggestion } from "./names.ts";

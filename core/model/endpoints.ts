@@ -9,7 +9,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { Endpoint } from "./types.ts";
 import type { Attachment } from "./attachments.ts";
 import { type Draft, startOrder } from "./containers.ts";

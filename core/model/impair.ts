@@ -10,7 +10,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { ImpairSpec, Model, SourcePos } from "./types.ts";
 
 export type { ImpairSpec } from "./types.ts";

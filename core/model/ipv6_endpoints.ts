@@ -8,7 +8,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import { type Draft, startOrder } from "./containers.ts";
 import { addressScope, type NetDecl } from "./networks.ts";
 import { contains6, formatCidr6, formatIp6, lastOf6, parseCidr6, parseIp6 } from "./ip6.ts";

@@ -13,7 +13,7 @@ import type { Model } from "./types.ts";
 import type { TopologyInput } from "./input.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { fromObject, type Located, parseYaml } from "./source.ts";
-import { checkShape } from "./schema.ts";
+import { checkShape } from "./shape.ts";
 import { prepareCompose } from "./compose.ts";
 import { resolveModel } from "./resolve.ts";
 import { normalizeLabName, uplinkName } from "./names.ts";
@@ -21,7 +21,7 @@ import { declareImpairments } from "./impair.ts";
 import { readMeasures } from "./measure.ts";
 
 export type { TopologyInput } from "./input.ts";
-export { topologySchema } from "./schema.ts";
+export { topologySchema } from "./json_schema.ts";
 export { summarize, ulaLine } from "./summary.ts";
 
 /** What the loader needs to know about the machine (`readMachine()` in `core/lab/alloc.ts`). */

@@ -7,7 +7,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { MeasureSpec, Metric, Model } from "./types.ts";
 import { parseDuration, parsePercent, parseRate } from "./impair.ts";
 import { parseIp } from "./ip.ts";

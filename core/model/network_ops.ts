@@ -14,7 +14,7 @@
 import type { Container, Endpoint, Model, Network } from "./types.ts";
 import { NslabError, UsageError } from "../errors.ts";
 import { Diagnostics } from "./diagnostics.ts";
-import { Positions } from "./schema.ts";
+import { Positions } from "./positions.ts";
 import {
   declareNetworks,
   GWBRIDGE,

@@ -6,7 +6,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { Network } from "./types.ts";
 import {
   type Cidr,

@@ -7,7 +7,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import { MACHINE_IFNAME } from "./names.ts";
 
 /** A host's placement; each key only when the file gives it. */

@@ -7,7 +7,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { Container, Host, Model, SourcePos } from "./types.ts";
 import {
   type Cidr,

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
-import { type Field, TOPOLOGY, topologySchema, type Type } from "./schema.ts";
+import { type Field, TOPOLOGY, type Type } from "./schema.ts";
+import { topologySchema } from "./json_schema.ts";
 
 type Schema = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { Container, ExposedPort, NetworkMode } from "./types.ts";
 import { HOSTNAME_PATTERN } from "./names.ts";
 import { isPortError, parseExpose, parsePort, type PortRequest } from "./ports.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { Diagnostics } from "./diagnostics.ts";
-import type { Positions } from "./schema.ts";
+import type { Positions } from "./positions.ts";
 import type { ContainerDns, ExtraHost } from "./types.ts";
 import { parseIp } from "./ip.ts";
 
