@@ -7,6 +7,7 @@
  */
 
 import {
+  type Document,
   isAlias,
   isMap,
   isPair,
@@ -15,6 +16,8 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  type YAMLError,
+  type YAMLMap,
 } from "yaml";
 import type { SourcePos } from "./types.ts";
 import type { Diagnostics } from "./diagnostics.ts";
@@ -73,84 +76,14 @@ export function parseYaml(file: string, text: string, diags: Diagnostics): Locat
     return { file, line, col };
   };
   if (doc.errors.length > 0) {
-    // After the first syntax error the parser's further complaints are mostly echoes of it.
-    const firstSyntax = doc.errors.find((e) => e.code !== "DUPLICATE_KEY");
-    for (const e of doc.errors.filter((e) => e.code === "DUPLICATE_KEY" || e === firstSyntax)) {
-      const what = e.code === "DUPLICATE_KEY"
-        ? "duplicate key: this key is already set earlier in the same map"
-        : `YAML syntax error: ${cleanYamlMessage(e.message)}`;
-      const hint = e.code === "DUPLICATE_KEY"
-        ? "remove one of the two entries or merge them"
-        : "fix the YAML syntax (indentation, quotes, brackets) at this position";
-      diags.error(at(e.pos?.[0]), what, hint);
-    }
+    reportYamlErrors(doc.errors, at, diags);
     return null;
   }
-  let budget = MAX_NODES;
-  let overflow = false;
-  const convert = (node: unknown, depth: number): Located => {
-    if (--budget < 0 || depth > 64) {
-      overflow = true;
-      return { kind: "scalar", value: null, pos: at(0) };
-    }
-    if (isAlias(node)) {
-      const target = node.resolve(doc);
-      if (!target) return { kind: "scalar", value: null, pos: at(node.range?.[0]) };
-      return convert(target, depth + 1);
-    }
-    const n = node as Node | null;
-    const pos = at(n?.range?.[0]);
-    if (isMap(node)) {
-      const entries: Entry[] = [];
-      const seen = new Set<string>();
-      const merges: Located[] = [];
-      for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const k = pair.key;
-        const keyPos = at((k as Node | null)?.range?.[0] ?? node.range?.[0]);
-        if (isScalar(k) && k.value === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
-          const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-          for (const s of sources) merges.push(convert(s, depth + 1));
-          continue;
-        }
-        const key = isScalar(k) ? String(k.value) : isAlias(k) ? String(k.source) : "";
-        if (!isScalar(k) || k.value === null || typeof k.value === "object") {
-          entries.push({ key: "", keyPos, value: convert(pair.value, depth + 1) });
-          continue;
-        }
-        seen.add(key);
-        entries.push({ key, keyPos, value: convert(pair.value, depth + 1) });
-      }
-      for (const m of merges) {
-        if (m.kind !== "map") continue;
-        for (const e of m.entries) {
-          if (seen.has(e.key)) continue;
-          seen.add(e.key);
-          entries.push(e);
-        }
-      }
-      return { kind: "map", entries, pos };
-    }
-    if (isSeq(node)) {
-      return { kind: "seq", items: node.items.map((i) => convert(i, depth + 1)), pos };
-    }
-    if (isScalar(node)) {
-      const v = node.value;
-      const value = v === null || v === undefined
-        ? null
-        : typeof v === "string" || typeof v === "number" || typeof v === "boolean"
-        ? v
-        : typeof v === "bigint"
-        ? Number(v)
-        : String(v);
-      return { kind: "scalar", value, pos };
-    }
-    return { kind: "scalar", value: null, pos };
-  };
+  const tree = new LocatedTree(doc, at);
   const root = doc.contents === null
     ? { kind: "scalar" as const, value: null, pos: at(0) }
-    : convert(doc.contents, 0);
-  if (overflow) {
+    : tree.convert(doc.contents, 0);
+  if (tree.overflow) {
     diags.error(
       at(0),
       `the document expands to more than ${MAX_NODES} values (or nests deeper than 64 levels)`,
@@ -159,6 +92,106 @@ export function parseYaml(file: string, text: string, diags: Diagnostics): Locat
     return null;
   }
   return root;
+}
+
+/** Duplicate keys and the first syntax error, each where the parser found it. */
+function reportYamlErrors(
+  errors: YAMLError[],
+  at: (offset: number | undefined) => SourcePos,
+  diags: Diagnostics,
+): void {
+  // After the first syntax error the parser's further complaints are mostly echoes of it.
+  const firstSyntax = errors.find((e) => e.code !== "DUPLICATE_KEY");
+  for (const e of errors.filter((e) => e.code === "DUPLICATE_KEY" || e === firstSyntax)) {
+    const what = e.code === "DUPLICATE_KEY"
+      ? "duplicate key: this key is already set earlier in the same map"
+      : `YAML syntax error: ${cleanYamlMessage(e.message)}`;
+    const hint = e.code === "DUPLICATE_KEY"
+      ? "remove one of the two entries or merge them"
+      : "fix the YAML syntax (indentation, quotes, brackets) at this position";
+    diags.error(at(e.pos?.[0]), what, hint);
+  }
+}
+
+/**
+ * Converts the `yaml` package's nodes into a located tree: aliases resolved, `<<` merge keys
+ * applied (the map's own keys win), at most {@link MAX_NODES} values and 64 levels.
+ */
+class LocatedTree {
+  /** Set when the budget of values or the depth ran out: the tree is not usable. */
+  overflow = false;
+  #budget = MAX_NODES;
+  readonly #doc: Document;
+  readonly #at: (offset: number | undefined) => SourcePos;
+
+  constructor(doc: Document, at: (offset: number | undefined) => SourcePos) {
+    this.#doc = doc;
+    this.#at = at;
+  }
+
+  /** The located value of `node`, `depth` levels below the document. */
+  convert(node: unknown, depth: number): Located {
+    if (--this.#budget < 0 || depth > 64) {
+      this.overflow = true;
+      return { kind: "scalar", value: null, pos: this.#at(0) };
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(this.#doc);
+      if (!target) return { kind: "scalar", value: null, pos: this.#at(node.range?.[0]) };
+      return this.convert(target, depth + 1);
+    }
+    const pos = this.#at((node as Node | null)?.range?.[0]);
+    if (isMap(node)) return { kind: "map", entries: this.#entries(node, depth), pos };
+    if (isSeq(node)) {
+      return { kind: "seq", items: node.items.map((i) => this.convert(i, depth + 1)), pos };
+    }
+    if (isScalar(node)) return { kind: "scalar", value: scalarValue(node.value), pos };
+    return { kind: "scalar", value: null, pos };
+  }
+
+  /** A map's entries in order; keys merged in with `<<` come after, unless the map sets them. */
+  #entries(node: YAMLMap, depth: number): Entry[] {
+    const entries: Entry[] = [];
+    const seen = new Set<string>();
+    const merges: Located[] = [];
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const k = pair.key;
+      const keyPos = this.#at((k as Node | null)?.range?.[0] ?? node.range?.[0]);
+      if (isScalar(k) && k.value === "<<" && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const s of sources) merges.push(this.convert(s, depth + 1));
+        continue;
+      }
+      const key = isScalar(k) ? String(k.value) : isAlias(k) ? String(k.source) : "";
+      if (!isScalar(k) || k.value === null || typeof k.value === "object") {
+        entries.push({ key: "", keyPos, value: this.convert(pair.value, depth + 1) });
+        continue;
+      }
+      seen.add(key);
+      entries.push({ key, keyPos, value: this.convert(pair.value, depth + 1) });
+    }
+    for (const m of merges) {
+      if (m.kind !== "map") continue;
+      for (const e of m.entries) {
+        if (seen.has(e.key)) continue;
+        seen.add(e.key);
+        entries.push(e);
+      }
+    }
+    return entries;
+  }
+}
+
+/** A YAML scalar as a located value: strings, numbers and booleans kept, the rest as text. */
+function scalarValue(v: unknown): string | number | boolean | null {
+  return v === null || v === undefined
+    ? null
+    : typeof v === "string" || typeof v === "number" || typeof v === "boolean"
+    ? v
+    : typeof v === "bigint"
+    ? Number(v)
+    : String(v);
 }
 
 /**
