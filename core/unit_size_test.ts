@@ -33,8 +33,6 @@ const LONG_FUNCTIONS = new Map<string, string>([
   ["core/model/publish.ts:publishPorts", "TODO #18 model"],
   ["core/model/network_ops.ts:createNetwork", "TODO #18 model"],
   // TODO(#18, layout helper): split these; remove each line as it is done.
-  ["core/lab/lab.ts:build", "TODO #18 layout"],
-  ["core/lab/claim.ts:partClaim", "TODO #18 layout"],
   ["core/kernel/netlink/codec.ts:decodeBody", "TODO #18 layout"],
   ["core/kernel/sections.ts:section", "TODO #18 layout"],
 ]);

@@ -205,14 +205,23 @@ export async function claimPart(model: Model, host: string, opts: ClaimOptions):
   }
 }
 
-async function partClaim(
-  model: Model,
-  host: string,
-  opts: ClaimOptions,
-  release: () => void,
-): Promise<Claim> {
+/** The lab's state a part joins (or starts), the part's earlier state, and the full plan. */
+interface PartStart {
+  /** The model every part uses: the first part's (it fixed automatic addresses). */
+  model: Model;
+  full: Plan;
+  /** The lab's state before this part: null when this is the first part on the machine. */
+  existing: LabState | null;
+  state: LabState;
+  prior: HostPartState | null;
+}
+
+/**
+ * Reads what earlier parts left: refuses a lab from another file, and a part whose supervisor
+ * died; the first part writes the lab's state.
+ */
+function startPart(model: Model, host: string, opts: ClaimOptions, what: string): PartStart {
   const lab = model.lab;
-  const what = `host "${host}" of lab "${lab}"`;
   const existing = readState(lab);
   if (existing && existing.digest !== opts.digest) {
     throw new NslabError(
@@ -244,6 +253,18 @@ async function partClaim(
     );
   }
   if (!prior && !existing) writeState(state);
+  return { model, full, existing, state, prior };
+}
+
+async function partClaim(
+  given: Model,
+  host: string,
+  opts: ClaimOptions,
+  release: () => void,
+): Promise<Claim> {
+  const what = `host "${host}" of lab "${given.lab}"`;
+  const { model, full, existing, state, prior } = startPart(given, host, opts, what);
+  const lab = model.lab;
   const dev = opts.underlayDev;
   const part = dev === undefined
     ? hostPartPlan(full, model, host)
@@ -256,7 +277,6 @@ async function partClaim(
     plan: part,
     supervisorPid: 0,
   };
-  const hostNs = model.hosts.find((h) => h.name === host)!.netns;
   const writePart = () => writeStateFile(lab, partStateFile(host), JSON.stringify(partState));
   return {
     host,
@@ -279,37 +299,48 @@ async function partClaim(
       if (supervisor) await announcePart(supervisor, model, host, partState.modelDigest);
       return await joinPeers(model, host, partState.modelDigest);
     },
-    async undo(made) {
-      const errors: Error[] = [];
-      try {
-        const pid = readPartState(lab, host)?.supervisorPid ?? 0;
-        if (pid > 0 && pid !== Deno.pid && processAlive(pid)) Deno.kill(pid, "SIGKILL");
-      } catch (err) {
-        errors.push(err as Error);
-      }
-      if (made.includes(hostNs)) releaseMachineLink(hostNs);
-      for (const ns of [...made].reverse()) {
-        try {
-          deleteNetns(ns);
-        } catch (err) {
-          errors.push(err as Error);
-        }
-      }
-      try {
-        Deno.removeSync(`${stateDir(lab)}/${partStateFile(host)}`);
-      } catch { /* not written */ }
-      // The first part on this machine also made the lab's state: with no part left, it goes.
-      if (!existing && !model.hosts.some((x) => readPartState(lab, x.name))) {
-        try {
-          errors.push(
-            ...(await teardown(lab, { removeContainers: removeDockerContainers })).errors,
-          );
-        } catch (err) {
-          errors.push(err as Error);
-        }
-      }
-      return errors;
-    },
+    undo: (made) => undoPart(model, host, existing === null, made),
     release,
   };
+}
+
+/**
+ * Undoes a failed part: its supervisor, the namespaces it made, its state file, and — when it
+ * was the first part on this machine and no part is left — the lab's state and all it holds.
+ */
+async function undoPart(
+  model: Model,
+  host: string,
+  first: boolean,
+  made: NsName[],
+): Promise<Error[]> {
+  const lab = model.lab;
+  const errors: Error[] = [];
+  try {
+    const pid = readPartState(lab, host)?.supervisorPid ?? 0;
+    if (pid > 0 && pid !== Deno.pid && processAlive(pid)) Deno.kill(pid, "SIGKILL");
+  } catch (err) {
+    errors.push(err as Error);
+  }
+  const hostNs = model.hosts.find((h) => h.name === host)!.netns;
+  if (made.includes(hostNs)) releaseMachineLink(hostNs);
+  for (const ns of [...made].reverse()) {
+    try {
+      deleteNetns(ns);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  try {
+    Deno.removeSync(`${stateDir(lab)}/${partStateFile(host)}`);
+  } catch { /* not written */ }
+  // The first part on this machine also made the lab's state: with no part left, it goes.
+  if (first && !model.hosts.some((x) => readPartState(lab, x.name))) {
+    try {
+      errors.push(...(await teardown(lab, { removeContainers: removeDockerContainers })).errors);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  return errors;
 }

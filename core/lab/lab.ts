@@ -134,73 +134,29 @@ async function bringUp(model: Model, host: string | null, opts: UpOptions): Prom
   }
 }
 
+/** What one `up` has made so far: what a failure must undo. */
+interface Made {
+  namespaces: string[];
+  supervisor: Supervisor | null;
+  /** The CLI's supervisor process, spawned early so it loads while the kernel is applied. */
+  detached: DetachedSupervisor | null;
+}
+
 /** Applies what `claim` allows, starts its supervisor; on failure undoes what it made. */
 async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
-  const progress = opts.progress ?? silent;
   const { model, plan, host } = claim;
-  const lab = model.lab;
-  const label = host === null ? "" : `Host ${host}: `;
-  let supervisor: Supervisor | null = null;
-  const made: string[] = [];
+  const made: Made = { namespaces: [], supervisor: null, detached: null };
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
-  let detached: DetachedSupervisor | null = null;
-  let told = false;
-  /** Lets the supervisor start: writes what it reads, and says "go" to a detached one. */
-  const tell = () => {
-    if (told) return;
-    told = true;
-    claim.beforeSupervisor();
-    detached?.go(timeoutMs, claim.record).catch(() => {}); // awaited by startSupervisor
-  };
+  const go = supervisorGo(claim, made, timeoutMs);
   try {
     ensureLabDescriptors(model, plan, opts.supervisor.kind);
-    // The CLI's supervisor process starts now: it loads while the kernel is applied.
-    if (opts.supervisor.kind === "detached") detached = await DetachedSupervisor.spawn(lab, host);
+    if (opts.supervisor.kind === "detached") {
+      made.detached = await DetachedSupervisor.spawn(model.lab, host);
+    }
     const warnings: string[] = [];
-    const neighbours = await reserveInto(lab, model, warnings);
-    progress.step(
-      host === null
-        ? "Namespaces, links, addresses, routes"
-        : `${label}namespaces, links, addresses, routes`,
-    );
-    // runtime: docker containers start first; their namespaces are then wired like sandboxes.
-    const adopt = claim.docker
-      ? await startDockerContainers(model, { record: (n) => appendStateLine(lab, "docker", n) })
-      : {};
-    if (claim.first) await applyNetwork(claim.first);
-    const shared = new Set(claim.shared);
-    const count = plan.namespaces.filter((n) => !shared.has(n.name)).length;
-    const network = firewallProgress(
-      progress,
-      host === null ? `Network: ${count} namespaces` : `${label}${count} namespaces`,
-    );
-    // A container command reads its /etc/netns files: without one, the supervisor starts serving
-    // as soon as the network exists, beside the firewall and the files.
-    const commands = plan.processes.some((p) => p.command);
-    const applied = await applyPlan(plan, {
-      adopt,
-      shared: claim.shared,
-      onSection: (s) => {
-        network(s);
-        if (s === "firewall" && !commands) tell();
-      },
-    });
-    made.push(...applied.namespaces);
-    progress.done(`Firewall on ${plan.firewall.length} host(s)`);
-    if (host === null) progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");
-    tell();
-    const superviseOpts = {
-      mode: opts.supervisor,
-      host,
-      timeoutMs,
-      record: claim.record,
-      detached,
-    };
-    supervisor = await startSupervisor(model, plan, superviseOpts, (s) => supervisor = s);
-    progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
-    if (host !== null) progress.step(`${label}asking the other hosts' parts (TCP ${JOIN_PORT})`);
-    const joined = await claim.join(supervisor);
-    if (joined !== null) progress.done(`${label}${joined}`);
+    const neighbours = await reserveInto(model.lab, model, warnings);
+    await applyKernel(claim, opts, made, go);
+    await superviseAndJoin(claim, opts, made, go, timeoutMs);
     // A whole lab answers before up returns; a host's part may wait for parts still to come.
     const silent = host === null
       ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)
@@ -208,30 +164,129 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     for (const path of silent) {
       warnings.push(`no answer yet on ${path}: "nslab check" will show what is broken`);
     }
-    return { state: claim.state, supervisor, unchanged: false, neighbours, warnings };
+    return {
+      state: claim.state,
+      supervisor: made.supervisor,
+      unchanged: false,
+      neighbours,
+      warnings,
+    };
   } catch (e) {
-    const cleanup: Error[] = [];
-    detached?.cancel();
-    try {
-      if (supervisor) await supervisor.stop();
-    } catch (err) {
-      cleanup.push(err as Error);
-    }
-    // A failed apply rolls its namespaces back and drops its journal: their files go here.
-    for (const p of plan.processes) {
-      try {
-        removeNetnsFiles(p.netns);
-      } catch (err) {
-        cleanup.push(err as Error);
-      }
-    }
-    try {
-      cleanup.push(...await claim.undo(made));
-    } catch (err) {
-      cleanup.push(err as Error);
-    }
-    await releaseInto(cleanup);
-    if (e instanceof NslabError && cleanup.length === 0) throw e;
-    throw new ApplyError(`Cannot bring up ${claim.what}: ${(e as Error).message}`, e, cleanup);
+    return await rollBack(claim, made, e);
   }
+}
+
+/** `Host h: ` before a host part's progress lines; nothing for a whole lab. */
+function hostLabel(host: string | null): string {
+  return host === null ? "" : `Host ${host}: `;
+}
+
+/**
+ * Lets the supervisor start (once, however often called): writes what it reads, and says "go"
+ * to a detached one.
+ */
+function supervisorGo(claim: Claim, made: Made, timeoutMs: number): () => void {
+  let told = false;
+  return () => {
+    if (told) return;
+    told = true;
+    claim.beforeSupervisor();
+    made.detached?.go(timeoutMs, claim.record).catch(() => {}); // awaited by startSupervisor
+  };
+}
+
+/** Docker containers (if any), the first part's shared network, then the claim's plan. */
+async function applyKernel(claim: Claim, opts: UpOptions, made: Made, go: () => void) {
+  const progress = opts.progress ?? silent;
+  const { model, plan, host } = claim;
+  const label = hostLabel(host);
+  progress.step(
+    host === null
+      ? "Namespaces, links, addresses, routes"
+      : `${label}namespaces, links, addresses, routes`,
+  );
+  // runtime: docker containers start first; their namespaces are then wired like sandboxes.
+  const adopt = claim.docker
+    ? await startDockerContainers(model, { record: (n) => appendStateLine(model.lab, "docker", n) })
+    : {};
+  if (claim.first) await applyNetwork(claim.first);
+  const shared = new Set(claim.shared);
+  const count = plan.namespaces.filter((n) => !shared.has(n.name)).length;
+  const network = firewallProgress(
+    progress,
+    host === null ? `Network: ${count} namespaces` : `${label}${count} namespaces`,
+  );
+  // A container command reads its /etc/netns files: without one, the supervisor starts serving
+  // as soon as the network exists, beside the firewall and the files.
+  const commands = plan.processes.some((p) => p.command);
+  const applied = await applyPlan(plan, {
+    adopt,
+    shared: claim.shared,
+    onSection: (s) => {
+      network(s);
+      if (s === "firewall" && !commands) go();
+    },
+  });
+  made.namespaces.push(...applied.namespaces);
+  progress.done(`Firewall on ${plan.firewall.length} host(s)`);
+}
+
+/** Starts the supervisor (recorded as the claim says), then asks the other hosts' parts. */
+async function superviseAndJoin(
+  claim: Claim,
+  opts: UpOptions,
+  made: Made,
+  go: () => void,
+  timeoutMs: number,
+) {
+  const progress = opts.progress ?? silent;
+  const { model, plan, host } = claim;
+  const label = hostLabel(host);
+  if (host === null) progress.step("Supervisor (DNS 127.0.0.11, responders, commands)");
+  go();
+  const superviseOpts = {
+    mode: opts.supervisor,
+    host,
+    timeoutMs,
+    record: claim.record,
+    detached: made.detached,
+  };
+  const supervisor = await startSupervisor(
+    model,
+    plan,
+    superviseOpts,
+    (s) => made.supervisor = s,
+  );
+  made.supervisor = supervisor;
+  progress.done(`${label}${host === null ? "Supervisor ready" : "supervisor ready"}`);
+  if (host !== null) progress.step(`${label}asking the other hosts' parts (TCP ${JOIN_PORT})`);
+  const joined = await claim.join(supervisor);
+  if (joined !== null) progress.done(`${label}${joined}`);
+}
+
+/** Undoes what a failed `up` made, then throws: its own error, or one listing cleanup failures. */
+async function rollBack(claim: Claim, made: Made, e: unknown): Promise<never> {
+  const cleanup: Error[] = [];
+  made.detached?.cancel();
+  try {
+    if (made.supervisor) await made.supervisor.stop();
+  } catch (err) {
+    cleanup.push(err as Error);
+  }
+  // A failed apply rolls its namespaces back and drops its journal: their files go here.
+  for (const p of claim.plan.processes) {
+    try {
+      removeNetnsFiles(p.netns);
+    } catch (err) {
+      cleanup.push(err as Error);
+    }
+  }
+  try {
+    cleanup.push(...await claim.undo(made.namespaces));
+  } catch (err) {
+    cleanup.push(err as Error);
+  }
+  await releaseInto(cleanup);
+  if (e instanceof NslabError && cleanup.length === 0) throw e;
+  throw new ApplyError(`Cannot bring up ${claim.what}: ${(e as Error).message}`, e, cleanup);
 }
