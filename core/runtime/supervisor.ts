@@ -7,7 +7,7 @@
 
 import type { Container, Model } from "../model/types.ts";
 import type { Plan, ProcessPlan } from "../plan/types.ts";
-import { buildRecords } from "../dns/records.ts";
+import { buildRecords, type RecordTable } from "../dns/records.ts";
 import { DnsServer } from "../dns/server.ts";
 import { type Responder, startResponder } from "./responder.ts";
 import { ProcessManager } from "./process.ts";
@@ -206,6 +206,19 @@ export class Supervisor {
         address,
       ]),
     );
+  }
+
+  /** The records the embedded DNS answers from now (the lab's, unless a test replaced them). */
+  get dnsRecords(): RecordTable {
+    return this.#dns.table;
+  }
+
+  /**
+   * Answers from `table` instead of the lab's records until the next {@link reload} (fault
+   * injection: checks must see a wrong answer, e.g. an AAAA pointing elsewhere, fail).
+   */
+  serveDnsRecords(table: RecordTable): void {
+    this.#dns.setTable(table);
   }
 
   /** Stops the DNS listener of one namespace (fault injection: checks must see DNS fail). */
