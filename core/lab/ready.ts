@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { Model } from "../model/types.ts";
+import type { Model, Network } from "../model/types.ts";
+import { hostAddress6 } from "../model/underlay6.ts";
 import type { Probe } from "../checks/types.ts";
 import { runProbes } from "../checks/probes.ts";
 
@@ -47,33 +48,50 @@ export function warmPaths(model: Model): WarmPath[] {
     out.push({ label, probe: { kind: "icmp", netns, address } });
   for (const [a, b] of pairs(model.hosts)) {
     icmp(`${a.name} → ${b.name} (underlay)`, a.netns, b.address);
+    const b6 = hostAddress6(model, b);
+    if (b6) icmp(`${a.name} → ${b.name} (underlay, IPv6)`, a.netns, b6);
   }
   for (const net of model.networks) {
     if (!net.hasSubnet || (net.driver !== "bridge" && net.driver !== "overlay")) continue;
-    const members = model.containers.flatMap((c) => {
-      const ep = c.mode.kind === "own"
-        ? c.endpoints.find((e) => e.network === net.name)
-        : undefined;
-      return ep ? [{ c, address: ep.address }] : [];
-    });
-    const byHost = model.hosts.map((h) => members.filter((m) => m.c.host === h.name))
-      .filter((ms) => ms.length > 0);
-    if (net.driver === "overlay") {
-      for (const [a, b] of pairs(byHost)) {
-        icmp(`${a[0].c.name} → ${b[0].c.name} (${net.name})`, a[0].c.netns, b[0].address);
-      }
-      continue;
-    }
-    for (const ms of byHost) {
-      if (net.gateway && !net.internal) {
-        icmp(`${ms[0].c.name} → gateway (${net.name})`, ms[0].c.netns, net.gateway);
-      }
-      if (ms.length > 1) {
-        icmp(`${ms[0].c.name} → ${ms[1].c.name} (${net.name})`, ms[0].c.netns, ms[1].address);
-      }
-    }
+    networkPaths(model, net, 4, icmp);
+    if (net.ipv6) networkPaths(model, net, 6, icmp);
   }
   return out;
+}
+
+/**
+ * The paths of one bridge or overlay network in one family (IPv6: over the IPv6 addresses,
+ * as NDP has to resolve them separately from ARP).
+ */
+function networkPaths(
+  model: Model,
+  net: Network,
+  family: 4 | 6,
+  icmp: (label: string, netns: string, address: string) => void,
+): void {
+  const tag = family === 6 ? ", IPv6" : "";
+  const members = model.containers.flatMap((c) => {
+    const ep = c.mode.kind === "own" ? c.endpoints.find((e) => e.network === net.name) : undefined;
+    const address = family === 6 ? ep?.ipv6?.address : ep?.address;
+    return address ? [{ c, address }] : [];
+  });
+  const byHost = model.hosts.map((h) => members.filter((m) => m.c.host === h.name))
+    .filter((ms) => ms.length > 0);
+  if (net.driver === "overlay") {
+    for (const [a, b] of pairs(byHost)) {
+      icmp(`${a[0].c.name} → ${b[0].c.name} (${net.name}${tag})`, a[0].c.netns, b[0].address);
+    }
+    return;
+  }
+  const gateway = family === 6 ? net.ipv6?.gateway : net.gateway;
+  for (const ms of byHost) {
+    if (gateway && !net.internal) {
+      icmp(`${ms[0].c.name} → gateway (${net.name}${tag})`, ms[0].c.netns, gateway);
+    }
+    if (ms.length > 1) {
+      icmp(`${ms[0].c.name} → ${ms[1].c.name} (${net.name}${tag})`, ms[0].c.netns, ms[1].address);
+    }
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import { macvlanDriver } from "./drivers/macvlan.ts";
 import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 import { planImpairments } from "./impair.ts";
 import { hasIpv6 } from "./firewall/family.ts";
+import { hostAddress6, UNDERLAY6_PREFIX } from "../model/underlay6.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 
@@ -120,6 +121,10 @@ function hostPlan(model: Model, host: Host, xfrm: XfrmPlan[]): NamespacePlan {
   });
   ns.up.push("eth0");
   ns.addrs.push({ dev: "eth0", address: host.address, prefix: model.underlay.prefix });
+  const address6 = hostAddress6(model, host);
+  if (address6) {
+    ns.addrs.push({ dev: "eth0", address: address6, prefix: UNDERLAY6_PREFIX, nodad: true });
+  }
   for (const network of model.networks) {
     if (!network.hosts.includes(host.name)) continue;
     DRIVERS[network.driver].host({ model, network, host, hostNs: ns, xfrm });
