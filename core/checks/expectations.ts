@@ -28,6 +28,7 @@ import { DOCKER0_NETWORK, GWBRIDGE } from "../model/networks.ts";
 import { dockerOrder } from "../dns/records.ts";
 import { parseIp6 } from "../model/ip6.ts";
 import { IPV6_TAG } from "./families.ts";
+import { portRows6 } from "./ports6.ts";
 import type { CheckSpec, Container, Endpoint, Host, Model, Network } from "../model/types.ts";
 import type { CheckKind, DnsType, Expectation, Expected, Probe } from "./types.ts";
 
@@ -627,8 +628,19 @@ function implyPorts(ctx: Ctx): void {
       const answered: Expected = responder
         ? { kind: "answeredBy", container: c.name }
         : { kind: "open" };
+      const outside = outsideVantage(ctx, host.name);
+      const v6 = portRows6(ctx.model, {
+        c,
+        p,
+        host,
+        responder,
+        outside: outside?.netns ? outside : null,
+      });
+      ctx.out.push(...v6.rows);
+      if (v6.note) ctx.note(v6.note);
       const any = p.hostIp === "0.0.0.0";
       const loopOnly = p.hostIp === "127.0.0.1";
+      if (p.hostIp.includes(":")) continue; // published on IPv6 only: its rows are above
       if (!any && !loopOnly && p.hostIp !== host.address) {
         ctx.note(`port ${c.name} ${p.hostIp}:${spec}: bound to an address nslab does not probe`);
         continue;
@@ -656,7 +668,6 @@ function implyPorts(ctx: Ctx): void {
           explicit: false,
         });
       };
-      const outside = outsideVantage(ctx, host.name);
       if (!outside) {
         ctx.note(
           `port ${c.name} ${spec}: no vantage point outside ${host.name} (one host, no uplink)`,

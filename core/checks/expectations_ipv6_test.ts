@@ -3,6 +3,7 @@ import { loadTopology, loadTopologyObject, type TopologyInput } from "../model/l
 import { deriveWithNotes, reverseName } from "./expectations.ts";
 import { planControls } from "./controls.ts";
 import type { Expectation } from "./types.ts";
+import { hostAddress6, underlaySubnet6 } from "../model/underlay6.ts";
 
 const DUAL = {
   name: "t6",
@@ -161,4 +162,67 @@ Deno.test("IPv4-only topologies derive exactly the rows and controls they did be
     const got = [...h.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
     assertEquals(`${got} ${d.expectations.length}`, want, f);
   }
+});
+
+const PORTS = {
+  name: "t6p",
+  hosts: { h1: {}, h2: {} },
+  networks: {
+    front: { enable_ipv6: true },
+    plain: {},
+  },
+  containers: {
+    web: {
+      host: "h1",
+      networks: ["front"],
+      ports: ["8080:80", "[::]:8443:80", "127.0.0.1:9090:80"],
+    },
+    old: { host: "h1", networks: ["plain"], ports: ["7070:80"] },
+  },
+} as unknown as TopologyInput;
+
+Deno.test("a port published on both families is probed on the host's IPv6 address too", () => {
+  const model = loadTopologyObject(PORTS).model;
+  const exps = deriveWithNotes(model).expectations;
+  const h1 = model.hosts.find((h) => h.name === "h1")!;
+  const address6 = hostAddress6(model, h1)!;
+  assert(address6.startsWith(underlaySubnet6(model)!.replace("::/64", ":")), address6);
+  const rows6 = exps.filter((e) => e.kind === "port" && e.id.includes("/ipv6:")).map((e) => e.id);
+  assertEquals(rows6.sort(), [
+    "port:h1->h1/ipv6:8080/tcp",
+    "port:h1->h1/ipv6:8443/tcp",
+    "port:outside(h2)->h1/ipv6:8080/tcp",
+    "port:outside(h2)->h1/ipv6:8443/tcp",
+    "port:web->h1(hairpin)/ipv6:8080/tcp",
+    "port:web->h1(hairpin)/ipv6:8443/tcp",
+  ]);
+  assertEquals(byId(exps, "port:outside(h2)->h1/ipv6:8080/tcp").probe, {
+    kind: "tcp",
+    netns: "t6p-h2",
+    address: address6,
+    port: 8080,
+    responder: true,
+  });
+  assertEquals(byId(exps, "port:outside(h2)->h1/ipv6:8080/tcp").expect, {
+    kind: "answeredBy",
+    container: "web",
+  });
+  // Its IPv4 twin is still there; [::]:8443 has none (IPv6 only), 127.0.0.1 has no IPv6 one, and
+  // old (no IPv6 on its network) gets IPv4 rows only.
+  byId(exps, "port:outside(h2)->h1:8080/tcp");
+  assert(!exps.some((e) => e.id === "port:outside(h2)->h1:8443/tcp"));
+  assert(!exps.some((e) => /:(9090|7070)\//.test(e.id) && e.id.includes("/ipv6")));
+  byId(exps, "port:outside(h2)->h1:7070/tcp");
+});
+
+Deno.test("one host: no outside row on IPv6 (the uplink has no IPv6), the host's own row stays", () => {
+  const containers = Object.fromEntries(
+    Object.entries(PORTS.containers!).map(([k, v]) => [k, { ...v, host: undefined }]),
+  );
+  const one = { ...PORTS, hosts: undefined, containers } as unknown as TopologyInput;
+  const exps = derive(one).filter((e) => e.id.includes("/ipv6:") && e.kind === "port");
+  assertEquals(exps.map((e) => e.id).filter((id) => id.includes(":8080/")).sort(), [
+    "port:host->host/ipv6:8080/tcp",
+    "port:web->host(hairpin)/ipv6:8080/tcp",
+  ]);
 });
