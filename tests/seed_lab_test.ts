@@ -176,7 +176,10 @@ Deno.test({
             "port:h1->127.0.0.1:8080/tcp",
             "port:h1->127.0.0.1:8443/tcp",
             "port:h1->h1:8080/tcp",
+            "port:h1->h1/ipv6:8080/tcp", // 8080 is published on IPv6 too
+            "port:outside(h2)->h1/ipv6:8080/tcp",
             "port:web->h1(hairpin):8080/tcp",
+            "port:web->h1(hairpin)/ipv6:8080/tcp",
             "reach:app->web@front/ipv6:tcp/80", // front is dual-stack: both families go
             "reach:web->app@front/ipv6:tcp/80",
             "reach:web->app@front:tcp/80",
