@@ -24,9 +24,11 @@ import { mininetSkipReason } from "./mininet.ts";
 import { DockerEngine, DockerRun } from "./docker.ts";
 import { type ChartCase, renderChart } from "./chart.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
+import { judge } from "./judge.ts";
 import {
   formatMissing,
   formatTable,
+  formatTargets,
   median,
   type Missing,
   type Row,
@@ -41,7 +43,7 @@ import {
   type Sizes,
   sizes,
 } from "./subjects.ts";
-import { describeSettings, kernelNamespaces, kernelSettings, settle } from "./settle.ts";
+import { describeSettings, kernelSettings, settle } from "./settle.ts";
 import { commitOf, headerLines, resultsMarkdown } from "./report.ts";
 import type { BenchRow as DnsRow } from "./dns.ts";
 import { listLabs } from "../core/kernel/discover.ts";
@@ -195,14 +197,18 @@ function rowsOf(samples: Sample[]): Row[] {
   }
   return [...groups.values()].map((g) => {
     const keys = [...new Set(g.flatMap((x) => Object.keys(x.parts ?? {})))];
-    const note = keys.map((k) => {
-      const v = median(g.map((x) => x.parts?.[k]).filter((v): v is number => v !== undefined));
-      return `${k} ${Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(v < 10 ? 2 : 0)}`;
-    }).join(", ");
+    const parts: Record<string, number> = Object.fromEntries(keys.map((k) => [
+      k,
+      median(g.map((x) => x.parts?.[k]).filter((v): v is number => v !== undefined)),
+    ]));
+    const note = Object.entries(parts).map(([k, v]) =>
+      `${k} ${Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(v < 10 ? 2 : 0)}`
+    ).join(", ");
     const u = UNITS[g[0].case] ?? { unit: "ms" };
     return row(g[0].case, g[0].subject, g.map((x) => x.value), u.unit, {
       better: u.better,
       note: note || undefined,
+      parts: keys.length ? parts : undefined,
     });
   });
 }
@@ -245,7 +251,6 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
         const key = `${subject.case} / ${subject.name}`;
         if (failed.has(key)) continue;
         log(`round ${r + 1}/${a.runs}: ${key} …`);
-        const before = kernelNamespaces();
         try {
           samples.push(...await subject.run());
         } catch (e) {
@@ -258,9 +263,13 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
         }
         out.rows = rowsOf(samples);
         // The next subject starts once the kernel has freed this one's namespaces.
-        const waited = await settle(before, a.quick ? 10_000 : 60_000);
+        const waited = await settle(a.quick ? 10_000 : 60_000);
         out.settleMs.push(waited.waitedMs);
-        log(`  kernel settled in ${waited.waitedMs.toFixed(0)} ms (${waited.left} namespaces)`);
+        log(
+          `  kernel ${waited.settled ? "settled" : "still freeing namespaces"} after ${
+            waited.waitedMs.toFixed(0)
+          } ms (${waited.busyMs.toFixed(0)} ms of it freeing namespaces)`,
+        );
       }
     }
   } finally {
@@ -271,36 +280,6 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
     }
     await sweep();
   }
-}
-
-/** Sets each case's verdict on the row its target judges: the CLI rows where there is one. */
-function judge(rows: Row[], cs: ChartCase[]): Row[] {
-  const out = rows.map((r) => ({ ...r }));
-  const find = (c: string, subject: string) =>
-    out.find((r) => r.case === c && r.subject === subject);
-  const set = (r: Row | undefined, ok: boolean) => r && (r.verdict = ok ? "met" : "missed");
-  for (const c of cs) {
-    if (c.id.startsWith("kernel")) {
-      const r = find(c.id, "nslab (netlink shim)");
-      if (r?.ratio != null) set(r, r.ratio <= 1.0);
-    }
-  }
-  const cli = "nslab up + down (CLI)";
-  const up = find("up100", cli);
-  if (up?.ratio != null) set(up, up.ratio <= 1.0);
-  const big = find("up500", cli);
-  if (big?.ratio != null) set(big, big.ratio <= 0.6);
-  const huge = find("up4000", cli);
-  if (huge) set(huge, huge.value <= 12_000);
-  const reach = find("checks", "nslab check --only reach, first run after up (CLI)");
-  if (reach) set(reach, reach.value <= 1000);
-  const dns = find("dns", "nslab embedded DNS");
-  if (dns?.ratio != null) set(dns, dns.ratio >= 2.0);
-  const mem = find("memory", "nslab supervisor (CLI, detached)");
-  if (mem) set(mem, mem.value <= 150);
-  const mem4k = find("memory4000", "nslab supervisor (CLI, detached)");
-  if (mem4k) set(mem4k, mem4k.value <= 300);
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -337,7 +316,7 @@ async function main(): Promise<void> {
     const dns = cs.find((c) => c.id === "dns")!;
     dns.reference = "dnsmasq";
   }
-  const rows = judge(withRatios(raw, cs), cs);
+  const { rows, targets } = judge(withRatios(raw, cs), cs);
   const shown = cs.filter((c) => rows.some((r) => r.case === c.id));
   const table = formatTable(rows, shown);
   const waits = results.settleMs;
@@ -345,18 +324,18 @@ async function main(): Promise<void> {
     ? `median wait ${median(waits).toFixed(0)} ms, longest ${Math.max(...waits).toFixed(0)} ms`
     : "no waits";
   console.log(
-    `\n${header.join("\n")}\n\n${table}\n\nMissing baselines:\n${
+    `\n${header.join("\n")}\n\n${formatTargets(targets)}\n\n${table}\n\nMissing baselines:\n${
       formatMissing(missing)
     }\nKernel settled before each subject: ${settleNote}`,
   );
   if (a.write) {
     const dir = new URL("../docs/bench/", import.meta.url).pathname;
     Deno.mkdirSync(dir, { recursive: true });
-    const json = { machine, header, args: a, cases: shown, rows, missing, dnsDetail };
+    const json = { machine, header, args: a, cases: shown, targets, rows, missing, dnsDetail };
     Deno.writeTextFileSync(`${dir}results.json`, JSON.stringify(json, null, 2) + "\n");
     Deno.writeTextFileSync(
       `${dir}RESULTS.md`,
-      resultsMarkdown(table, formatMissing(missing), header, settleNote),
+      resultsMarkdown(formatTargets(targets), table, formatMissing(missing), header, settleNote),
     );
     Deno.writeTextFileSync(
       `${dir}chart.svg`,

@@ -38,6 +38,7 @@ export function headerLines(
 
 /** docs/bench/RESULTS.md: the header, the table, what was missing, how to reproduce, the method. */
 export function resultsMarkdown(
+  targets: string,
   table: string,
   missing: string,
   header: string[],
@@ -52,6 +53,12 @@ supervisor) and judge each target.
 
 ${header.map((l) => `- ${l}`).join("\n")}
 
+## Targets (issue #19)
+
+${targets}
+
+## Every figure
+
 ![chart](chart.svg)
 
 ${table}
@@ -63,7 +70,7 @@ ${missing}
 ## How to reproduce
 
 \`\`\`sh
-sudo apt-get install -y mininet bridge-utils dnsperf dnsmasq docker.io busybox-static
+scripts/setup.sh && scripts/docker.sh && scripts/bench-setup.sh   # nslab, Docker, baselines
 deno task bench                 # every case, 3 rounds, writes docs/bench/
 deno task bench --quick         # a smoke run (small labs, 1 round, writes nothing)
 deno task bench --only up100,up500 --runs 5
@@ -71,8 +78,9 @@ deno task bench --only up100,up500 --runs 5
 
 Notes on method:
 - Fairness: the subjects run in rounds, their order rotated by one place per round, and before
-  each the bench waits until the kernel has freed the namespaces earlier subjects deleted (the
-  \`net_namespace\` slab of /proc/slabinfo back to its count at the start; ${settleNote}).
+  each the bench waits until the kernel has freed the namespaces earlier subjects deleted: no
+  kernel worker executing the \`netns\` work queue (\`cleanup_net\`) for 100 ms
+  (bench/settle.ts says why not the \`net_namespace\` slab; ${settleNote}).
 - Labs are made without an uplink (\`--no-uplink\`) and named \`bn…\`; everything is removed after
   each run.
 - "ip -batch script" is bench/baselines/ip_batch.sh (namespaces, a veth per namespace into one

@@ -30,6 +30,8 @@ export interface Row {
   better: Better;
   samples: number[];
   note?: string;
+  /** Median of each named part of the samples (e.g. up and down), when they had parts. */
+  parts?: Record<string, number>;
   /** value ÷ the reference row's value (same case), or null when there is none. */
   ratio?: number | null;
   /** This row is what SPEC §8 judges: met / missed against `target`. */
@@ -56,7 +58,7 @@ export function row(
   subject: string,
   samples: number[],
   unit: string,
-  opts: { better?: Better; note?: string } = {},
+  opts: { better?: Better; note?: string; parts?: Record<string, number> } = {},
 ): Row {
   return {
     case: caseId,
@@ -66,6 +68,7 @@ export function row(
     better: opts.better ?? "lower",
     samples,
     note: opts.note,
+    parts: opts.parts,
   };
 }
 
@@ -107,6 +110,37 @@ export function formatTable(rows: Row[], cases: CaseInfo[]): string {
         } | ${ratio} | ${r.samples.length} | ${note} |`,
       );
     }
+  }
+  return lines.join("\n");
+}
+
+/** One goal of the issue as judged by a run: what it asks, what was measured, met or missed. */
+export interface Target {
+  /** The case's title. */
+  case: string;
+  target: string;
+  /** The figure judged, in words (value, and its ratio where the target is one). */
+  measured: string;
+  verdict: "met" | "missed";
+}
+
+/** The target a judged row met or missed, with its figure in words. */
+export function targetOf(r: Row, c: CaseInfo): Target {
+  const ratio = r.ratio == null ? "" : ` (${r.ratio.toFixed(2)}×)`;
+  return {
+    case: c.title,
+    target: c.target ?? "",
+    measured: `${r.subject}: ${fmtValue(r.value, r.unit)}${ratio}`,
+    verdict: r.verdict ?? "missed",
+  };
+}
+
+/** The goals as a Markdown table, one line each, the verdict in bold. */
+export function formatTargets(targets: Target[]): string {
+  const lines = ["| case | target | measured | verdict |", "|---|---|---|---|"];
+  for (const t of targets) {
+    const cells = [t.case, t.target, t.measured, `**${t.verdict}**`];
+    lines.push(`| ${cells.map((x) => x.replaceAll("|", "\\|")).join(" | ")} |`);
   }
   return lines.join("\n");
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatMissing, formatTable, median, row, withRatios } from "./result.ts";
+import { formatMissing, formatTable, formatTargets, median, row, withRatios } from "./result.ts";
+import { judge } from "./judge.ts";
 import { formatValue, renderChart } from "./chart.ts";
 import { parseArgs } from "./main.ts";
 
@@ -84,4 +85,45 @@ Deno.test("arguments: defaults write a full run; --quick and --only write only w
   assert.throws(() => parseArgs(["--only", "nope"]), /unknown case "nope"/);
   assert.throws(() => parseArgs(["--runs", "0"]), /whole number/);
   assert.throws(() => parseArgs(["--fast"]), /unknown argument/);
+});
+
+Deno.test("the judge marks each goal's row met or missed and lists the targets with figures", () => {
+  const cs = [
+    { id: "up100", title: "Up 100", reference: "ip -batch script", target: "CLI ≤ 1.0× ip -batch" },
+    { id: "dns", title: "DNS", reference: "Docker embedded DNS", target: "≥ 2.0× Docker" },
+    { id: "checks", title: "Reach", target: "first run ≤ 1 s" },
+  ];
+  const { rows, targets } = judge(
+    withRatios([
+      row("up100", "nslab up + down (CLI)", [480], "ms"),
+      row("up100", "ip -batch script", [400], "ms"),
+      row("dns", "nslab embedded DNS", [90_000], "queries/s", {
+        parts: { "p99 ms at 20k qps": 0.2 },
+      }),
+      row("dns", "Docker embedded DNS", [30_000], "queries/s"),
+      row("checks", "nslab check: reach matrix, warm (library, 100)", [500], "ms", {
+        parts: { "probes/s": 20_000 },
+      }),
+      row("checks", "Mininet pingall (100 hosts)", [10_000], "ms", { parts: { probes: 9_900 } }),
+    ], cs),
+    cs,
+  );
+  assert.equal(rows[0].verdict, "missed");
+  assert.equal(rows[2].verdict, "met");
+  assert.equal(rows[1].verdict, undefined);
+  const table = formatTargets(targets);
+  assert.ok(
+    table.includes(
+      "| Up 100 | CLI ≤ 1.0× ip -batch | nslab up + down (CLI): 480 ms (1.20×) | **missed** |",
+    ),
+  );
+  assert.ok(
+    table.includes(
+      "| DNS at 127.0.0.11 | p99 ≤ 0.3 ms (at 20k queries/s) | p99 0.20 ms | **met** |",
+    ),
+  );
+  assert.match(
+    table,
+    /Probe throughput \(100 containers\) .* 20,000 probes\/s \(20\.2× Mininet's 990\) \| \*\*met\*\*/,
+  );
 });
