@@ -13,7 +13,7 @@ import { formatCidr, overlaps, parseCidr } from "../model/ip.ts";
 import { readMachineRoutes } from "../kernel/routes.ts";
 import type { Model } from "../model/types.ts";
 import type { MachineView } from "../model/load.ts";
-import { listStateDirs, readState, STATE_ROOT } from "./state.ts";
+import { listStateDirs, readUnderlay, STATE_ROOT } from "./state.ts";
 
 /**
  * What the loader must know about this machine now: its routes and the underlays labs recorded.
@@ -56,7 +56,7 @@ export function recordedUnderlays(exceptLab: string): { lab: string; subnet: str
   for (const lab of listStateDirs()) {
     if (lab === exceptLab) continue;
     try {
-      const u = readState(lab)?.model?.underlay;
+      const u = readUnderlay(lab);
       if (u?.uplink && typeof u.subnet === "string") out.push({ lab, subnet: u.subnet });
     } catch { /* a state being written or a foreign directory: not a reservation */ }
   }
