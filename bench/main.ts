@@ -251,6 +251,7 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
         const key = `${subject.case} / ${subject.name}`;
         if (failed.has(key)) continue;
         log(`round ${r + 1}/${a.runs}: ${key} …`);
+        const began = performance.now();
         try {
           samples.push(...await subject.run());
         } catch (e) {
@@ -262,13 +263,16 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
           });
         }
         out.rows = rowsOf(samples);
+        const took = (performance.now() - began) / 1000;
         // The next subject starts once the kernel has freed this one's namespaces.
         const waited = await settle(a.quick ? 10_000 : 60_000);
         out.settleMs.push(waited.waitedMs);
         log(
-          `  kernel ${waited.settled ? "settled" : "still freeing namespaces"} after ${
-            waited.waitedMs.toFixed(0)
-          } ms (${waited.busyMs.toFixed(0)} ms of it freeing namespaces)`,
+          `  took ${took.toFixed(1)} s; kernel ${
+            waited.settled ? "settled" : "still freeing namespaces"
+          } after ${waited.waitedMs.toFixed(0)} ms (${
+            waited.busyMs.toFixed(0)
+          } ms of it freeing namespaces)`,
         );
       }
     }
