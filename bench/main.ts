@@ -249,7 +249,7 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
     for (let r = 0; r < a.runs; r++) {
       for (const subject of rotated(subjects, r)) {
         const key = `${subject.case} / ${subject.name}`;
-        if (failed.has(key)) continue;
+        if (failed.has(key) || (subject.once && r > 0)) continue;
         log(`round ${r + 1}/${a.runs}: ${key} …`);
         const began = performance.now();
         try {

@@ -77,6 +77,11 @@ export interface Subject {
   also?: string[];
   /** Row name (a subject that yields several rows names the first). */
   name: string;
+  /**
+   * Measured in the first round only: Mininet's `pingall` of 100 hosts is 9,900 sequential pings
+   * (~4 minutes here), steady from run to run; three of them would take half the bench's time.
+   */
+  once?: boolean;
   run(): Promise<Sample[]>;
 }
 
@@ -267,6 +272,7 @@ function checkSubjects(s: Sizes, env: Environment): Subject[] {
     out.push({
       case: "checks",
       name: `Mininet pingall (${s.small} hosts)`,
+      once: true,
       run: async () => {
         const p = await mininetPingall(s.small);
         return one("checks", `Mininet pingall (${s.small} hosts)`, p.pingallMs, {
