@@ -10,7 +10,7 @@
 import { NslabError } from "../errors.ts";
 import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
-import { supervisorDescriptors } from "../runtime/supervisor.ts";
+import { supervisorDescriptors } from "../runtime/descriptors.ts";
 import {
   ensureOpenFiles,
   openFileCeiling,

@@ -10,7 +10,7 @@ import type { Model } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { NslabError } from "../errors.ts";
 import { pollUntil } from "../poll.ts";
-import { Supervisor } from "../runtime/supervisor.ts";
+import type { Supervisor } from "../runtime/supervisor.ts";
 import { processAlive, stateDir } from "./state.ts";
 
 /** How `up` runs the lab's supervisor. */
@@ -171,6 +171,8 @@ export async function startSupervisor(
   onCreated: (s: Supervisor) => void,
 ): Promise<Supervisor | null> {
   if (opts.mode.kind === "in-process") {
+    // Loaded here: the CLI's `up` runs its supervisor in another process and never needs it.
+    const { Supervisor } = await import("../runtime/supervisor.ts");
     const supervisor = new Supervisor(model);
     onCreated(supervisor);
     await supervisor.start(plan);
