@@ -1,5 +1,5 @@
 import { deepEqual } from "node:assert/strict";
-import { buildProgram } from "../main.ts";
+import { buildProgram } from "../program.ts";
 import { completionScript } from "./completion.ts";
 
 /** Runs the generated completion function in a real bash for the given words. */
