@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./sha256.ts";
 
 /** Longest Linux interface name (IFNAMSIZ − 1). */
 export const IFNAMSIZ = 15;
@@ -91,7 +91,7 @@ export function byteLength(s: string): number {
 
 /** Lowercase hex SHA-256 of the parts joined with NUL. */
 export function hashHex(...parts: string[]): string {
-  return createHash("sha256").update(parts.join("\0")).digest("hex");
+  return sha256Hex(parts.join("\0"));
 }
 
 /**
