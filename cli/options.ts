@@ -7,7 +7,7 @@
 
 import type { Command } from "commander";
 
-/** Receives each verb's promise of an exit code (main.ts waits for it, then exits). */
+/** Receives each verb's promise of an exit code (program.ts waits for it; main.ts exits). */
 export type RunVerb = (p: Promise<number> | number) => void;
 
 /** The "Examples:" block after a verb's help, one `$ command` per line. */
