@@ -25,13 +25,8 @@ import { diffPlans, emptyPlan, type PlanDelta } from "../plan/diff.ts";
 import { ApplyError } from "../errors.ts";
 import { LiveKernel } from "./target.ts";
 import { type JournalEntry, labStateDir, readJournal, STATE_ROOT } from "./journal.ts";
-import {
-  Applier,
-  type DeltaOptions,
-  type DeltaReport,
-  type Section,
-  SECTION_GROUPS,
-} from "./sections.ts";
+import { type DeltaOptions, type DeltaReport, type Section, SECTION_GROUPS } from "./sections.ts";
+import { Applier } from "./applier.ts";
 import type { KernelTarget } from "./target.ts";
 
 export { type JournalEntry, labStateDir, readJournal, STATE_ROOT };

@@ -109,28 +109,36 @@ function decodeBody(type: number, flags: number, p: Uint8Array): Body {
     if (p.length < 4) return { kind: "raw", bytes: p.slice() };
     return { kind, error: dv.getInt32(0, true), attrs: decodeAttrs(p.subarray(4), ERR_ATTRS) };
   }
-  if (kind === "error") {
-    if (p.length < 20) return { kind: "raw", bytes: p.slice() };
-    const error = dv.getInt32(0, true);
-    const request = {
-      len: dv.getUint32(4, true),
-      type: dv.getUint16(8, true),
-      flags: dv.getUint16(10, true),
-      seq: dv.getUint32(12, true),
-      pid: dv.getUint32(16, true),
-    };
-    const echoed = error !== 0 && (flags & NLM_F_CAPPED) === 0
-      ? Math.min(Math.max(request.len - 16, 0), p.length - 20)
-      : 0;
-    const echo = p.slice(20, 20 + echoed);
-    const rest = (flags & NLM_F_ACK_TLVS) !== 0
-      ? p.subarray(20 + align4(echoed))
-      : new Uint8Array(0);
-    return { kind, error, request, echo, attrs: decodeAttrs(rest, ERR_ATTRS) };
-  }
-  const size = STRUCT_SIZE[kind];
-  if (p.length < size) return { kind: "raw", bytes: p.slice() };
-  const rest = p.subarray(size);
+  if (kind === "error") return decodeError(flags, p, dv);
+  if (p.length < STRUCT_SIZE[kind]) return { kind: "raw", bytes: p.slice() };
+  return decodeStruct(kind, p, dv);
+}
+
+/**
+ * `nlmsgerr`: the error, the request's header, the request echoed back (unless the kernel capped
+ * it) and the extended-ack attributes.
+ */
+function decodeError(flags: number, p: Uint8Array, dv: DataView): Body {
+  if (p.length < 20) return { kind: "raw", bytes: p.slice() };
+  const error = dv.getInt32(0, true);
+  const request = {
+    len: dv.getUint32(4, true),
+    type: dv.getUint16(8, true),
+    flags: dv.getUint16(10, true),
+    seq: dv.getUint32(12, true),
+    pid: dv.getUint32(16, true),
+  };
+  const echoed = error !== 0 && (flags & NLM_F_CAPPED) === 0
+    ? Math.min(Math.max(request.len - 16, 0), p.length - 20)
+    : 0;
+  const echo = p.slice(20, 20 + echoed);
+  const rest = (flags & NLM_F_ACK_TLVS) !== 0 ? p.subarray(20 + align4(echoed)) : new Uint8Array(0);
+  return { kind: "error", error, request, echo, attrs: decodeAttrs(rest, ERR_ATTRS) };
+}
+
+/** An rtnetlink message's fixed struct (ifinfomsg, ifaddrmsg, rtmsg, ndmsg), then its attributes. */
+function decodeStruct(kind: keyof typeof STRUCT_SIZE, p: Uint8Array, dv: DataView): Body {
+  const rest = p.subarray(STRUCT_SIZE[kind]);
   switch (kind) {
     case "link":
       return {
