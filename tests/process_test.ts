@@ -6,13 +6,8 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { ProcessPlan } from "../core/plan/types.ts";
-import {
-  cleanupLabRuntime,
-  execArgs,
-  logPath,
-  ProcessManager,
-  utsPath,
-} from "../core/runtime/process.ts";
+import { ProcessManager } from "../core/runtime/process.ts";
+import { cleanupLabRuntime, execArgs, logPath, utsPath } from "../core/runtime/sandbox.ts";
 import {
   netnsEtcDir,
   removeNetnsFiles,

@@ -1,5 +1,6 @@
 /** `nslab exec NAME -- CMD…` and `nslab logs NAME` and `nslab inspect NAME`. */
-import { execArgs, pinOnFirstUse } from "../../core/runtime/process.ts";
+import { pinOnFirstUse } from "../../core/runtime/process.ts";
+import { execArgs } from "../../core/runtime/sandbox.ts";
 import { readState, stateDir } from "../../core/lab/state.ts";
 import { UsageError } from "../../core/errors.ts";
 import { labName, type LabOptions } from "../common.ts";

@@ -7,7 +7,7 @@ import {
   logPath,
   pinUtsNamespace,
   utsPath,
-} from "./process.ts";
+} from "./sandbox.ts";
 
 function plan(over: Partial<ProcessPlan> = {}): ProcessPlan {
   return {
