@@ -1,15 +1,16 @@
 /**
  * Compose as the reference: the same Compose files brought up by Debian's `docker-compose`
  * (v1.29) on the real engine and by nslab, and compared — the project's networks with their
- * subnets and gateways, each container's interfaces in order with their addresses, and the DNS
+ * subnets and gateways, each container's interfaces (eth0, eth1, … → address, exactly), the DNS
  * answer of every container for every name of the project (service names, container names,
- * aliases, container_name, replicas). Both sides are asked with the same clients (`ip -o -4 addr`
- * and busybox `nslookup` against 127.0.0.11), inside the containers and inside nslab's namespaces.
+ * aliases, container_name, replicas), and its PTR answer for every address of the project. Both
+ * sides are asked with the same clients (`ip -o -4 addr`, busybox `nslookup` and `dig -x` against
+ * 127.0.0.11), inside the containers and inside nslab's namespaces.
  *
  * One difference between the tools is normalised, as the issue allows: v1 names containers
  * `<project>_<service>_<n>` where v2 (and nslab) say `<project>-<service>-<n>`; the test asks
- * Docker the v1 spelling. Files avoid what v1 cannot do (`include`, `name:`) and what the engine
- * (20.10) orders at random (three networks or more on one container).
+ * Docker the v1 spelling, and reads its PTR answers back in v2's. Files avoid what v1 cannot do
+ * (`include`, `name:`).
  *
  * Docker side: images are replaced by a local busybox image (tests/_docker/image.ts), every
  * container sleeps, and its `dns:` is 127.0.0.1 inside the container, so the embedded DNS never
@@ -135,6 +136,35 @@ networks:
     },
     ask: ["nosuch", "appserver"],
   },
+  {
+    // Interface order: Compose connects by priority (zeta, mid, alpha), but the engine names the
+    // interfaces in its own order — networks before internal ones, then by name — so edge gets
+    // eth0 alpha, eth1 zeta, eth2 mid (docker/compose#12170). A reverse lookup answers with the
+    // Compose name and the Docker network name on each network.
+    name: "prio",
+    files: {
+      "compose.yaml": `
+services:
+  edge:
+    image: example/edge
+    networks:
+      zeta: { priority: 100 }
+      mid: { priority: 50 }
+      alpha: { priority: 1 }
+  core:
+    image: example/core
+    container_name: cpag-core
+    depends_on: [edge]
+    networks:
+      mid: { priority: 100 }
+      alpha: {}
+networks:
+  zeta: {}
+  mid: { internal: true }
+  alpha: {}
+`,
+    },
+  },
 ];
 
 /**
@@ -156,6 +186,8 @@ interface Raw {
   interfaces: Record<string, string[]>;
   /** `container asks name` → addresses */
   answers: Record<string, string[]>;
+  /** `container` → address asked → names answered (v2 spelling, no trailing dot) */
+  ptr: Record<string, Record<string, string[]>>;
 }
 
 function ipNumber(ip: string): number {
@@ -220,6 +252,7 @@ function rebasePools(docker: Raw, nslab: Raw): void {
     });
   }
   for (const [q, addrs] of Object.entries(docker.answers)) docker.answers[q] = addrs.map(move);
+
   for (const lines of Object.values(nslab.interfaces)) {
     lines.forEach((l, i) => {
       const [dev, cidr] = l.split(" ");
@@ -240,10 +273,7 @@ function normalise(raw: Raw, project: string): Built {
   for (const [c, lines] of Object.entries(raw.interfaces)) {
     for (const l of lines) owner.set(l.split(" ")[1].split("/")[0], c);
     const service = c.replace(new RegExp(`^${project}-(.+)-\\d+$`), "$1");
-    // dockerd 20.10 connects a container's networks in Go map order, so which one is eth0 is
-    // random when there are two; with one, the name is compared too.
-    const shown = lines.length > 1 ? lines.map((l) => `? ${l.split(" ")[1]}`).sort() : lines;
-    (byService[service] ??= []).push(shown.join(", "));
+    (byService[service] ??= []).push([...lines].sort().join(", "));
   }
   for (const list of Object.values(byService)) list.sort();
   const dns: Record<string, string> = {};
@@ -254,6 +284,45 @@ function normalise(raw: Raw, project: string): Built {
   }
   return { networks, interfaces: byService, dns };
 }
+
+/**
+ * PTR answers keyed by what was asked — the asker, and the container and network owning the
+ * address, each engine's own — so the comparison holds whatever addresses each engine chose.
+ * Taken before {@link rebasePools} (it needs each engine's own subnets).
+ */
+function ptrRows(raw: Raw): Record<string, string> {
+  const owner = new Map<string, string>();
+  for (const [c, lines] of Object.entries(raw.interfaces)) {
+    for (const l of lines) owner.set(l.split(" ")[1].split("/")[0], c);
+  }
+  const networkOf = (ip: string) => {
+    const n = ipNumber(ip);
+    const hit = Object.entries(raw.networks).find(([, net]) => {
+      const [base, len] = net.subnet.split("/");
+      return n >= ipNumber(base) && n < ipNumber(base) + 2 ** (32 - Number(len));
+    });
+    return hit?.[0] ?? "no network";
+  };
+  const rows: Record<string, string> = {};
+  for (const [who, asked] of Object.entries(raw.ptr)) {
+    for (const [ip, names] of Object.entries(asked)) {
+      const key = `${who} PTR ${owner.get(ip) ?? ip}@${networkOf(ip)}`;
+      rows[key] = names.length === 0 ? "no name" : names.sort().join(", ");
+    }
+  }
+  return rows;
+}
+
+/** Names of `dig +short -x` output (v1's `<p>_<s>_<n>` read as v2's), no trailing dot. */
+function parseDigPtr(out: string, project: string): string[] {
+  return out.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith(";"))
+    .map((l) =>
+      l.replace(/\.$/, "").replace(new RegExp(`^${project}_(.+)_(\\d+)\\.`), `${project}-$1-$2.`)
+    );
+}
+
+/** `dig -x` against the embedded DNS, one try: an unanswered question is "no name". */
+const DIG_PTR = ["dig", "+short", "+time=1", "+tries=1", "-x"];
 
 /** `eth0 172.18.0.2/16` lines of `ip -o -4 addr show` (lo left out), in the kernel's order. */
 function parseAddrs(out: string): string[] {
@@ -311,14 +380,16 @@ function namesOf(lab: Lab, extra: string[]): string[] {
 }
 
 async function nslabSide(lab: Lab, ask: string[]): Promise<Raw> {
-  const raw: Raw = { networks: {}, interfaces: {}, answers: {} };
+  const raw: Raw = { networks: {}, interfaces: {}, answers: {}, ptr: {} };
   for (const n of lab.model.networks.filter((n) => n.hosts.length > 0)) {
     raw.networks[n.dockerName ?? n.name] = { subnet: n.subnet, gateway: n.gateway };
   }
   const jobs: (() => Promise<void>)[] = [];
+  const inContainer = new Map<string, InContainer>();
   for (const c of lab.model.containers) {
     const who = c.composeName!;
     const inNs = (cmd: string[]) => run(["ip", "netns", "exec", c.netns, ...cmd]);
+    inContainer.set(who, inNs);
     jobs.push(async () => {
       raw.interfaces[who] = parseAddrs((await inNs(["ip", "-o", "-4", "addr", "show"])).stdout);
     });
@@ -330,7 +401,27 @@ async function nslabSide(lab: Lab, ask: string[]): Promise<Raw> {
     }
   }
   await pool(jobs);
+  await askPtr(raw, inContainer, lab.name);
   return raw;
+}
+
+/** Runs a command in a container's network namespace. */
+type InContainer = (cmd: string[]) => Promise<{ stdout: string }>;
+
+/** Every container asks 127.0.0.11 for the name of every address of the project (`dig -x`). */
+async function askPtr(raw: Raw, inContainer: Map<string, InContainer>, project: string) {
+  const addresses = Object.values(raw.interfaces).flat().map((l) => l.split(" ")[1].split("/")[0]);
+  const jobs: (() => Promise<void>)[] = [];
+  for (const [who, exec] of inContainer) {
+    raw.ptr[who] = {};
+    for (const ip of addresses) {
+      jobs.push(async () => {
+        const r = await exec([...DIG_PTR, ip, "@127.0.0.11"]);
+        raw.ptr[who][ip] = parseDigPtr(r.stdout, project);
+      });
+    }
+  }
+  await pool(jobs);
 }
 
 /** v2's `<project>-<service>-<n>` in v1's spelling, for asking the v1-made engine. */
@@ -379,16 +470,20 @@ async function takenBesides(project: string): Promise<string[]> {
 }
 
 async function dockerSide(project: string, ask: string[]): Promise<Raw> {
-  const raw: Raw = { networks: {}, interfaces: {}, answers: {} };
+  const raw: Raw = { networks: {}, interfaces: {}, answers: {}, ptr: {} };
   for (const id of await projectIds("network", project)) {
     const n = await dockerNetwork(id);
     raw.networks[n.name] = { subnet: n.subnet, gateway: n.gateway };
   }
   const jobs: (() => Promise<void>)[] = [];
+  const inContainer = new Map<string, InContainer>();
   for (const id of await projectIds("ps", project)) {
-    const name = (await dockerOut(["inspect", "--format", "{{.Name}}", id])).trim().slice(1);
+    const [name, pid] = (await dockerOut(["inspect", "--format", "{{.Name}} {{.State.Pid}}", id]))
+      .trim().slice(1).split(" ");
     // The one normalisation: v1's <project>_<service>_<n> is v2's <project>-<service>-<n>.
     const who = name.replace(new RegExp(`^${project}_(.+)_(\\d+)$`), `${project}-$1-$2`);
+    // dig is the machine's, run in the container's network namespace (its 127.0.0.11 rules)
+    inContainer.set(who, (cmd) => run(["nsenter", "--target", pid, "--net", ...cmd]));
     jobs.push(async () => {
       raw.interfaces[who] = parseAddrs(
         await dockerOut(["exec", id, "ip", "-o", "-4", "addr", "show"]),
@@ -402,6 +497,7 @@ async function dockerSide(project: string, ask: string[]): Promise<Raw> {
     }
   }
   await pool(jobs);
+  await askPtr(raw, inContainer, project);
   return raw;
 }
 
@@ -438,6 +534,7 @@ for (const c of CASES) {
         assertEquals(lab.name, project); // the folder name, as Compose takes it
         const ask = namesOf(lab, c.ask ?? []);
         const [dockerRaw, nslabRaw] = [await dockerSide(project, ask), await nslabSide(lab, ask)];
+        const [dockerPtr, nslabPtr] = [ptrRows(dockerRaw), ptrRows(nslabRaw)];
         rebasePools(dockerRaw, nslabRaw);
         const docker = normalise(dockerRaw, project);
         const nslab = normalise(nslabRaw, project);
@@ -451,6 +548,7 @@ for (const c of CASES) {
         assertEquals(nslab.networks, docker.networks);
         assertEquals(nslab.interfaces, docker.interfaces);
         assertEquals(nslab.dns, docker.dns);
+        assertEquals(nslabPtr, dockerPtr);
       } finally {
         await dc("down", "--volumes", "--timeout", "1");
         await removeImage(image);

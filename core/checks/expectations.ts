@@ -25,7 +25,7 @@
  */
 
 import { DOCKER0_NETWORK, GWBRIDGE } from "../model/networks.ts";
-import { dockerOrder } from "../dns/records.ts";
+import { dockerOrder, ptrName } from "../dns/records.ts";
 import { parseIp6 } from "../model/ip6.ts";
 import { IPV6_TAG } from "./families.ts";
 import { portRows6 } from "./ports6.ts";
@@ -563,7 +563,7 @@ function implyDns(ctx: Ctx): void {
               s,
               reverseName(address),
               "PTR",
-              { kind: "ptr", names: [t.name] },
+              { kind: "ptr", names: [ptrName(ctx.model, t, ep.network)] },
               [t.name],
               `${s.name} resolves ${address} back to ${t.name}`,
             ),
@@ -872,7 +872,12 @@ function explicitExpectation(ctx: Ctx, spec: CheckSpec, index: number): Expectat
     if (e.kind === "addresses") expect = { kind: "addresses", addresses: [...e.addresses].sort() };
     else if (e.kind === "nxdomain") expect = { kind: "nxdomain" };
     else if (e.kind === "answeredBy" && spec.type === "PTR") {
-      expect = { kind: "ptr", names: [e.container] };
+      const target = ctx.model.containers.find((c) => c.name === e.container);
+      // "answered by web": its name, or (Compose files) the Compose name Docker's PTR gives
+      expect = {
+        kind: "ptr",
+        names: [e.container, ...(target?.composeName ? [target.composeName] : [])],
+      };
     } else {
       return invalid(spec, index, `a dns check cannot expect "${e.kind}" for ${spec.type}`);
     }

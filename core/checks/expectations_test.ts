@@ -310,7 +310,7 @@ Deno.test("dns: PTR for each peer address names the peer; SRV lists the service'
     name: "2.0.20.172.in-addr.arpa",
     type: "PTR",
   });
-  assertEquals(ptr.expect, { kind: "ptr", names: ["web"] });
+  assertEquals(ptr.expect, { kind: "ptr", names: ["web.front"] }); // the whole PTR name
   assert(!exps.some((e) => e.id === "dns:cli:PTR:172.21.0.3"));
   const srv = byId(exps, "dns:web:SRV:_http._tcp.api");
   assertEquals(srv.expect, { kind: "srv", targets: ["api-1", "api-2"], port: 8000 });

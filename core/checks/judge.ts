@@ -15,6 +15,16 @@ export interface Verdict {
 
 const firstLabel = (name: string) => name.replace(/\.$/, "").split(".")[0].toLowerCase();
 
+/**
+ * Whether a PTR answer names one of `names`: as a whole (implied rows expect the full name, e.g.
+ * `shop-web-1.shop_front`) or by its first label (an explicit check names a container).
+ */
+function ptrMatches(answers: string[], names: string[]): boolean {
+  const wanted = names.map((n) => n.toLowerCase());
+  const whole = (a: string) => a.replace(/\.$/, "").toLowerCase();
+  return answers.some((a) => wanted.includes(whole(a)) || wanted.includes(firstLabel(a)));
+}
+
 function sameSet(a: string[], b: string[]): boolean {
   const x = [...new Set(a)].sort();
   const y = [...new Set(b)].sort();
@@ -113,8 +123,7 @@ export function judge(e: Expectation, o: Observed): Verdict {
         return fail(`wrong addresses: got [${o.answers.join(", ")}]`);
       }
       if (x.kind === "ptr") {
-        const wanted = x.names.map((n) => n.toLowerCase());
-        if (o.answers.some((a) => wanted.includes(firstLabel(a)))) return ok;
+        if (ptrMatches(o.answers, x.names)) return ok;
         return fail(`PTR names [${o.answers.join(", ")}], not ${x.names.join(", ")}`);
       }
       const targets = o.answers.map((a) => firstLabel(a.slice(0, a.lastIndexOf(":"))));

@@ -9,7 +9,8 @@
  * A requester sees only the containers it shares a network with; a name resolves on the first
  * shared network that knows it, in Docker's order ({@link dockerOrder}), as Docker's resolver
  * does. Docker's `default` network gives no names (Docker disables resolution there). PTR names
- * are `<container>.<network>`, as Docker answers them.
+ * are {@link ptrName}: for a Compose file what Docker answers, `<compose name>.<Docker network
+ * name>` (`shop-web-1.shop_front`); for nslab's own format `<container>.<network>` (`web.front`).
  *
  * @module
  */
@@ -251,8 +252,9 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
         labNames.add(name);
       }
       const rev = reverseName(ep.address);
-      if (!recs.ptr.has(rev)) recs.ptr.set(rev, normalizeName(`${c.name}.${ep.network}`));
-      if (ep.ipv6) addIpv6(recs, names, ep.ipv6.address, normalizeName(`${c.name}.${ep.network}`));
+      const ptr = ptrName(model, c, ep.network);
+      if (!recs.ptr.has(rev)) recs.ptr.set(rev, ptr);
+      if (ep.ipv6) addIpv6(recs, names, ep.ipv6.address, ptr);
       for (const p of c.ports) {
         if (p.name === null || p.name === "") continue;
         const key = normalizeName(`_${p.name}._${p.protocol}.${c.service}`);
@@ -282,6 +284,28 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     });
   }
   return { ttl, upstream: [...model.dns.upstream], networks, requesters, labNames };
+}
+
+/**
+ * The name a PTR question for `c`'s address on `network` is answered with (lower case, no
+ * trailing dot). A Compose file gets what Docker's embedded DNS answers: the container's Compose
+ * name and the Docker network name, `shop-web-1.shop_front` (checked against dockerd 20.10 in
+ * tests/compose_agreement_test.ts). nslab's own format keeps the names its file gives,
+ * `web.front`. Pure.
+ *
+ * @example
+ * ```ts
+ * ptrName(model, web, "front"); // "shop-web-1.shop_front" for a Compose file
+ * ```
+ */
+export function ptrName(
+  model: Pick<Model, "compose" | "networks">,
+  c: Pick<Container, "name" | "composeName">,
+  network: string,
+): string {
+  if (!model.compose) return normalizeName(`${c.name}.${network}`);
+  const docker = model.networks.find((n) => n.name === network)?.dockerName ?? network;
+  return normalizeName(`${c.composeName ?? c.name}.${docker}`);
 }
 
 /** An endpoint's IPv6 address under its names (AAAA) and its `ip6.arpa` name (PTR). */

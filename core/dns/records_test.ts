@@ -154,7 +154,7 @@ Deno.test("PTR answers a container address with the container name, scoped", () 
     type: "PTR",
     name: "10.0.20.172.in-addr.arpa",
     ttl: 600,
-    target: "web.front", // Docker answers <container>.<network>
+    target: "web.front", // nslab's own format: <container>.<network> as the file names them
   }]);
   const api = lookup(table, "db", reverseName("172.21.0.12"), "PTR");
   assertEquals(api.answers.map((a) => a.type === "PTR" && a.target), ["api-2.back"]);
@@ -163,6 +163,28 @@ Deno.test("PTR answers a container address with the container name, scoped", () 
   // A on a reverse name: known, no A record.
   assertEquals(lookup(table, "proxy", reverseName("172.20.0.10"), "A").answers, []);
   assertEquals(rcode("proxy", reverseName("172.20.0.10"), "A"), "NOERROR");
+});
+
+Deno.test("PTR in a Compose file answers what Docker does: <compose name>.<Docker network>", () => {
+  const m = loadTopologyObject({
+    name: "shop",
+    services: {
+      web: { networks: ["front"] },
+      db: { container_name: "main-db", networks: ["front"] },
+      cache: {},
+    },
+    networks: { front: {} },
+  }, { reserved: [], uplink: false }).model;
+  const t = buildRecords(m);
+  const ptr = (from: string, to: string, net: string) => {
+    const ep = m.containers.find((c) => c.name === to)!.endpoints.find((e) => e.network === net)!;
+    return lookup(t, from, reverseName(ep.address), "PTR").answers.map((a) =>
+      a.type === "PTR" && a.target
+    );
+  };
+  assertEquals(ptr("db", "web", "front"), ["shop-web-1.shop_front"]);
+  assertEquals(ptr("web", "db", "front"), ["main-db.shop_front"]); // container_name
+  assertEquals(ptr("cache", "cache", "default"), ["shop-cache-1.shop_default"]);
 });
 
 Deno.test("reverse names inside lab subnets are never forwarded", () => {

@@ -86,7 +86,9 @@ export function readAttachments(
     seen.add(ref.name);
     out.push(readAttachment(ref, ctx));
   }
-  // Compose v2 connects a container's networks by priority, then by name.
+  // Compose connects a container's networks by priority, then by name: the first is its primary
+  // network (the service's mac_address goes there). The interfaces' order is the engine's
+  // (endpoints.ts engineOrder), which priority does not change.
   return out.sort((x, y) =>
     y.priority - x.priority || (x.network < y.network ? -1 : x.network > y.network ? 1 : 0)
   );

@@ -116,13 +116,13 @@ Deno.test("extends: another file and the same file, merged by Compose's rules", 
   deepStrictEqual(app.environment, { LOG_LEVEL: "debug", TZ: "UTC" });
   deepStrictEqual(app.expose.map((e) => e.port), [80, 8080]);
   deepStrictEqual(app.endpoints.map((e) => [e.ifname, e.network, e.aliases]), [
-    ["eth0", "back", ["shop-app-1"]],
-    ["eth1", "front", ["web", "app", "shop-app-1"]],
+    ["eth0", "front", ["web", "app", "shop-app-1"]], // the engine puts internal back after front
+    ["eth1", "back", ["shop-app-1"]],
   ]);
   const canary = byName(m, "app-canary");
   deepStrictEqual(canary.endpoints.map((e) => `${e.network} ${e.address}`), [
-    "back 172.30.1.50",
     "front 172.18.0.3",
+    "back 172.30.1.50",
   ]);
   deepStrictEqual(canary.environment, { LOG_LEVEL: "debug", TZ: "UTC" });
   deepStrictEqual(addrs(m).at(-1), ["proxy", "eth0 front 172.18.0.4"]);
@@ -205,12 +205,13 @@ Deno.test("networking keys: container_name, links, hosts files, DNS options, MAC
   deepStrictEqual(db.endpoints[0].aliases, ["keys-database"]);
   deepStrictEqual(db.expose.map((e) => e.port), [5432, 9100, 9101, 9102]);
   const api = byName(m, "api");
-  // priority 10 puts back first, with its interface_name; gw_priority 100 routes through front
+  // priority 10 does not move internal back before front (the engine's order); back keeps its
+  // interface_name; gw_priority 100 routes through front
   deepStrictEqual(api.endpoints.map((e) => [e.ifname, e.network, e.address]), [
+    ["eth0", "front", "10.99.0.2"],
     ["back0", "back", "172.18.0.3"],
-    ["eth1", "front", "10.99.0.2"],
   ]);
-  equal(api.defaultEndpoint, 1);
+  equal(api.defaultEndpoint, 0);
   deepStrictEqual(api.runtime, "netns"); // runtime: runc is Compose's OCI runtime
   deepStrictEqual(
     api.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
@@ -280,11 +281,11 @@ Deno.test("zabbix-like: anchors, variables in subnets, internal networks, a host
     ["zbx_net_database", "zabbix-like_zbx_net_database", "172.18.0.0/16"],
   ]);
   deepStrictEqual(addrs(m), [
-    ["server", "eth0 zbx_net_backend 172.16.239.2", "eth1 zbx_net_frontend 172.16.240.2"],
-    ["web", "eth0 zbx_net_backend 172.16.239.3", "eth1 zbx_net_frontend 172.16.240.3"],
+    ["server", "eth0 zbx_net_frontend 172.16.240.2", "eth1 zbx_net_backend 172.16.239.2"],
+    ["web", "eth0 zbx_net_frontend 172.16.240.3", "eth1 zbx_net_backend 172.16.239.3"],
     ["agent"],
     ["postgres", "eth0 zbx_net_database 172.18.0.2"],
-    ["snmptraps", "eth0 zbx_net_backend 172.16.239.4", "eth1 zbx_net_frontend 172.16.240.4"],
+    ["snmptraps", "eth0 zbx_net_frontend 172.16.240.4", "eth1 zbx_net_backend 172.16.239.4"],
   ]);
   deepStrictEqual(byName(m, "server").ports.map((p) => p.hostPort), [10051]);
   deepStrictEqual(byName(m, "agent").ports, []); // discarded in host mode, with Docker's warning

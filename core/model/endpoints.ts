@@ -86,7 +86,7 @@ export function assignEndpoints(
   const out = new Map<string, Wiring>();
   for (const d of drafts) {
     const endpoints: Endpoint[] = [];
-    for (const a of d.attachments) {
+    for (const a of engineOrder(d.attachments, nets)) {
       const net = nets.get(a.network);
       const ip = ctx.addresses.get(addressKey(d, a));
       if (!net?.subnet || ip === undefined) continue;
@@ -309,6 +309,24 @@ function endpointOf(a: Attachment, net: NetDecl, index: number, got: EndpointAdd
       },
     }),
   };
+}
+
+/**
+ * A container's attachments in the order the engine makes its interfaces (eth0, eth1, …):
+ * `docker_gwbridge` last, internal networks after the others, then by Docker network name —
+ * libnetwork sorts a sandbox's endpoints so before it creates their interfaces at start, and
+ * Compose's `priority` does not change it (checked on dockerd 20.10 with docker-compose 1.29 in
+ * tests/compose_agreement_test.ts; docker/compose#12170). Stable; pure.
+ */
+export function engineOrder(attachments: Attachment[], nets: Map<string, NetDecl>): Attachment[] {
+  const rank = (a: Attachment) => {
+    const net = nets.get(a.network);
+    return net === undefined ? 0 : net.isGwbridge ? 2 : net.internal ? 1 : 0;
+  };
+  const name = (a: Attachment) => nets.get(a.network)?.dockerName ?? a.network;
+  return [...attachments].sort((x, y) =>
+    rank(x) - rank(y) || (name(x) < name(y) ? -1 : name(x) > name(y) ? 1 : 0)
+  );
 }
 
 /**

@@ -108,18 +108,18 @@ Deno.test("bridge networks are host-scoped, overlay networks global", () => {
 Deno.test("an overlay container gets docker_gwbridge last; it carries the default route when the overlay comes first", () => {
   const m = load(
     "name: t\nhosts: {h1: {}, h2: {}}\nnetworks:\n  o: {driver: overlay}\n  p: {}\n  i: {driver: overlay, internal: true}\n" +
-      "containers:\n  x: {host: h1, networks: [p, o]}\n  y: {host: h2, networks: {o: {}, p: {priority: 1}}}\n" +
+      "containers:\n  x: {host: h1, networks: [p, o]}\n  y: {host: h2, networks: {o: {}, p: {gw_priority: 1}}}\n" +
       "  z: {host: h2, networks: [i]}\n",
   );
   const x = m.containers[0];
-  // Compose connects by priority, then by name: o before p whatever the file's order.
+  // The engine orders interfaces by network name: o before p whatever the file's order.
   deepStrictEqual(x.endpoints.map((e) => [e.ifname, e.network]), [
     ["eth0", "o"],
     ["eth1", "p"],
     ["eth2", "docker_gwbridge"],
   ]);
   equal(x.defaultEndpoint, 2);
-  equal(m.containers[1].defaultEndpoint, 0);
+  equal(m.containers[1].defaultEndpoint, 1); // gw_priority: p carries it, not the overlay
   deepStrictEqual(m.containers[2].endpoints.map((e) => e.network), ["i"]);
   equal(m.containers[2].defaultEndpoint, -1);
   const gw = m.networks.find((n) => n.name === "docker_gwbridge")!;
@@ -252,7 +252,8 @@ Deno.test("command, environment, hostname, restart and priority are read like Co
   deepStrictEqual(web.command, ["python3", "-m", "http.server", "80"]);
   deepStrictEqual(web.environment, { A: "1", B: "x=y" });
   deepStrictEqual([web.hostname, web.restart], ["www", "on-failure"]);
-  deepStrictEqual(web.endpoints.map((e) => e.network), ["b", "a"]);
+  // priority is read, and (as on the engine) does not reorder the interfaces: a before b
+  deepStrictEqual(web.endpoints.map((e) => e.network), ["a", "b"]);
   deepStrictEqual(api.command, ["sh", "-c", "echo $X"]);
   deepStrictEqual(api.environment, { X: "1", Y: "true" });
   deepStrictEqual([api.runtime, api.image, api.hostname], ["docker", "alpine", "api"]);

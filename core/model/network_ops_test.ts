@@ -169,12 +169,12 @@ Deno.test("connect refuses what Docker refuses", () => {
 });
 
 Deno.test("connect after disconnect of a middle interface counts up from the highest", () => {
-  let m = connectNetwork(lab(), "bridge", "app"); // app: eth0 back, eth1 front, eth2 bridge
+  let m = connectNetwork(lab(), "bridge", "app"); // app: eth0 front, eth1 back (internal), eth2 bridge
   m = disconnectNetwork(m, "back", "app");
   m = connectNetwork(m, "back", "app");
   assertEquals(
     m.containers.find((c) => c.name === "app")!.endpoints.map((e) => `${e.network}:${e.ifname}`),
-    ["front:eth1", "bridge:eth2", "back:eth3"],
+    ["front:eth0", "bridge:eth2", "back:eth3"],
   );
 });
 
@@ -209,7 +209,7 @@ Deno.test("disconnect removes the endpoint, moves the default route, and drops t
   const web = m.containers.find((c) => c.name === "web")!;
   assertEquals([web.endpoints.length, web.defaultEndpoint], [0, -1]);
   const app = disconnectNetwork(lab(), "front", "app").containers.find((c) => c.name === "app")!;
-  assertEquals(app.endpoints.map((e) => e.ifname), ["eth0"]); // back sorts before front
+  assertEquals(app.endpoints.map((e) => e.ifname), ["eth1"]); // internal back comes after front
   assertEquals(app.defaultEndpoint, -1); // back is internal
   const gone = disconnectNetwork(disconnectNetwork(lab(), "front", "web"), "front", "app");
   assertEquals(gone.networks.find((n) => n.name === "front")!.hosts, []);

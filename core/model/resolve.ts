@@ -111,7 +111,14 @@ export function resolveModel(
   const hostNames = hostDrafts.map((h) => h.name);
 
   // Containers, and the networks they join.
-  const { drafts, nets } = readContainers(raw, lab, hostDrafts, userNets, diags, positions);
+  const { section, drafts, nets } = readContainers(
+    raw,
+    lab,
+    hostDrafts,
+    userNets,
+    diags,
+    positions,
+  );
   const byName = new Map(nets.map((n) => [n.name, n]));
   attachGwbridge(drafts, nets, byName);
 
@@ -152,6 +159,7 @@ export function resolveModel(
     checks,
     dns: { upstream, ttl: raw.dns?.ttl ?? 600 },
     ...(ula ? { ula: formatCidr6(ula) } : {}),
+    ...(section === "services" ? { compose: true as const } : {}),
     warnings: warningsInFileOrder(diags),
   };
 }

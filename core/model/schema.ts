@@ -167,7 +167,10 @@ const networkAttachment: Type = {
     aliases: { type: strList, doc: "Extra DNS names on this network.", example: "aliases: [www]" },
     ipv4_address: { type: str, doc: "Fixed address (replicas take the following addresses)." },
     mac_address: { type: str, doc: "Fixed MAC address of the interface." },
-    priority: { type: { t: "int" }, doc: "Higher first: orders the interfaces eth0, eth1, …" },
+    priority: {
+      type: { t: "int" },
+      doc: "Connect order (the primary network first); the engine orders eth0, eth1, … by name",
+    },
     ipv6_address: {
       type: str,
       doc: "Fixed IPv6 address, inside the network's IPv6 subnet (needs enable_ipv6: true).",

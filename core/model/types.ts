@@ -294,6 +294,11 @@ export interface Model {
   measures?: MeasureSpec[];
   /** Partitions in force (`nslab partition`); absent or empty: none. */
   partitions?: Partition[];
+  /**
+   * Set when the file is a Compose file (its containers under `services:`): names Docker gives
+   * (PTR answers `<compose name>.<Docker network name>`) apply where nslab's own format keeps its own.
+   */
+  compose?: true;
 }
 
 /** Traffic between any two of `groups` is dropped; inside a group it is untouched. */

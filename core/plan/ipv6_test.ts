@@ -34,12 +34,12 @@ Deno.test("the plan gives IPv6 addresses without DAD, a default route per family
   const ns = (name: string) => plan.namespaces.find((n) => n.name === name)!;
   const web = ns("v6unit-web");
   deepStrictEqual(web.addrs.filter((a) => a.address.includes(":")), [
-    { dev: "eth0", address: "fd00:2::2", prefix: 64, nodad: true },
-    { dev: "eth1", address: "fd00:1::2", prefix: 64, nodad: true },
+    { dev: "eth0", address: "fd00:1::2", prefix: 64, nodad: true }, // front; internal back after
+    { dev: "eth1", address: "fd00:2::2", prefix: 64, nodad: true },
   ]);
   deepStrictEqual(web.routes, [
-    { dst: "default", via: "172.20.0.1", dev: "eth1" },
-    { dst: "::/0", via: "fd00:1::1", dev: "eth1" },
+    { dst: "default", via: "172.20.0.1", dev: "eth0" },
+    { dst: "::/0", via: "fd00:1::1", dev: "eth0" },
   ]);
   deepStrictEqual(web.sysctls, {
     "net/ipv6/conf/all/accept_ra": "0",
