@@ -111,14 +111,7 @@ export function resolveModel(
   const hostNames = hostDrafts.map((h) => h.name);
 
   // Containers, and the networks they join.
-  const { section, drafts, nets } = readContainers(
-    raw,
-    lab,
-    hostDrafts,
-    userNets,
-    diags,
-    positions,
-  );
+  const { drafts, nets } = readContainers(raw, lab, hostDrafts, userNets, diags, positions);
   const byName = new Map(nets.map((n) => [n.name, n]));
   attachGwbridge(drafts, nets, byName);
 
@@ -159,7 +152,7 @@ export function resolveModel(
     checks,
     dns: { upstream, ttl: raw.dns?.ttl ?? 600 },
     ...(ula ? { ula: formatCidr6(ula) } : {}),
-    ...(section === "services" ? { compose: true as const } : {}),
+    ...(raw.containers === undefined ? { compose: true as const } : {}), // services: Compose
     warnings: warningsInFileOrder(diags),
   };
 }
