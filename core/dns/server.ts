@@ -16,7 +16,7 @@
  * the whole process, each datagram answered and the answer sent with `sendto` at once, so a query
  * costs a few system calls and no runtime op or promise (a check run asks tens of thousands).
  * Forwarded names answer later, to a copy of the sender's address, and only while the listener is
- * open. TCP (truncated answers, rare) stays on Deno's sockets.
+ * open. TCP (truncated answers, rare) stays on Deno's sockets (`tcp.ts`).
  *
  * @module
  */
@@ -24,8 +24,6 @@
 import { NslabError } from "../errors.ts";
 import { processLoop } from "../kernel/sys/epoll.ts";
 import {
-  EADDRINUSE,
-  EADDRNOTAVAIL,
   EAGAIN,
   EPOLLIN,
   errno,
@@ -33,11 +31,11 @@ import {
   MSG_DONTWAIT,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
-  sockaddrIn,
-  SyscallError,
 } from "../kernel/sys/ffi.ts";
-import { boundSocketIn, socketIn, withNetns } from "../kernel/netns/netns.ts";
+import { boundSocketIn, withNetns } from "../kernel/netns/netns.ts";
 import { Forwarder } from "./forward.ts";
+import { acceptTcp, type TcpListener } from "./tcp.ts";
+import { checkReachable, listenError } from "./listen_checks.ts";
 import { type Answer, lookup, QTYPES, type RecordTable, rotate } from "./records.ts";
 import { encodeError, encodeRcode, encodeResponse, parseQuery, RCODE, udpLimit } from "./wire.ts";
 
@@ -81,15 +79,13 @@ export interface DnsStats {
   internalErrors: number;
 }
 
-interface Listener {
+/** One namespace's sockets, and what serving them needs. */
+interface Listener extends TcpListener {
   netns: string;
   requester: string;
   /** The UDP socket (a libc fd, watched on the process loop). */
   udp: number;
-  tcp: Deno.Listener;
-  conns: Set<Deno.Conn>;
   forwarder: Forwarder;
-  closed: boolean;
   /** The TCP accept loop. */
   accepting: Promise<void>;
 }
@@ -224,7 +220,12 @@ export class DnsServer {
       accepting: Promise.resolve(),
     };
     processLoop().watch(udp, EPOLLIN, () => this.#drain(l));
-    l.accepting = this.#tcpLoop(l);
+    l.accepting = acceptTcp(
+      l,
+      this.#opts,
+      this.stats,
+      (frame) => this.answer(frame, l.requester, "tcp", l.forwarder),
+    );
     this.#listeners.set(netns, l);
   }
 
@@ -352,148 +353,9 @@ export class DnsServer {
       }
     }
   }
-
-  async #tcpLoop(l: Listener): Promise<void> {
-    while (!l.closed) {
-      let conn: Deno.Conn;
-      try {
-        conn = await l.tcp.accept();
-      } catch (e) {
-        if (l.closed || e instanceof Deno.errors.BadResource) return;
-        continue;
-      }
-      if (l.conns.size >= this.#opts.maxTcpConnections) {
-        conn.close();
-        continue;
-      }
-      l.conns.add(conn);
-      this.#tcpConn(l, conn).catch(() => this.stats.internalErrors++).finally(() => {
-        l.conns.delete(conn);
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      });
-    }
-  }
-
-  /** Serves length-prefixed queries on one TCP connection until EOF, error, idle or oversize. */
-  async #tcpConn(l: Listener, conn: Deno.Conn): Promise<void> {
-    const max = this.#opts.maxTcpFrame;
-    const buf = new Uint8Array(max + 2 + 4096);
-    let start = 0;
-    let end = 0;
-    const closeIdle = () => {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    };
-    let idle = setTimeout(closeIdle, this.#opts.tcpIdleTimeoutMs);
-    try {
-      for (;;) {
-        // Serve every complete frame in the buffer.
-        while (end - start >= 2) {
-          const len = (buf[start] << 8) | buf[start + 1];
-          if (len > max) {
-            this.stats.oversized++;
-            return;
-          }
-          if (end - start < 2 + len) break;
-          const frame = buf.slice(start + 2, start + 2 + len);
-          start += 2 + len;
-          clearTimeout(idle);
-          let out = this.answer(frame, l.requester, "tcp", l.forwarder);
-          if (out instanceof Promise) out = await out;
-          if (out !== null) {
-            try {
-              await writeAll(conn, framed(out));
-            } catch {
-              return; // the peer went away (reset, broken pipe, closed on idle)
-            }
-          }
-          idle = setTimeout(closeIdle, this.#opts.tcpIdleTimeoutMs);
-        }
-        if (start === end) start = end = 0;
-        else if (end === buf.length) {
-          buf.copyWithin(0, start, end);
-          end -= start;
-          start = 0;
-        }
-        let n: number | null;
-        try {
-          n = await conn.read(buf.subarray(end));
-        } catch {
-          return;
-        }
-        if (n === null) return;
-        end += n;
-      }
-    } finally {
-      clearTimeout(idle);
-    }
-  }
-}
-
-function framed(msg: Uint8Array): Uint8Array {
-  const out = new Uint8Array(msg.length + 2);
-  out[0] = msg.length >> 8;
-  out[1] = msg.length & 0xff;
-  out.set(msg, 2);
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/**
- * Binding 127.0.0.11 succeeds even while `lo` is down, but then nothing can reach it: send an
- * empty datagram from inside the namespace (the server drops it) and throw a `sendto`
- * SyscallError if it cannot leave.
- */
-function checkReachable(netns: string, address: string, port: number): void {
-  const c = libc();
-  const sa = sockaddrIn(address, port);
-  const fd = socketIn(netns, SOCK_DGRAM);
-  const rc = c.sendto(fd, new Uint8Array(0), 0n, MSG_DONTWAIT, sa, sa.length);
-  const code = errno();
-  c.close(fd);
-  if (rc < 0) throw new SyscallError("sendto", code, `${address}:${port}`);
 }
 
 /** Sends one datagram to the `struct sockaddr` in `to`; a failure drops it (UDP). */
 function sendTo(fd: number, msg: Uint8Array, to: Uint8Array<ArrayBuffer>, toLen: number): void {
   libc().sendto(fd, msg as Uint8Array<ArrayBuffer>, BigInt(msg.length), MSG_DONTWAIT, to, toLen);
-}
-
-/** The errno behind a failed bind or reachability check (0 when it is not one of those). */
-function errnoOf(e: unknown): number {
-  if (e instanceof SyscallError) return e.errno;
-  if (e instanceof Deno.errors.AddrInUse) return EADDRINUSE;
-  if (e instanceof Deno.errors.AddrNotAvailable) return EADDRNOTAVAIL;
-  return 0;
-}
-
-function listenError(netns: string, address: string, port: number, e: unknown): NslabError {
-  const where = `${address}:${port} in namespace "${netns}"`;
-  const code = errnoOf(e);
-  // The reachability probe's send fails (ENETUNREACH) when lo is down.
-  if (code === EADDRNOTAVAIL || (e instanceof SyscallError && e.call === "sendto")) {
-    return new NslabError(
-      `Cannot serve DNS at ${where}: the address is not available (loopback is down); ` +
-        `bring it up: ip -n ${netns} link set lo up`,
-      1,
-      { cause: e },
-    );
-  }
-  if (code === EADDRINUSE) {
-    return new NslabError(
-      `Cannot serve DNS at ${where}: another socket already uses it; stop that server ` +
-        `(ip netns exec ${netns} ss -lunp sport = :${port})`,
-      1,
-      { cause: e },
-    );
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  return new NslabError(`Cannot serve DNS at ${where}: ${msg}`, 1, { cause: e });
 }
