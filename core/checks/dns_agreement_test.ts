@@ -4,7 +4,7 @@
  * different model (so the checks can fail at all).
  */
 import { ok as assert } from "node:assert/strict";
-import { lookup } from "../dns/records.ts";
+import { lookup } from "../dns/lookup.ts";
 import { labRecords } from "../runtime/supervisor.ts";
 import { deriveExpectations } from "./expectations.ts";
 import { judge } from "./judge.ts";

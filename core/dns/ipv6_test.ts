@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { buildRecords, lookup, rotate } from "./records.ts";
+import { buildRecords } from "./records.ts";
+import { lookup, rotate } from "./lookup.ts";
 import { reverse6ToAddress, reverseName6 } from "./reverse6.ts";
 import { encodeResponse, parseQuery } from "./wire.ts";
 import { loadTopologyObject } from "../model/load.ts";

@@ -4,12 +4,11 @@ import {
   type Answer,
   buildRecords,
   dockerOrder,
-  lookup,
   normalizeName,
   QTYPES,
   reverseName,
-  rotate,
 } from "./records.ts";
+import { lookup, rotate } from "./lookup.ts";
 import { shopModel, testModel } from "./_testmodel.ts";
 import { loadTopologyObject } from "../model/load.ts";
 

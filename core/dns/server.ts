@@ -36,7 +36,8 @@ import { boundSocketIn, withNetns } from "../kernel/netns/netns.ts";
 import { Forwarder } from "./forward.ts";
 import { acceptTcp, type TcpListener } from "./tcp.ts";
 import { checkReachable, listenError } from "./listen_checks.ts";
-import { type Answer, lookup, QTYPES, type RecordTable, rotate } from "./records.ts";
+import { type Answer, QTYPES, type RecordTable } from "./records.ts";
+import { lookup, rotate } from "./lookup.ts";
 import { encodeError, encodeRcode, encodeResponse, parseQuery, RCODE, udpLimit } from "./wire.ts";
 
 /** Docker's embedded resolver address. */

@@ -9,7 +9,8 @@ import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TopologyError } from "../errors.ts";
 import { type LoadOptions, loadTopology, summarize } from "./load.ts";
 import { buildPlan } from "../plan/plan.ts";
-import { buildRecords, lookup } from "../dns/records.ts";
+import { buildRecords } from "../dns/records.ts";
+import { lookup } from "../dns/lookup.ts";
 import type { Container, Model } from "./types.ts";
 
 const DIR = new URL("testdata/compose/", import.meta.url).pathname;
