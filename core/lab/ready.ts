@@ -87,6 +87,12 @@ function networkPaths(
   for (const ms of byHost) {
     if (gateway && !net.internal) {
       icmp(`${ms[0].c.name} → gateway (${net.name}${tag})`, ms[0].c.netns, gateway);
+      // IPv6: a published port's first DNAT'd packet waited 1-2 s on the host resolving its
+      // container (seen on docker0); the container's own solicitation teaches the host its MAC.
+      const publishers = family === 6 ? ms.slice(1).filter((m) => m.c.ports.length > 0) : [];
+      for (const m of publishers) {
+        icmp(`${m.c.name} → gateway (${net.name}${tag})`, m.c.netns, gateway);
+      }
     }
     if (ms.length > 1) {
       icmp(`${ms[0].c.name} → ${ms[1].c.name} (${net.name}${tag})`, ms[0].c.netns, ms[1].address);

@@ -28,7 +28,7 @@ Deno.test("warm paths: the underlay between hosts, each host's overlay peers, ea
   assertEquals(warmPaths(model)[2].probe, { kind: "icmp", netns: "t-a", address: "10.10.0.3" });
 });
 
-Deno.test("warm paths of a dual-stack lab: each IPv4 path has its IPv6 twin, the underlay too", () => {
+Deno.test("warm paths of a dual-stack lab: each IPv4 path has its IPv6 twin, the underlay too, and publishers greet their IPv6 gateway", () => {
   const { model } = loadTopologyObject({
     name: "t6",
     hosts: { h1: {}, h2: {} },
@@ -36,7 +36,7 @@ Deno.test("warm paths of a dual-stack lab: each IPv4 path has its IPv6 twin, the
     containers: {
       a: { host: "h1", networks: ["mesh", "front"] },
       b: { host: "h2", networks: ["mesh"] },
-      c: { host: "h1", networks: ["front"] },
+      c: { host: "h1", networks: ["front"], ports: ["8080:80"] },
     },
   } as unknown as TopologyInput);
   const paths = warmPaths(model);
@@ -52,6 +52,7 @@ Deno.test("warm paths of a dual-stack lab: each IPv4 path has its IPv6 twin, the
     "a → gateway (front)",
     "a → c (front)",
     "a → gateway (front, IPv6)",
+    "c → gateway (front, IPv6)", // c publishes a port: its host learns it before a DNAT needs it
     "a → c (front, IPv6)",
     "a → gateway (docker_gwbridge)",
     "b → gateway (docker_gwbridge)",
