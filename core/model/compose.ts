@@ -36,7 +36,7 @@ export interface Prepared {
 }
 
 /** nslab keys that may sit under `x-nslab:` at the top of the file. */
-const TOP_NSLAB_KEYS = ["hosts", "checks", "underlay", "dns"];
+const TOP_NSLAB_KEYS = ["hosts", "checks", "underlay", "dns", "daemon"];
 /** nslab keys that may sit under `x-nslab:` inside a service. */
 const SERVICE_NSLAB_KEYS = ["host", "runtime"];
 

@@ -211,3 +211,47 @@ containers:
     undefined,
   );
 });
+
+Deno.test("daemon: ipv6 + fixed-cidr-v6 make docker0 dual-stack, as dockerd --ipv6 --fixed-cidr-v6", () => {
+  const m = load(`name: v6d
+daemon: {ipv6: true, fixed-cidr-v6: "fd00:d0c::/64"}
+containers:
+  a: {network_mode: bridge}
+  b: {network_mode: bridge}
+`);
+  const docker0 = m.networks.find((n) => n.name === "bridge")!;
+  equal(docker0.bridge, "docker0");
+  deepStrictEqual(docker0.ipv6 && [docker0.ipv6.subnet, docker0.ipv6.gateway], [
+    "fd00:d0c::/64",
+    "fd00:d0c::1",
+  ]);
+  deepStrictEqual([v6Of(m, "a", "bridge"), v6Of(m, "b", "bridge")], ["fd00:d0c::2", "fd00:d0c::3"]);
+});
+
+Deno.test("daemon: ipv6 without fixed-cidr-v6 takes a /64 of the lab's ULA; without ipv6, none", () => {
+  const m = load("name: v6d\ndaemon: {ipv6: true}\ncontainers:\n  a: {network_mode: bridge}\n");
+  const subnet = m.networks.find((n) => n.name === "bridge")!.ipv6!.subnet;
+  equal(subnet, formatCidr6({ base: ulaPrefix("v6d").base, prefix: 64 }));
+  const plain = load("name: v6d\ncontainers:\n  a: {network_mode: bridge}\n");
+  equal(plain.networks.find((n) => n.name === "bridge")!.ipv6, undefined);
+  equal(v6Of(plain, "a", "bridge"), undefined);
+});
+
+Deno.test("daemon: the keys may sit under x-nslab, as Compose ignores them", () => {
+  const m = load(`name: v6d
+x-nslab:
+  daemon: {ipv6: true, fixed-cidr-v6: "fd00:d0c::/64"}
+services:
+  a: {network_mode: bridge}
+`);
+  equal(m.networks.find((n) => n.name === "bridge")!.ipv6!.subnet, "fd00:d0c::/64");
+});
+
+Deno.test("daemon: fixed-cidr-v6 without ipv6, or not a prefix, is a located error with a fix", () => {
+  deepStrictEqual(errorsOf('name: v6d\ndaemon: {fixed-cidr-v6: "fd00:d0c::/64"}\n'), [
+    '2:25: fixed-cidr-v6 "fd00:d0c::/64" is given but the default bridge has no IPv6 (ipv6 is not true)',
+  ]);
+  deepStrictEqual(errorsOf('name: v6d\ndaemon: {ipv6: true, fixed-cidr-v6: "fd00:d0c::1/64"}\n'), [
+    '2:37: fixed-cidr-v6 "fd00:d0c::1/64" is not an IPv6 prefix of at most /126',
+  ]);
+});

@@ -14,6 +14,7 @@ import { uplinkName } from "./names.ts";
 import {
   assignSubnets,
   declareNetworks,
+  DOCKER0_NETWORK,
   docker0Network,
   type NetDecl,
   PROJECT_NETWORK,
@@ -24,6 +25,7 @@ import { type Draft, expandServices, type RawService, type ServiceContext } from
 import { resolveContainerModes } from "./shared_network.ts";
 import { assignEndpoints, type Wiring } from "./endpoints.ts";
 import { assignIpv6Subnets } from "./ipv6.ts";
+import { applyDaemonIpv6, type RawDaemon } from "./daemon.ts";
 import { formatCidr6 } from "./ip6.ts";
 import { publishPorts } from "./publish.ts";
 import { type CheckNames, type RawCheck, readChecks } from "./checks.ts";
@@ -58,6 +60,7 @@ interface Raw {
   containers?: Record<string, RawService | undefined>;
   services?: Record<string, RawService | undefined>;
   checks?: (RawCheck | undefined)[];
+  daemon?: RawDaemon;
 }
 
 /** The machine's routes as prefixes (host bits cleared), for subnets to avoid. */
@@ -113,6 +116,7 @@ export function resolveModel(
   // Containers, and the networks they join.
   const { drafts, nets } = readContainers(raw, lab, hostDrafts, userNets, diags, positions);
   const byName = new Map(nets.map((n) => [n.name, n]));
+  applyDaemonIpv6(raw.daemon, byName.get(DOCKER0_NETWORK)!, diags, positions);
   attachGwbridge(drafts, nets, byName);
 
   // Membership, subnets, addresses.

@@ -405,6 +405,20 @@ export const TOPOLOGY: Type = {
       },
       doc: "The embedded DNS at 127.0.0.11.",
     },
+    daemon: {
+      type: {
+        t: "object",
+        fields: {
+          ipv6: { type: { t: "bool" }, doc: "docker0 (network_mode: bridge) is dual-stack." },
+          "fixed-cidr-v6": {
+            type: str,
+            doc: "docker0's IPv6 subnet (default: a /64 of the lab's ULA /48).",
+            example: "fixed-cidr-v6: fd00:d0c::/64",
+          },
+        },
+      },
+      doc: "Docker daemon settings as in daemon.json (only the default bridge's IPv6).",
+    },
     networks: {
       type: { t: "map", values: network, nullable: true },
       doc: "Networks besides `default` (docker0).",
