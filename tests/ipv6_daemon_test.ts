@@ -1,0 +1,111 @@
+/**
+ * docker0 with the daemon's `ipv6: true` + `fixed-cidr-v6`: `network_mode: bridge` containers get
+ * IPv6 addresses from that prefix, reach each other over it (`curl -6`), and a port they publish
+ * answers on the host's IPv6 address from another host; `nslab check` proves it in both
+ * families, and deleting one container's IPv6 address fails exactly its IPv6 rows.
+ */
+
+import assert, { deepStrictEqual, equal } from "node:assert/strict";
+import { Lab } from "../mod.ts";
+import type { TopologyInput } from "../core/model/load.ts";
+import type { CheckReport } from "../core/checks/types.ts";
+import { hostAddress6 } from "../core/model/underlay6.ts";
+import { assertNoNamespaces, inNs } from "./_ov_support.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+const TOPOLOGY = {
+  daemon: { ipv6: true, "fixed-cidr-v6": "fd00:d0c::/64" },
+  hosts: { h1: {}, h2: {} },
+  containers: {
+    a: { host: "h1", network_mode: "bridge", expose: [80] },
+    b: { host: "h1", network_mode: "bridge", ports: ["8081:80"] },
+    c: { host: "h2", network_mode: "bridge" },
+  },
+} as unknown as TopologyInput;
+
+const failing = (r: CheckReport) =>
+  r.results.filter((x) => !x.pass).map((x) => x.expectation.id).sort();
+
+Deno.test({
+  name: "docker0 with fixed-cidr-v6: dual-stack default bridge, checked in both families",
+  ...opts,
+  async fn(t) {
+    const name = `v6${crypto.randomUUID().replaceAll("-", "").slice(0, 7)}`;
+    try {
+      await using lab = await Lab.up(TOPOLOGY, { name, uplink: false });
+      const h1v6 = hostAddress6(lab.model, lab.model.hosts.find((h) => h.name === "h1")!)!;
+      const curl = async (ns: string, url: string) =>
+        (await inNs(name, ns, ["curl", "-6", "-s", "-m", "2", url])).out;
+
+      await t.step("containers take fixed-cidr-v6 addresses and answer on them", async () => {
+        const direct = await inNs(name, "a", [
+          "curl",
+          "-6",
+          "-sS",
+          "-m",
+          "2",
+          "http://[fd00:d0c::3]:80/",
+        ]);
+        equal(direct.out, "b\n", direct.err);
+        equal(await curl("h2", `http://[${h1v6}]:8081/`), "b\n");
+        const route = await inNs(name, "a", ["ip", "-6", "route", "show", "default"]);
+        assert(route.out.startsWith("default via fd00:d0c::1 dev eth0"), route.out);
+        const bridge = await inNs(name, "h1", ["ip", "-6", "addr", "show", "dev", "docker0"]);
+        assert(bridge.out.includes("inet6 fd00:d0c::1/64"), bridge.out);
+      });
+
+      await t.step("every row passes, the IPv6 ones included", async () => {
+        const report = await lab.check();
+        deepStrictEqual(failing(report), []);
+        const ids = report.results.map((r) => r.expectation.id);
+        for (
+          const id of [
+            "reach:a->b@bridge/ipv6:tcp/80",
+            "reach:b->a@bridge/ipv6:tcp/80",
+            "port:outside(h2)->h1/ipv6:8081/tcp",
+          ]
+        ) assert(ids.includes(id), `${id} missing from ${ids.join(" ")}`);
+      });
+
+      await t.step(
+        // b → a still passes: b falls back to its link-local source, which a answers on-link.
+        "b's IPv6 address deleted: exactly the IPv6 rows that need it fail",
+        async () => {
+          const del = ["ip", "-6", "addr", "del", "fd00:d0c::3/64", "dev", "eth0"];
+          equal((await inNs(name, "b", del)).code, 0);
+          try {
+            const report = await lab.check();
+            deepStrictEqual(failing(report), [
+              "port:b->h1(hairpin)/ipv6:8081/tcp",
+              "port:h1->h1/ipv6:8081/tcp",
+              "port:outside(h2)->h1/ipv6:8081/tcp",
+              "reach:a->b@bridge/ipv6:tcp/80",
+            ]);
+            for (const r of report.results.filter((x) => !x.pass)) {
+              assert(r.hint.startsWith("only IPv6 fails"), `${r.expectation.id}: ${r.hint}`);
+            }
+          } finally {
+            const add = ["ip", "-6", "addr", "add", "fd00:d0c::3/64", "dev", "eth0", "nodad"];
+            equal((await inNs(name, "b", add)).code, 0);
+            await inNs(name, "b", [
+              "ip",
+              "-6",
+              "route",
+              "replace",
+              "default",
+              "via",
+              "fd00:d0c::1",
+            ]);
+          }
+        },
+      );
+
+      await t.step("repaired: everything passes again", async () => {
+        deepStrictEqual(failing(await lab.check()), []);
+      });
+    } finally {
+      await assertNoNamespaces(name);
+    }
+  },
+});
