@@ -69,11 +69,14 @@ Deno.test({
       });
 
       await t.step(
-        // b → a still passes: b falls back to its link-local source, which a answers on-link.
-        "b's IPv6 address deleted: exactly the IPv6 rows that need it fail",
+        "b's IPv6 addresses flushed: exactly the IPv6 rows to and from b fail",
         async () => {
-          const del = ["ip", "-6", "addr", "del", "fd00:d0c::3/64", "dev", "eth0"];
-          equal((await inNs(name, "b", del)).code, 0);
+          // Global and link-local both: with its link-local left, b would still reach a from it.
+          const linkLocal = JSON.parse(
+            (await inNs(name, "b", ["ip", "-6", "-j", "addr", "show", "dev", "eth0"])).out,
+          )[0].addr_info.find((a: { scope?: string }) => a.scope === "link").local as string;
+          const flush = await inNs(name, "b", ["ip", "-6", "addr", "flush", "dev", "eth0"]);
+          equal(flush.code, 0, flush.err);
           try {
             const report = await lab.check();
             deepStrictEqual(failing(report), [
@@ -81,22 +84,23 @@ Deno.test({
               "port:h1->h1/ipv6:8081/tcp",
               "port:outside(h2)->h1/ipv6:8081/tcp",
               "reach:a->b@bridge/ipv6:tcp/80",
+              "reach:b->a@bridge/ipv6:tcp/80",
             ]);
             for (const r of report.results.filter((x) => !x.pass)) {
               assert(r.hint.startsWith("only IPv6 fails"), `${r.expectation.id}: ${r.hint}`);
             }
           } finally {
-            const add = ["ip", "-6", "addr", "add", "fd00:d0c::3/64", "dev", "eth0", "nodad"];
-            equal((await inNs(name, "b", add)).code, 0);
-            await inNs(name, "b", [
-              "ip",
-              "-6",
-              "route",
-              "replace",
-              "default",
-              "via",
-              "fd00:d0c::1",
-            ]);
+            for (const address of ["fd00:d0c::3/64", `${linkLocal}/64`]) {
+              const add = ["ip", "-6", "addr", "add", address, "dev", "eth0", "nodad"];
+              equal((await inNs(name, "b", add)).code, 0);
+            }
+            const route = ["ip", "-6", "route", "replace", "default", "via", "fd00:d0c::1"];
+            equal((await inNs(name, "b", route)).code, 0);
+            // Forget the failed resolutions on both sides, and let b greet its gateway again, as
+            // up does (a repair, not a check).
+            await inNs(name, "h1", ["ip", "-6", "neigh", "flush", "dev", "docker0"]);
+            await inNs(name, "b", ["ip", "-6", "neigh", "flush", "dev", "eth0"]);
+            await inNs(name, "b", ["ping", "-6", "-c", "1", "-W", "2", "fd00:d0c::1"]);
           }
         },
       );
