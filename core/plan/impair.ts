@@ -44,20 +44,37 @@ export function relayNames(outerNs: string, outerDev: string): { dev: string; pe
   return { dev: `rl${id}`, peer: `rl${id}p` };
 }
 
-/** The veth of `nsName` whose end named `dev` sits in `endNs` (either end), with its settings. */
-function findVeth(namespaces: NamespacePlan[], endNs: string, dev: string) {
+/** A veth end's settings, as the impairment of its link needs them. */
+interface VethEnd {
+  master: string;
+  hairpin: boolean;
+  mtu: number;
+}
+
+/**
+ * Every veth end of the plan by `ns\0dev` (either end of each veth), with its settings: one pass,
+ * so that looking up each of 8,000 endpoints does not scan every link of the plan again. The
+ * first veth that names an end wins, as a scan in plan order would find it.
+ */
+function vethEnds(namespaces: NamespacePlan[]): Map<string, VethEnd> {
+  const ends = new Map<string, VethEnd>();
+  const add = (key: string, end: VethEnd) => ends.has(key) || ends.set(key, end);
   for (const ns of namespaces) {
     for (const l of ns.links) {
       if (l.kind !== "veth") continue;
-      if (ns.name === endNs && l.name === dev) {
-        return { master: l.master ?? "", hairpin: l.hairpin ?? false, mtu: l.mtu ?? 1500 };
-      }
-      if (l.peer.ns === endNs && l.peer.name === dev) {
-        return { master: l.peer.master ?? "", hairpin: false, mtu: l.peer.mtu ?? l.mtu ?? 1500 };
-      }
+      add(`${ns.name}\0${l.name}`, {
+        master: l.master ?? "",
+        hairpin: l.hairpin ?? false,
+        mtu: l.mtu ?? 1500,
+      });
+      add(`${l.peer.ns}\0${l.peer.name}`, {
+        master: l.peer.master ?? "",
+        hairpin: false,
+        mtu: l.peer.mtu ?? l.mtu ?? 1500,
+      });
     }
   }
-  return null;
+  return ends;
 }
 
 /** Every impairable link of the model: endpoints with a veth, and host cables. */
@@ -66,8 +83,10 @@ export function impairableLinks(
   namespaces: NamespacePlan[],
 ): Omit<ImpairLinkPlan, "spec" | "relay">[] {
   const out: Omit<ImpairLinkPlan, "spec" | "relay">[] = [];
+  const ends = vethEnds(namespaces);
+  const findVeth = (ns: string, dev: string) => ends.get(`${ns}\0${dev}`) ?? null;
   for (const h of model.hosts) {
-    const v = findVeth(namespaces, model.underlay.netns, h.underlayIfname);
+    const v = findVeth(model.underlay.netns, h.underlayIfname);
     if (!v) continue;
     out.push({
       name: h.name,
@@ -82,12 +101,13 @@ export function impairableLinks(
       },
     });
   }
+  const hosts = new Map(model.hosts.map((h) => [h.name, h]));
   for (const c of model.containers) {
-    const host = model.hosts.find((h) => h.name === c.host);
+    const host = hosts.get(c.host);
     if (!host || c.mode.kind !== "own") continue;
     for (const ep of c.endpoints) {
       if (!ep.hostIfname) continue;
-      const v = findVeth(namespaces, host.netns, ep.hostIfname);
+      const v = findVeth(host.netns, ep.hostIfname);
       if (!v || !v.master) continue;
       out.push({
         name: `${c.name}:${ep.network}`,
@@ -106,11 +126,15 @@ export function impairableLinks(
   return out;
 }
 
-function specOf(model: Model, name: string): ImpairSpec | undefined {
+/** The impairment of a link named by {@link impairableLinks} (`host`, or `container:network`). */
+function specOf(
+  model: Model,
+  containers: Map<string, Model["containers"][number]>,
+  name: string,
+): ImpairSpec | undefined {
   const [container, network] = name.split(":");
   if (network === undefined) return model.hosts.find((h) => h.name === name)?.impair;
-  const c = model.containers.find((x) => x.name === container);
-  return c?.endpoints.find((e) => e.network === network)?.impair;
+  return containers.get(container)?.endpoints.find((e) => e.network === network)?.impair;
 }
 
 /** iptables' probability for a loss percentage (5 decimals, as `iptables -S` prints it back). */
@@ -140,8 +164,9 @@ export function planImpairments(model: Model, namespaces: NamespacePlan[]): Impa
     }
     return r;
   };
+  const containers = new Map(model.containers.map((c) => [c.name, c]));
   for (const l of impairableLinks(model, namespaces)) {
-    const spec = specOf(model, l.name);
+    const spec = specOf(model, containers, l.name);
     if (!spec || Object.keys(spec).length === 0) continue;
     const delays = (spec.delayMs ?? 0) > 0 || (spec.jitterMs ?? 0) > 0;
     links.push({ ...l, spec, relay: delays ? relayNames(l.outer.ns, l.outer.dev) : null });
