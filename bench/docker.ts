@@ -175,10 +175,11 @@ export class DockerRun implements AsyncDisposable {
 
   /**
    * `docker network rm` of a network made by {@link network}. Docker releases the endpoints of
-   * removed containers asynchronously ("has active endpoints"), so this retries for up to 30 s.
+   * removed containers asynchronously ("has active endpoints"), so this retries for up to 90 s
+   * (30 s was too short for 100 containers on a loaded 2-CPU machine).
    */
   async removeNetwork(net: string): Promise<void> {
-    const deadline = performance.now() + 30_000;
+    const deadline = performance.now() + 90_000;
     let delay = 20;
     for (;;) {
       const r = await docker(["network", "rm", net]);

@@ -9,6 +9,7 @@
  */
 
 import { startRelay } from "../core/runtime/relay.ts";
+import { closeNetns } from "../core/kernel/netns/netns.ts";
 import { median } from "./result.ts";
 import type { Sample, Subject } from "./subjects.ts";
 
@@ -64,7 +65,12 @@ async function build(): Promise<void> {
 }
 
 async function destroy(): Promise<void> {
-  for (const ns of [A, B, HOST]) await sh(["ip", "netns", "del", ns]).catch(() => {});
+  for (const ns of [A, B, HOST]) {
+    // The relay entered HOST through this process's cached handle: the next round's HOST is a
+    // new namespace of the same name (the stale handle made round 2 fail: "va" does not exist).
+    closeNetns(ns);
+    await sh(["ip", "netns", "del", ns]).catch(() => {});
+  }
 }
 
 /** Takes `va` off the bridge and puts the relay pair in its place. */

@@ -90,8 +90,9 @@ Notes on method:
   supervisor, which nslab's figures include.
 - Mininet runs inside a throwaway network namespace so the machine's firewall (a FORWARD policy
   DROP left by Docker applies to bridged frames through br_netfilter) does not drop its pings;
-  \`pingall\` is timed alone by bench/baselines/mininet_pingall.py. We never run \`mn -c\`, which
-  kills every \`ping\` on the machine.
+  \`pingall\` (on 20 hosts, in the first round only: its pings are sequential, ~60 ms each on a
+  loaded 2-CPU VM) is timed alone by bench/baselines/mininet_pingall.py and compared per probe.
+  We never run \`mn -c\`, which kills every \`ping\` on the machine.
 - Docker containers run on an \`--internal\` user network (nothing leaves the machine; its DNS then
   answers NXDOMAIN for unknown names instead of forwarding), from a \`docker import\`ed busybox.
 - Docker's DNS is queried from inside a container's namespace
