@@ -56,7 +56,7 @@ let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await supervisor.stop();
+  await supervisor.stopBeforeExit();
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", stop);

@@ -185,6 +185,16 @@ export class Supervisor {
     this.#dnsNamespaces.delete(netns);
   }
 
+  /**
+   * What a supervisor process does before it exits: stops the delay relays and the container
+   * commands (their pins and mounts would outlive it). Its sockets, 16,000 at 4,000 containers,
+   * are left for the kernel to close at exit: closing them one by one took ~1 s of each `down`.
+   */
+  async stopBeforeExit(): Promise<void> {
+    this.relays.closeAll();
+    await this.#processes.stopAll();
+  }
+
   /** Stops everything the supervisor started. */
   async stop(): Promise<void> {
     this.relays.closeAll();
