@@ -17,6 +17,7 @@ import {
 import { Supervisor } from "../core/runtime/supervisor.ts";
 import { waitForGo } from "../core/lab/supervise.ts";
 import { announcePart } from "../core/lab/announce.ts";
+import { sharedGuests } from "../core/lab/shared.ts";
 
 const loaded = performance.now();
 const lab = Deno.args[0] ?? "";
@@ -39,6 +40,7 @@ if (host !== undefined && !part) {
   Deno.exit(1);
 }
 const supervisor = new Supervisor(state.model);
+supervisor.setGuests(sharedGuests(state.model)); // other labs' containers on shared networks
 await supervisor.start(part ? part.plan : state.plan);
 if (Deno.env.get("NSLAB_TIMINGS")) {
   const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
@@ -71,6 +73,7 @@ Deno.addSignalListener("SIGHUP", () => {
     const generation = next.generation ?? 0;
     try {
       await supervisor.reload(next.model, next.plan);
+      supervisor.setGuests(sharedGuests(next.model));
       writeStateFile(lab, "reloaded", `${generation}\n`);
     } catch (e) {
       console.error(`nslab supervisor: reload failed: ${(e as Error).message}`);

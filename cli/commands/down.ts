@@ -1,5 +1,6 @@
 /** `nslab down`: remove everything a lab made, even after a crash; idempotent. */
 import { downLab } from "../../core/lab/down.ts";
+import { refuseWhileShared } from "../../core/lab/shared.ts";
 import { listLabs } from "../../core/kernel/discover.ts";
 import { listStateDirs } from "../../core/lab/state.ts";
 import { formatChanges } from "../../core/lab/neighbours.ts";
@@ -13,6 +14,8 @@ export async function downCommand(
   const labs = opts.all
     ? [...new Set([...listLabs().map((l) => l.lab), ...listStateDirs()])].sort()
     : [await labName(opts)];
+  // Another lab's containers on this lab's networks (external: true there): Docker's refusal.
+  if (!opts.all) refuseWhileShared(labs[0]);
   let failed = 0;
   for (const lab of labs) {
     const report = await downLab(lab, { progress: timings.progress() });

@@ -9,6 +9,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.ts";
 import type { NetworkOps } from "../../core/lab/network.ts";
 import { labName, type LabOptions } from "../common.ts";
+import { refuseWhileShared } from "../../core/lab/shared.ts";
 import { collect, examples, labOptions, type RunVerb } from "../options.ts";
 
 /** The network operations of the addressed lab (imported when a `network` verb runs). */
@@ -159,6 +160,7 @@ function addRm(network: Command, run: RunVerb): void {
     .action((names: string[], o) =>
       run((async () => {
         const ops = await opsFor(o);
+        for (const n of names) refuseWhileShared(await labName(o), n); // another lab uses it
         for (const n of await ops.rm(...names)) console.log(n);
         return 0;
       })())

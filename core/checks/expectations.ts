@@ -773,6 +773,16 @@ function implyUnderlay(ctx: Ctx): void {
       ctx.note(`underlay from ${c.name}: not checked (macvlan endpoint)`);
       continue;
     }
+    const way = c.defaultEndpoint >= 0
+      ? ctx.nets.get(c.endpoints[c.defaultEndpoint].network)
+      : null;
+    if (way?.external) {
+      // Its gateway is another lab's host (the external network's owner), not its own.
+      ctx.note(
+        `underlay from ${c.name}: not checked (default route through lab ${way.external.lab})`,
+      );
+      continue;
+    }
     const internalOnly = c.endpoints.every((e) => ctx.nets.get(e.network)?.internal === true);
     const own = ctx.host(c.host);
     const other = ctx.model.hosts.find((h) => h.name !== c.host);

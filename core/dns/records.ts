@@ -126,6 +126,12 @@ export interface BuildRecordsOptions {
   ttl?: number;
   /** Serve names on Docker's `default` network too (Docker does not; default false). */
   defaultNetworkDns?: boolean;
+  /**
+   * Containers of other labs on this lab's shared (`external`) networks, their endpoints named by
+   * this lab's network keys: their names are served like the lab's own, to the lab's containers on
+   * those networks (they ask their own lab's DNS). Default none.
+   */
+  guests?: Container[];
 }
 
 /** `172.20.0.10` → `10.0.20.172.in-addr.arpa`. */
@@ -239,7 +245,7 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
     const n = named.get(network);
     return n === undefined ? network : recordsKey(n, host);
   };
-  for (const c of model.containers) {
+  for (const c of [...model.containers, ...opts.guests ?? []]) {
     if (c.mode.kind !== "own") continue;
     for (const ep of c.endpoints) {
       const recs = networks.get(keyOf(ep.network, c.host));

@@ -321,14 +321,19 @@ export class Applier {
 
   /** Veth peers join their bridge once every namespace's links exist; hairpin on bridge ports. */
   #bridgePorts(): void {
+    const own = new Set(this.#d.namespaces.map((n) => n.name));
     for (const n of this.#d.namespaces) {
       for (const l of n.addLinks) {
         if (l.kind !== "veth") continue;
         const { ns: peerNs, name, master } = l.peer;
         if (master !== undefined) {
+          // A peer in another lab's namespace (an external network's bridge) is brought up here:
+          // that namespace is not this plan's, so no `up` list of it does.
+          const up = own.has(peerNs) ? {} : { up: true };
           this.#run(() =>
             linkSet(this.#k.requester(peerNs), this.#index(peerNs, name, "enslaving"), {
               master: this.#index(peerNs, master, `the master of "${name}"`),
+              ...up,
             })
           );
         }

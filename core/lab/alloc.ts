@@ -14,6 +14,7 @@ import { readMachineRoutes } from "../kernel/routes.ts";
 import type { Model } from "../model/types.ts";
 import type { MachineView } from "../model/load.ts";
 import { listStateDirs, readUnderlay, STATE_ROOT } from "./state.ts";
+import { readSharedNetworks } from "./shared.ts";
 
 /**
  * What the loader must know about this machine now: its routes and the underlays labs recorded.
@@ -24,7 +25,11 @@ import { listStateDirs, readUnderlay, STATE_ROOT } from "./state.ts";
  * ```
  */
 export function readMachine(): MachineView {
-  return { routes: readMachineRoutes(), underlays: recordedUnderlays("") };
+  return {
+    routes: readMachineRoutes(),
+    underlays: recordedUnderlays(""),
+    networks: readSharedNetworks(),
+  };
 }
 
 /**

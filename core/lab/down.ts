@@ -6,6 +6,7 @@
  * @module
  */
 
+import { leaveSharedNetworks } from "./shared.ts";
 import type { Supervisor } from "../runtime/supervisor.ts";
 import { teardown, type TeardownReport } from "../kernel/teardown.ts";
 import { removeDockerContainers } from "../runtime/docker.ts";
@@ -67,6 +68,7 @@ export async function downLab(
   }
   progress.step("Teardown (processes, links, namespaces, files)");
   const report = await teardown(lab, { removeContainers: removeDockerContainers });
+  await leaveSharedNetworks(lab); // the owners of its external networks forget its endpoints
   const neighbours = await releaseInto(report.errors);
   progress.done("Teardown");
   return { ...report, neighbours };

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { joinSharedNetworks } from "./shared.ts";
 import type { Model } from "../model/types.ts";
 import type { MachineView } from "../model/load.ts";
 import { applyNetwork, applyPlan, type Section } from "../kernel/apply.ts";
@@ -157,6 +158,7 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     const neighbours = await reserveInto(model.lab, model, warnings);
     await applyKernel(claim, opts, made, go);
     await superviseAndJoin(claim, opts, made, go, timeoutMs);
+    if (host === null) await joinSharedNetworks(model); // external networks' owners learn it
     // A whole lab answers before up returns; a host's part may wait for parts still to come.
     const silent = host === null
       ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)

@@ -9,7 +9,7 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import { TopologyError } from "../errors.ts";
-import type { Model } from "./types.ts";
+import type { Model, SharedNetwork } from "./types.ts";
 import type { TopologyInput } from "./input.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { fromObject, type Located, parseYaml } from "./source.ts";
@@ -30,6 +30,8 @@ export interface MachineView {
   routes: { cidr: string; iface: string }[];
   /** Underlays recorded by labs on the machine (their uplink routes may not exist yet). */
   underlays: { lab: string; subnet: string }[];
+  /** Networks of running labs that a Compose file may join as `external: true`. */
+  networks?: SharedNetwork[];
 }
 
 /** Options of {@link loadTopology} and {@link loadTopologyObject}. */
@@ -142,6 +144,7 @@ function build(
         envProject: prepared.envProject,
         reserved: machineReserved(opts),
         uplink: opts.uplink ?? true,
+        shared: opts.machine?.networks ?? [],
         folderName,
       },
       diags,

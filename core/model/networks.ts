@@ -7,7 +7,7 @@
 
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./positions.ts";
-import type { Network } from "./types.ts";
+import type { ExternalNetwork, Network, SharedNetwork } from "./types.ts";
 import {
   type Cidr,
   contains,
@@ -80,6 +80,8 @@ export interface NetDecl {
   hostBinding: string | null;
   /** ipam `aux_addresses`: addresses IPAM never hands out, by name. */
   auxAddresses: Record<string, number>;
+  /** `external: true` found on the machine: another lab's network this lab joins. */
+  external?: ExternalNetwork;
 }
 
 interface IpamConfig {
@@ -221,6 +223,7 @@ export function declareNetworks(
   project: string,
   diags: Diagnostics,
   positions: Positions,
+  shared: SharedNetwork[] = [],
 ): NetDecl[] {
   const out: NetDecl[] = [];
   const vnis = new Map<number, string>();
@@ -249,7 +252,10 @@ export function declareNetworks(
     }
     if (body === undefined) continue;
     const n = blank(name, path);
-    if (!readComposeKeys(n, body, project, diags, positions)) continue;
+    if (!readComposeKeys(n, body, project, diags, positions, shared)) {
+      if (n.external) out.push(n); // another lab's network, joined as it is
+      continue;
+    }
     const driver = body.driver ?? "bridge";
     if (driver === "ipvlan") {
       diags.error(
@@ -429,8 +435,9 @@ export function declareNetworks(
 
 /**
  * Compose's keys of a network that are not about its driver: `name` (the name Docker gives it),
- * `external` (Compose's own error: nslab builds every network of the lab), the bridge name and
- * host binding of `driver_opts`. false: the network cannot be built.
+ * `external` (another running lab's network by its Docker name, else Compose's own error), the
+ * bridge name and host binding of `driver_opts`. false: this lab does not build the network
+ * (`n.external` set: it joins another lab's).
  */
 function readComposeKeys(
   n: NetDecl,
@@ -438,16 +445,22 @@ function readComposeKeys(
   project: string,
   diags: Diagnostics,
   positions: Positions,
+  shared: SharedNetwork[],
 ): boolean {
   const external = body.external === true || typeof body.external === "object";
   const externalName = typeof body.external === "object" ? body.external.name : undefined;
   n.dockerName = externalName ?? body.name ?? (external ? n.name : `${project}_${n.name}`);
   if (external) {
+    const found = shared.find((s) => s.name === n.dockerName && s.lab !== project);
+    if (found) {
+      joinShared(n, found);
+      return false;
+    }
     diags.error(
       positions.of([...n.path, "external"]),
       `network ${n.dockerName} declared as external, but could not be found`,
-      "nslab builds every network of a lab itself: remove external: (nslab then creates it), " +
-        `or create it on the running lab first (nslab network create ${n.dockerName})`,
+      "create it first: bring up the project that declares it (with name: " + n.dockerName +
+        "), or nslab network create " + n.dockerName + " -p <running lab>; or remove external:",
     );
     return false;
   }
@@ -473,6 +486,25 @@ function readComposeKeys(
     } else n.hostBinding = binding;
   }
   return true;
+}
+
+/**
+ * An external network as the owning lab built it: its subnet and gateway, its addresses in use
+ * kept from IPAM (as aux addresses), its internal flag and MTU; its bridge stays the owner's.
+ */
+function joinShared(n: NetDecl, s: SharedNetwork): void {
+  n.external = { lab: s.lab, network: s.network, netns: s.netns, bridge: s.bridge };
+  n.driver = "bridge";
+  const cidr = parseCidr(s.subnet);
+  n.subnet = cidr.ok ? cidr.cidr : null;
+  n.explicitSubnet = true;
+  n.gateway = s.gateway === "" ? null : parseIp(s.gateway);
+  n.internal = s.internal;
+  n.mtu = s.mtu;
+  s.taken.forEach((ip, i) => {
+    const a = parseIp(ip);
+    if (a !== null) n.auxAddresses[`${s.lab}-${i}`] = a;
+  });
 }
 
 function readAuxAddresses(
@@ -609,7 +641,9 @@ export function toNetwork(
 ): Network {
   const ipv6 = toIpv6Network(n.v6, ula);
   const subnet = n.subnet!;
-  const bridge = n.isDefault
+  const bridge = n.external
+    ? n.external.bridge
+    : n.isDefault
     ? "docker0"
     : n.bridgeName !== null
     ? n.bridgeName
@@ -638,6 +672,7 @@ export function toNetwork(
     ...(ipv6 ? { ipv6 } : {}),
     encrypted: n.encrypted,
     driverOpts: n.driverOpts,
+    ...(n.external ? { external: n.external } : {}),
     vxlan: n.driver === "overlay"
       ? { vni: n.vni!, port: n.port, device: ifnameFor("vx-", n.name) }
       : null,

@@ -8,7 +8,7 @@
 
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./positions.ts";
-import type { Container, Model, PublishedPort } from "./types.ts";
+import type { Container, Model, PublishedPort, SharedNetwork } from "./types.ts";
 import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from "./ip.ts";
 import { uplinkName } from "./names.ts";
 import {
@@ -48,6 +48,8 @@ export interface ResolveOptions extends LabNameSources {
   reserved: (lab: string) => string[];
   /** Create the uplink from the root namespace (default true). */
   uplink: boolean;
+  /** Networks of other labs on the machine, for `external: true` (default none). */
+  shared?: SharedNetwork[];
 }
 
 /** The shape-checked file. */
@@ -98,6 +100,7 @@ export function resolveModel(
     lab,
     diags,
     positions,
+    opts.shared,
   );
   const explicitSubnets = userNets.filter((n) => n.explicitSubnet && n.driver !== "macvlan")
     .map((n) => n.subnet!);
@@ -150,7 +153,7 @@ export function resolveModel(
     underlay: underlayOf(lab, placed),
     hosts: placed.hosts,
     networks: nets.filter((n) => n.subnet !== null).map((n) =>
-      toNetwork(n, members.get(n.name) ?? [], opts.file, positions, ula)
+      toNetwork(n, n.external ? [] : members.get(n.name) ?? [], opts.file, positions, ula)
     ),
     containers,
     checks,

@@ -84,6 +84,11 @@ export interface Network {
    * network `default`), the `name:` of the file, or the key for predefined ones.
    */
   dockerName?: string;
+  /**
+   * Set for an `external: true` network that another lab on the machine owns: its bridge lives in
+   * that lab's host namespace, and this lab's endpoints are veths whose host end sits there.
+   */
+  external?: ExternalNetwork;
   /** Bridge device name on each host (bridge and overlay drivers), e.g. `docker0`, `br-front`. */
   bridge: string;
   mtu: number;
@@ -299,6 +304,31 @@ export interface Model {
    * (PTR answers `<compose name>.<Docker network name>`) apply where nslab's own format keeps its own.
    */
   compose?: true;
+}
+
+/** Where an external network lives: the lab that owns it, its key there, its bridge's namespace. */
+export interface ExternalNetwork {
+  lab: string;
+  /** The network's key in the owning lab's model. */
+  network: string;
+  /** The owning lab's host namespace holding the bridge. */
+  netns: string;
+  bridge: string;
+}
+
+/**
+ * A network of a lab on the machine that another lab may join as `external: true` (read from
+ * `/run/nslab` by `core/lab/shared.ts`, passed to the loader as part of the machine).
+ */
+export interface SharedNetwork extends ExternalNetwork {
+  /** Its Docker name (what `external:` names). */
+  name: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  mtu: number;
+  /** Addresses in use on it: the owner's endpoints and other labs' (IPAM skips them). */
+  taken: string[];
 }
 
 /** Traffic between any two of `groups` is dropped; inside a group it is untouched. */

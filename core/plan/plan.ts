@@ -11,6 +11,7 @@ import type { NetworkDriver } from "./drivers/driver.ts";
 import { bridgeDriver } from "./drivers/bridge.ts";
 import { overlayDriver } from "./drivers/overlay.ts";
 import { macvlanDriver } from "./drivers/macvlan.ts";
+import { externalEndpoint } from "./drivers/external.ts";
 import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 import { planImpairments } from "./impair.ts";
 import { hasIpv6 } from "./firewall/family.ts";
@@ -175,15 +176,8 @@ export function buildPlan(model: Model): Plan {
     const hostNs = hosts.get(c.host)!;
     for (const ep of c.endpoints) {
       const network = model.networks.find((n) => n.name === ep.network)!;
-      DRIVERS[network.driver].endpoint({
-        model,
-        network,
-        host,
-        container: c,
-        endpoint: ep,
-        hostNs,
-        containerNs: ns,
-      });
+      const wire = network.external ? externalEndpoint : DRIVERS[network.driver].endpoint;
+      wire({ model, network, host, container: c, endpoint: ep, hostNs, containerNs: ns });
     }
     const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
     if (def && def.gateway) ns.routes.push({ dst: "default", via: def.gateway, dev: def.ifname });

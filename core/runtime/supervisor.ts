@@ -23,8 +23,11 @@ export { supervisorDescriptors };
  * The DNS records a lab serves. docker0 (`network_mode: bridge`) gives no names, as in Docker; a
  * service without `networks:` is on the project network `<lab>_default`, which does.
  */
-export function labRecords(model: Model): ReturnType<typeof buildRecords> {
-  return buildRecords(model, { ttl: model.dns.ttl });
+export function labRecords(
+  model: Model,
+  guests: Container[] = [],
+): ReturnType<typeof buildRecords> {
+  return buildRecords(model, { ttl: model.dns.ttl, guests });
 }
 
 /** How long `up` waits for a container's command to listen on its declared ports. */
@@ -43,6 +46,9 @@ export class Supervisor {
   #addedResponders: Responder[] = [];
   /** The lab's containers by name (from the current model). */
   #containers = new Map<string, Container>();
+  #model!: Model;
+  /** Other labs' containers on this lab's shared networks ({@link setGuests}). */
+  #guests: Container[] = [];
   /** Delay relays of the plan's impaired links (core/runtime/relay.ts). */
   readonly relays: RelaySet = new RelaySet();
 
@@ -54,7 +60,17 @@ export class Supervisor {
   }
 
   #setModel(model: Model): void {
+    this.#model = model;
     this.#containers = new Map(model.containers.map((c) => [c.name, c]));
+  }
+
+  /**
+   * Serves the names of other labs' containers on this lab's shared networks too (see
+   * `core/lab/shared.ts`), from now on: the DNS answers change at once.
+   */
+  setGuests(guests: Container[]): void {
+    this.#guests = guests;
+    this.#dns.setTable(labRecords(this.#model, guests));
   }
 
   /**
@@ -135,7 +151,7 @@ export class Supervisor {
    */
   async reload(model: Model, plan: Plan): Promise<void> {
     this.#setModel(model);
-    this.#dns.setTable(labRecords(model));
+    this.#dns.setTable(labRecords(model, this.#guests));
     this.relays.sync(plan.impair);
     for (const p of plan.processes) {
       if (p.dns && !this.#dnsNamespaces.has(p.netns)) {
