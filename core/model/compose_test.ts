@@ -7,7 +7,7 @@
 
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TopologyError } from "../errors.ts";
-import { type LoadOptions, loadTopology, summarize } from "./load.ts";
+import { type LoadOptions, loadTopology, loadTopologyObject, summarize } from "./load.ts";
 import { buildPlan } from "../plan/plan.ts";
 import { buildRecords } from "../dns/records.ts";
 import { lookup } from "../dns/lookup.ts";
@@ -348,4 +348,60 @@ Deno.test("links on docker0 are /etc/hosts lines, as Docker's legacy links", () 
     { name: "b", address: "172.17.0.3" },
   ]);
   equal(byName(m, "a").links, undefined);
+});
+
+Deno.test("external: true joins a running lab's network by its Docker name, off its used addresses", () => {
+  const shared = {
+    name: "edge",
+    lab: "owner",
+    network: "front",
+    netns: "owner-host",
+    bridge: "br-front",
+    subnet: "172.18.0.0/16",
+    gateway: "172.18.0.1",
+    internal: false,
+    mtu: 1500,
+    taken: ["172.18.0.2", "172.18.0.3"],
+  };
+  const file = {
+    name: "user",
+    services: { app: { networks: ["edge", "default"] }, worker: {} },
+    networks: { edge: { external: true } },
+  };
+  const m = loadTopologyObject(file, {
+    machine: { routes: [], underlays: [], networks: [shared] },
+    uplink: false,
+  }).model;
+  const edge = m.networks.find((n) => n.name === "edge")!;
+  deepStrictEqual(
+    [edge.dockerName, edge.subnet, edge.gateway, edge.bridge, edge.hosts, edge.external],
+    ["edge", "172.18.0.0/16", "172.18.0.1", "br-front", [], {
+      lab: "owner",
+      network: "front",
+      netns: "owner-host",
+      bridge: "br-front",
+    }],
+  );
+  const app = byName(m, "app");
+  // the owner's addresses stay out; the project network keeps off the shared subnet
+  deepStrictEqual(app.endpoints.map((e) => `${e.ifname} ${e.network} ${e.address}`), [
+    "eth0 edge 172.18.0.4",
+    "eth1 default 172.19.0.2",
+  ]);
+  // the plan: app's veth has its peer on the owner's bridge; this lab builds no bridge for it
+  const plan = buildPlan(m);
+  const appNs = plan.namespaces.find((n) => n.name === "user-app")!;
+  deepStrictEqual(appNs.links.find((l) => l.name === "eth0"), {
+    kind: "veth",
+    name: "eth0",
+    mac: app.endpoints[0].mac,
+    mtu: 1500,
+    peer: { name: app.endpoints[0].hostIfname, ns: "owner-host", master: "br-front", mtu: 1500 },
+  });
+  ok(!plan.namespaces.some((n) => n.links.some((l) => l.name === "br-front")));
+  // not running: Compose's own error
+  throws(
+    () => loadTopologyObject(file, { reserved: [], uplink: false }),
+    /network edge declared as external, but could not be found/,
+  );
 });
