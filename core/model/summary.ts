@@ -101,7 +101,11 @@ export function summarize(model: Model): string {
       n.subnet,
       n.gateway ? `gw ${n.gateway}` : "no gateway",
       n.bridge || "-",
-      n.hosts.length > 0 ? `on ${n.hosts.join(",")}` : "unused",
+      n.external
+        ? `lab ${n.external.lab}'s (external)`
+        : n.hosts.length > 0
+        ? `on ${n.hosts.join(",")}`
+        : "unused",
       extra.join(", "),
     ];
   })));
