@@ -6,8 +6,8 @@
  * owner's host namespace (`core/plan/drivers/external.ts`).
  *
  * What each side records, under `/run/nslab`:
- * - the owner's networks are read from its `state.json` ({@link readSharedNetworks}, part of the
- *   machine the loader sees: subnet, gateway, bridge, addresses in use);
+ * - the owner's networks are read from its small `networks.json` ({@link readSharedNetworks}, part
+ *   of the machine the loader sees: subnet, gateway, bridge, addresses in use);
  * - a joining lab writes its endpoints on the owner's networks to
  *   `/run/nslab/<owner>/guests/<lab>.json` ({@link joinSharedNetworks}) — the owner's IPAM record
  *   of them — and removes the file at `down` ({@link leaveSharedNetworks});
@@ -19,12 +19,22 @@
 
 import type { Container, Model, SharedNetwork } from "../model/types.ts";
 import { NslabError } from "../errors.ts";
-import { listStateDirs, readState, stateDir } from "./state.ts";
+import { listStateDirs, readState, SHARED_FILE, stateDir } from "./state.ts";
 import { detachedSupervisor } from "./network.ts";
 
 /** The file of one joining lab's endpoints, in the owning lab's state directory. */
 function guestFile(owner: string, lab: string): string {
   return `${stateDir(owner)}/guests/${lab}.json`;
+}
+
+/** Whether `lab` is recorded on the machine (without reading its whole state). */
+function hasState(lab: string): boolean {
+  try {
+    Deno.statSync(`${stateDir(lab)}/state.json`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Containers of `lab` on networks of `owner`, each with only its endpoints there (owner's keys). */
@@ -38,7 +48,7 @@ function readGuests(owner: string): { lab: string; containers: Container[] }[] {
   }
   for (const e of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
     const lab = e.name.replace(/\.json$/, "");
-    if (!e.name.endsWith(".json") || readState(lab) === null) continue; // gone: stale
+    if (!e.name.endsWith(".json") || !hasState(lab)) continue; // the lab is gone: stale
     try {
       const containers = JSON.parse(Deno.readTextFileSync(guestFile(owner, lab))) as Container[];
       out.push({ lab, containers });
@@ -48,35 +58,22 @@ function readGuests(owner: string): { lab: string; containers: Container[] }[] {
 }
 
 /**
- * Every bridge network of a running lab that another lab may join as `external: true`, by its
- * Docker name: one host's bridge (a single-host bridge network), not docker0 and not itself
- * external. `taken` lists the addresses in use on it, the owner's and its guests'.
+ * Every network of a running lab that another lab may join as `external: true` (each lab's
+ * small `networks.json`, see `shareableNetworks`), its guests' addresses added to `taken`.
  */
 export function readSharedNetworks(): SharedNetwork[] {
   const out: SharedNetwork[] = [];
   for (const lab of listStateDirs()) {
-    const model = readState(lab)?.model;
-    if (!model) continue;
+    let nets: SharedNetwork[];
+    try {
+      nets = JSON.parse(Deno.readTextFileSync(`${stateDir(lab)}/${SHARED_FILE}`));
+    } catch {
+      continue; // no such file (an older lab, or one being written): nothing to join there
+    }
     const guests = readGuests(lab).flatMap((g) => g.containers);
-    for (const n of model.networks) {
-      if (n.driver !== "bridge" || n.isDefault || n.external || n.hosts.length !== 1) continue;
-      const host = model.hosts.find((h) => h.name === n.hosts[0]);
-      if (!host) continue;
-      const taken = [...model.containers, ...guests].flatMap((c) =>
-        c.endpoints.filter((e) => e.network === n.name).map((e) => e.address)
-      );
-      out.push({
-        name: n.dockerName ?? n.name,
-        lab,
-        network: n.name,
-        netns: host.netns,
-        bridge: n.bridge,
-        subnet: n.subnet,
-        gateway: n.gateway,
-        internal: n.internal,
-        mtu: n.mtu,
-        taken,
-      });
+    for (const n of nets) {
+      const more = guests.flatMap((c) => c.endpoints.filter((e) => e.network === n.network));
+      out.push({ ...n, taken: [...n.taken, ...more.map((e) => e.address)] });
     }
   }
   return out;
@@ -176,8 +173,10 @@ export async function leaveSharedNetworks(lab: string): Promise<void> {
  * `down` would pull the bridge from under them.
  */
 export function refuseWhileShared(lab: string, network?: string): void {
+  const guests = readGuests(lab);
+  if (guests.length === 0) return;
   const model = readState(lab)?.model;
-  for (const g of readGuests(lab)) {
+  for (const g of guests) {
     for (const c of g.containers) {
       for (const e of c.endpoints) {
         if (network !== undefined && e.network !== network) continue;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Model } from "../model/types.ts";
+import type { Model, SharedNetwork } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { ensureLabStateDir, labStateDir, STATE_ROOT } from "../kernel/journal.ts";
 
@@ -60,7 +60,43 @@ export function writeState(state: LabState): void {
     UNDERLAY_FILE,
     JSON.stringify({ subnet: u.subnet, uplink: !!u.uplink }),
   );
+  writeStateFile(state.lab, SHARED_FILE, JSON.stringify(shareableNetworks(state.model)));
   writeStateFile(state.lab, "state.json", JSON.stringify(state));
+}
+
+/**
+ * The small file listing the networks of a lab that other labs may join as `external: true`
+ * (core/lab/shared.ts reads it on every `up`, never the whole state).
+ */
+export const SHARED_FILE = "networks.json";
+
+/**
+ * The networks of `model` another lab may join: single-host bridge networks other than docker0,
+ * not themselves external, by Docker name, with the addresses the lab uses on them. Pure.
+ */
+export function shareableNetworks(model: Model): SharedNetwork[] {
+  const out: SharedNetwork[] = [];
+  for (const n of model.networks) {
+    if (n.driver !== "bridge" || n.isDefault || n.external || n.hosts.length !== 1) continue;
+    const host = model.hosts.find((h) => h.name === n.hosts[0]);
+    if (!host) continue;
+    const taken = model.containers.flatMap((c) =>
+      c.endpoints.filter((e) => e.network === n.name).map((e) => e.address)
+    );
+    out.push({
+      name: n.dockerName ?? n.name,
+      lab: model.lab,
+      network: n.name,
+      netns: host.netns,
+      bridge: n.bridge,
+      subnet: n.subnet,
+      gateway: n.gateway,
+      internal: n.internal,
+      mtu: n.mtu,
+      taken,
+    });
+  }
+  return out;
 }
 
 /** The small file naming a lab's underlay subnet and whether it has an uplink. */
