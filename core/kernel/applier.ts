@@ -9,14 +9,11 @@ import type { NsName } from "../plan/types.ts";
 import { linkHome, type NamespaceDelta, type PlanDelta } from "../plan/diff.ts";
 import { sameImpairments } from "../plan/impair.ts";
 import { reloadRuleset } from "../plan/firewall/reload.ts";
-import { NslabError } from "../errors.ts";
 import type { KernelTarget } from "./target.ts";
-import { Indexes, journalLinks, queueLink, queueMachineLink } from "./links.ts";
+import { Indexes, journalLinks, queueLink } from "./links.ts";
 import { Journal, type JournalEntry, type JournalWriter, NO_JOURNAL } from "./journal.ts";
 import { labTag } from "./discover.ts";
-import { bridgePortSet, linkAdd, linkDel, type LinkRef, linkSet } from "./netlink/link.ts";
-import { addrAdd } from "./netlink/addr.ts";
-import { routeReplace } from "./netlink/route.ts";
+import { bridgePortSet, linkDel, type LinkRef, linkSet } from "./netlink/link.ts";
 import {
   type NsWriter,
   queueAddresses,
@@ -26,11 +23,13 @@ import {
   queueRoutes,
 } from "./objects.ts";
 import { applyXfrm } from "./xfrm.ts";
+import { machineLinks, rootConfig, rootLinks, type RootWriter } from "./root.ts";
 import type { DeltaOptions, DeltaReport, Section } from "./sections.ts";
 
 /** Applies one delta, section by section; see `applyDelta`. */
 export class Applier {
   readonly made = { namespaces: [] as NsName[], rootLinks: [] as string[] };
+  readonly removed = { namespaces: [] as NsName[], rootLinks: [] as string[] };
   #d: PlanDelta;
   #k: KernelTarget;
   #opts: DeltaOptions;
@@ -68,12 +67,16 @@ export class Applier {
       case "removals":
         for (const n of this.#d.namespaces) this.#removeFrom(n);
         return;
+      case "root links removed":
+        return this.#removeRootLinks();
+      case "namespaces removed":
+        return this.#removeNamespaces();
       case "machine links":
-        return this.#machineLinks();
+        return machineLinks(this.#d.root, this.#root());
       case "links":
         return this.#links();
       case "root links":
-        return this.#rootLinks();
+        return rootLinks(this.#d.root, this.#root());
       case "bridge ports":
         return this.#bridgePorts();
       case "up":
@@ -87,7 +90,7 @@ export class Applier {
       case "fdb":
         return this.#each(queueFdb);
       case "root config":
-        return this.#rootConfig();
+        return rootConfig(this.#d.root, this.#root());
       case "xfrm":
         return applyXfrm(this.#d.xfrm, this.#k);
       case "firewall":
@@ -119,6 +122,7 @@ export class Applier {
       sends: this.#k.sends,
       firewalls: this.#firewalls,
       tolerated: this.#tolerated,
+      removed: this.removed,
     };
   }
 
@@ -158,6 +162,27 @@ export class Applier {
   /** Index of `dev` in `ns` (existing or being created). */
   #index(ns: NsName, dev: string, what: string): number {
     return this.#ix.get(ns, dev, what);
+  }
+
+  /** Root veths that go (`down`), if they still carry the lab's tag. */
+  #removeRootLinks(): void {
+    for (const name of this.#d.remove.rootLinks) {
+      this.#run(() => {
+        if (this.#k.deleteRootLink(name, this.#tag)) this.removed.rootLinks.push(name);
+      });
+    }
+  }
+
+  /** Namespaces that go (`down`), with everything in them; only `onlyNamespaces` when given. */
+  #removeNamespaces(): void {
+    const only = this.#opts.onlyNamespaces;
+    for (const ns of this.#d.remove.namespaces) {
+      if (only && !only.has(ns)) continue;
+      this.#run(() => {
+        this.#k.deleteNamespace(ns);
+        this.removed.namespaces.push(ns);
+      });
+    }
   }
 
   /** Sysctls of every namespace (`sysctl -w` inside it). */
@@ -277,48 +302,6 @@ export class Applier {
     }
   }
 
-  /** Macvlans of the machine's NICs (`up --underlay-dev`), before the links riding on them. */
-  #machineLinks(): void {
-    const ctx = { ix: this.#ix, netnsFd: (ns: NsName) => this.#k.netnsFd(ns) };
-    for (const l of this.#d.root.links) {
-      if (l.kind !== "macvlan") continue;
-      this.#journal.write(journalLinks("", [l]));
-      this.#run(() => queueMachineLink(this.#k.requester(""), l, ctx));
-    }
-  }
-
-  /** The uplink: created from the underlay side (so its index and master are set at once). */
-  #rootLinks(): void {
-    for (const link of this.#d.root.links) {
-      if (link.kind === "macvlan") continue; // made by #machineLinks
-      if (link.kind !== "veth" || link.peer.ns === "") {
-        throw new NslabError(
-          `Cannot create root-namespace link "${link.name}" (${link.kind}): only a veth into a lab namespace may live there`,
-        );
-      }
-      const p = link.peer;
-      this.#journal.write([
-        { t: "link", ns: "", name: link.name },
-        { t: "link", ns: p.ns, name: p.name },
-      ]);
-      linkAdd(this.#k.requester(p.ns), {
-        kind: "veth",
-        name: p.name,
-        index: this.#ix.allocate(p.ns, p.name),
-        mtu: p.mtu,
-        mac: p.mac,
-        master: p.master === undefined
-          ? undefined
-          : this.#index(p.ns, p.master, `the master of "${p.name}"`),
-        peer: { name: link.name, netnsFd: this.#k.netnsFd(""), mac: link.mac, mtu: link.mtu },
-      });
-      this.#k.flush();
-      this.made.rootLinks.push(link.name);
-      linkSet(this.#k.requester(""), link.name, { alias: this.#tag });
-      this.#k.flush();
-    }
-  }
-
   /** Veth peers join their bridge once every namespace's links exist; hairpin on bridge ports. */
   #bridgePorts(): void {
     const own = new Set(this.#d.namespaces.map((n) => n.name));
@@ -348,6 +331,18 @@ export class Applier {
     }
   }
 
+  /** How the root-namespace sections (`root.ts`) reach the kernel, journal and indexes. */
+  #root(): RootWriter {
+    return {
+      kernel: this.#k,
+      ix: this.#ix,
+      journal: this.#journal,
+      tag: this.#tag,
+      made: this.made.rootLinks,
+      run: (step) => this.#run(step),
+    };
+  }
+
   /** How sections write into namespace `n`. */
   #writer(n: NamespaceDelta): NsWriter {
     return {
@@ -360,30 +355,5 @@ export class Applier {
   /** Queues one kind of object in every namespace, journaling each first. */
   #each(queue: (w: NsWriter, n: NamespaceDelta) => JournalEntry[]): void {
     for (const n of this.#d.namespaces) this.#journal.write(queue(this.#writer(n), n));
-  }
-
-  /** Root-namespace configuration: up, addresses and routes of the uplink. */
-  #rootConfig(): void {
-    const root = this.#d.root;
-    if (root.addrs.length + root.routes.length + root.up.length === 0) return;
-    const index = (name: string) => {
-      const i = this.#k.linkIndex("", name);
-      if (i === undefined) {
-        throw new NslabError(`Cannot configure "${name}" in the root namespace: it does not exist`);
-      }
-      return i;
-    };
-    const r = this.#k.requester("");
-    const journal: JournalEntry[] = [];
-    for (const name of root.up) linkSet(r, name, { up: true });
-    for (const a of root.addrs) {
-      journal.push({ t: "addr", ns: "", dev: a.dev, address: `${a.address}/${a.prefix}` });
-      addrAdd(r, { index: index(a.dev), address: a.address, prefix: a.prefix, dev: a.dev });
-    }
-    for (const x of root.routes) {
-      journal.push({ t: "route", ns: "", dev: x.dev, dst: x.dst });
-      routeReplace(r, { dst: x.dst, via: x.via, src: x.src, index: index(x.dev), dev: x.dev });
-    }
-    this.#journal.write(journal);
   }
 }

@@ -266,3 +266,33 @@ Deno.test("a failure in a network change is thrown as it is, or collected when t
   const report = await applyDelta(delta, failing, { tolerant: true });
   assertEquals(report.tolerated.map((e) => e.message), ["sysctl refused"]);
 });
+
+Deno.test("root links removed, namespaces removed (down): the difference to an empty plan deletes only them", async () => {
+  const plan = buildPlan(lab(true));
+  const delta = diffPlans(plan, emptyPlan(plan.lab));
+  const names = plan.namespaces.map((n) => n.name);
+  assertEquals(delta.remove.namespaces, [...names].reverse(), "newest first");
+  assertEquals(delta.remove.rootLinks, [plan.root.links[0].name]);
+  assertEquals(diffPlans(emptyPlan(plan.lab), plan).remove, { namespaces: [], rootLinks: [] });
+  const { k, report } = await record(delta, existingOf(plan));
+  assertEquals(k.messages.length, 0, "nothing inside a namespace is removed one by one");
+  assertEquals(
+    k.actions,
+    [
+      `link delete ${plan.root.links[0].name}`,
+      ...[...names].reverse().map((n) => `netns delete ${n}`),
+    ],
+  );
+  assertEquals(report.removed, {
+    namespaces: [...names].reverse(),
+    rootLinks: [plan.root.links[0].name],
+  });
+  // Where the journal and the tag show fewer namespaces are the lab's, only those go.
+  const only = new Set([names[0]]);
+  const k2 = new RecordingKernel(existingOf(plan));
+  const r2 = await applyDelta(delta, k2, { onlyNamespaces: only });
+  assertEquals(r2.removed.namespaces, [names[0]]);
+  assertEquals(k2.actions.filter((a) => a.startsWith("netns delete")), [
+    `netns delete ${names[0]}`,
+  ]);
+});

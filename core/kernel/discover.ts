@@ -1,6 +1,7 @@
 /**
  * Finding what a lab left behind from the lab name alone: namespaces whose `lo` carries the alias
- * `nslab:<lab>`, root-namespace links with that alias, and processes living in those namespaces.
+ * `nslab:<lab>`, root-namespace links with that alias, processes living in those namespaces, and
+ * the lab's detached supervisors.
  * Reading only (and `listLabs`, every lab found that way); removal is `core/kernel/teardown.ts`.
  *
  * @module
@@ -108,6 +109,40 @@ export function pidsInNetns(inodes: Set<number>): number[] {
     }
   }
   return out;
+}
+
+/** The command line of `pid` (empty when it is gone). */
+export function cmdline(pid: number): string[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Detached supervisors of `lab` (`deno … cli/supervisor.ts <lab>`), found by their command line:
+ * one spawned by an `up` that was killed before it recorded the pid (in state.json, or the
+ * supervisor in `pids`) is found nowhere else — it runs in the root namespace.
+ */
+export function supervisorPids(lab: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const argv = cmdline(Number(e.name));
+    const i = argv.findIndex((a) => a.endsWith("cli/supervisor.ts"));
+    if (i >= 0 && argv[i + 1] === lab) out.push(Number(e.name));
+  }
+  return out;
+}
+
+/** true when `pid` exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
 }
 
 /** A lab found on the machine by its tags. */

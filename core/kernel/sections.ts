@@ -21,6 +21,7 @@ export const SECTION_GROUPS = [
   ["bridge macs"],
   ["impairments lifted"],
   ["removals"],
+  ["root links removed", "namespaces removed"],
   ["machine links"],
   ["links"],
   ["root links"],
@@ -38,8 +39,8 @@ export type Section = typeof SECTION_GROUPS[number][number];
 /** The sections that apply each field of a plan (null: not applied to the kernel). */
 export const PLAN_SECTIONS: { [K in keyof Plan]-?: Section[] | null } = {
   lab: null,
-  root: ["root links", "root config"],
-  namespaces: ["namespaces"],
+  root: ["root links", "root config", "root links removed"],
+  namespaces: ["namespaces", "namespaces removed"],
   firewall: ["firewall"],
   xfrm: ["xfrm"],
   processes: ["files"],
@@ -80,6 +81,11 @@ export interface DeltaOptions {
   created?: Set<string>;
   /** Remove only the links in this set (`ns\0name`); others are left alone. */
   onlyRemove?: Set<string>;
+  /**
+   * Delete only the namespaces in this set (`down`: those the journal and the lab's tag show are
+   * the lab's); others are left alone.
+   */
+  onlyNamespaces?: Set<string>;
 }
 
 /** What an apply did. */
@@ -97,4 +103,6 @@ export interface DeltaReport {
   firewalls: string[];
   /** Errors tolerated (only with `tolerant`). */
   tolerated: Error[];
+  /** Namespaces and root links deleted (`down`). */
+  removed: { namespaces: string[]; rootLinks: string[] };
 }

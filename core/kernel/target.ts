@@ -68,8 +68,8 @@ export interface KernelTarget {
   createNamespace(name: NsName, source: string | undefined): void;
   /** Deletes a namespace this apply created (rollback). */
   deleteNamespace(name: NsName): void;
-  /** Deletes a root-namespace link if it still carries `tag` (rollback). */
-  deleteRootLink(name: string, tag: string): void;
+  /** Deletes a root-namespace link if it still carries `tag` (rollback, `down`); true if it did. */
+  deleteRootLink(name: string, tag: string): boolean;
   setSysctl(ns: NsName, key: string, value: string): void;
   writeFiles(work: NetnsFiles[]): Promise<void>;
   /** Loads a ruleset with `iptables-restore` (`ipv4`) or `ip6tables-restore` (`ipv6`). */
@@ -195,10 +195,12 @@ export class LiveKernel implements KernelTarget {
     deleteNetns(name);
   }
 
-  deleteRootLink(name: string, tag: string): void {
+  deleteRootLink(name: string, tag: string): boolean {
     const h = this.#handle("");
     const l = linkGet(h, name);
-    if (l && l.alias === tag) linkDel(h, l.index);
+    if (!l || l.alias !== tag) return false;
+    linkDel(h, l.index);
+    return true;
   }
 
   setSysctl(ns: NsName, key: string, value: string): void {
@@ -327,8 +329,9 @@ export class RecordingKernel implements KernelTarget {
     this.#act(`netns delete ${name}`);
   }
 
-  deleteRootLink(name: string, _tag: string): void {
+  deleteRootLink(name: string, _tag: string): boolean {
     this.#act(`link delete ${name}`);
+    return true;
   }
 
   setSysctl(ns: NsName, key: string, value: string): void {

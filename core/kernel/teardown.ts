@@ -5,6 +5,10 @@
  * namespaces the lab attached (`lab.attach`, listed in `/run/nslab/<lab>/attached`) are only
  * unpinned: their processes belong to someone else.
  *
+ * Given the lab's plan (`down`), the namespaces and root links it names that the journal and tag
+ * show are the lab's go through the applier (`diffPlans(plan, emptyPlan)`); discovery removes the
+ * rest, and everything when there is no plan (a crashed or half-made lab, a rollback).
+ *
  * Works after `kill -9` at any point and when the journal is gone; never stops at the first
  * error; idempotent. The alias, not the name prefix, decides ownership: lab `shop` never touches
  * lab `shop-2`'s `shop-2-web`.
@@ -13,13 +17,23 @@
  */
 
 import { NslabError } from "../errors.ts";
+import type { Plan } from "../plan/types.ts";
 import { labStateDir, readJournal } from "./journal.ts";
 import { pollUntil } from "../poll.ts";
 import { closeHandle, NetlinkHandle } from "./netlink/client.ts";
 import { linkDel, linkGet } from "./netlink/link.ts";
 import { cstr, errno, libc, MNT_DETACH, SyscallError } from "./sys/ffi.ts";
 import { deleteNetns } from "./netns/netns.ts";
-import { labTag, netnsInode, pidsInNetns, scanNetns, taggedRootLinks } from "./discover.ts";
+import {
+  alive,
+  cmdline,
+  labTag,
+  netnsInode,
+  pidsInNetns,
+  scanNetns,
+  supervisorPids,
+  taggedRootLinks,
+} from "./discover.ts";
 
 /** Extra things to remove, besides what the journal and discovery find. */
 export interface TeardownExtra {
@@ -29,6 +43,8 @@ export interface TeardownExtra {
   mounts?: string[];
   /** State directory (default `/run/nslab/<lab>`). */
   stateDir?: string;
+  /** The lab's plan, when its state is readable: its objects are removed through the applier. */
+  plan?: Plan;
   /**
    * Removes the lab's Docker containers (runtime: docker) listed in `/run/nslab/<lab>/docker`;
    * the lab layer passes `removeDockerContainers` (the kernel layer knows no container engine).
@@ -59,38 +75,6 @@ function readLines(path: string): string[] {
     return Deno.readTextFileSync(path).split("\n").map((l) => l.trim()).filter((l) => l !== "");
   } catch {
     return [];
-  }
-}
-
-function cmdline(pid: number): string[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
-  } catch {
-    return [];
-  }
-}
-
-/**
- * Detached supervisors of `lab` (`deno … cli/supervisor.ts <lab>`), found by their command line:
- * one spawned by an `up` that was killed before it recorded the pid (in state.json, or the
- * supervisor in `pids`) is found nowhere else — it runs in the root namespace.
- */
-function supervisorPids(lab: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const argv = cmdline(Number(e.name));
-    const i = argv.findIndex((a) => a.endsWith("cli/supervisor.ts"));
-    if (i >= 0 && argv[i + 1] === lab) out.push(Number(e.name));
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
   }
 }
 
@@ -200,8 +184,11 @@ export async function teardown(lab: string, extra: TeardownExtra = {}): Promise<
   await removeContainers(run, extra);
   await killProcesses(run, owned.namespaces, extra.pids ?? []);
   detachMounts(run, extra.mounts ?? []);
+  const removing = removeNetnsFiles(run, owned);
+  const byPlan = extra.plan ? await removeByPlan(run, extra.plan, owned) : new Set<string>();
   deleteRootLinks(run, owned.journaledRoot);
-  await deleteNamespaces(run, owned);
+  for (const ns of owned.namespaces) if (!byPlan.has(ns)) unpin(run, ns, "delete");
+  await removing;
   detachAttached(run, owned.namespaces);
   removeState(run);
   report.namespaces.sort();
@@ -346,18 +333,41 @@ function unpin(run: Run, ns: string, what: string): void {
 }
 
 /**
- * Namespaces and their /etc/netns files. The files go on the runtime's I/O threads while the
- * namespaces are deleted: removing thousands of inodes costs the file system real time (2,000
- * containers: 6,000 inodes, ~1.7 s on this project's VM), which another CPU can spend.
+ * The namespaces' /etc/netns files, started on the runtime's I/O threads while the namespaces are
+ * deleted: removing thousands of inodes costs the file system real time (2,000 containers: 6,000
+ * inodes, ~1.7 s on this project's VM), which another CPU can spend.
  */
-async function deleteNamespaces(run: Run, owned: Owned): Promise<void> {
+function removeNetnsFiles(run: Run, owned: Owned): Promise<void> {
   const { namespaces, journaledNs, present } = owned;
   const etc = [...new Set([...namespaces, ...journaledNs])]
     .filter((ns) => namespaces.has(ns) || !present.has(ns))
     .map((ns) => `/etc/netns/${ns}`);
-  const removing = removeDirs(etc, run.report);
-  for (const ns of namespaces) unpin(run, ns, "delete");
-  await removing;
+  return removeDirs(etc, run.report);
+}
+
+/**
+ * Deletes the plan's root links and namespaces through the applier (the difference from the plan
+ * to an empty one), only the namespaces found to be the lab's; returns the namespaces deleted.
+ * Its errors are not reported: what it could not delete, discovery tries again and reports.
+ */
+async function removeByPlan(run: Run, plan: Plan, owned: Owned): Promise<Set<string>> {
+  for (const ns of owned.namespaces) closeHandle(ns); // nslab's own handle would keep it alive
+  try {
+    // Loaded here, not at start-up: `nslab down` of a lab with no state never needs the applier.
+    const [{ diffPlans, emptyPlan }, { applyChange }] = await Promise.all([
+      import("../plan/diff.ts"),
+      import("./apply.ts"),
+    ]);
+    const report = await applyChange(diffPlans(plan, emptyPlan(run.lab)), {
+      tolerant: true,
+      onlyNamespaces: owned.namespaces,
+    });
+    run.report.rootLinks.push(...report.removed.rootLinks);
+    run.report.namespaces.push(...report.removed.namespaces);
+    return new Set(report.removed.namespaces);
+  } catch {
+    return new Set();
+  }
 }
 
 /**

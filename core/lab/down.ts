@@ -67,7 +67,12 @@ export async function downLab(
     if (readPartState(lab, h.name)?.underlayDev) releaseMachineLink(h.netns);
   }
   progress.step("Teardown (processes, links, namespaces, files)");
-  const report = await teardown(lab, { removeContainers: removeDockerContainers });
+  // The plan's objects go through the applier's removal sections; the journal and discovery
+  // remove the rest (and everything, when the state is gone).
+  const report = await teardown(lab, {
+    removeContainers: removeDockerContainers,
+    plan: state?.plan,
+  });
   await leaveSharedNetworks(lab); // the owners of its external networks forget its endpoints
   const neighbours = await releaseInto(report.errors);
   progress.done("Teardown");

@@ -8,8 +8,10 @@
  * addresses, routes, neighbours and FDB entries (and a veth's peer) with it, so those are not
  * removed one by one; anything on a link that is created again is added again. Namespaces may be
  * added (they are then created) but never removed, and the root namespace's objects may only be
- * added to an empty root: network operations never add or remove those, and `down` removes a
- * lab by its journal and its tag, not by a difference.
+ * added to an empty root: network operations never add or remove those. The one exception is the
+ * difference to {@link emptyPlan} (`down`): every namespace (with all it holds) and root link is
+ * removed ({@link RemovalDelta}); `down` applies that where the journal and the lab's tag show
+ * the objects are the lab's, and removes the rest by journal and tag (`core/kernel/teardown.ts`).
  *
  * @module
  */
@@ -61,6 +63,16 @@ export interface RootDelta {
   up: string[];
 }
 
+/**
+ * What `down` deletes (the difference from a plan to {@link emptyPlan}): namespaces, each with
+ * every link, address, route, firewall rule and neighbour in it, and the root-namespace veths
+ * (the uplink), each newest first. Empty in every other difference.
+ */
+export interface RemovalDelta {
+  namespaces: NsName[];
+  rootLinks: string[];
+}
+
 /** A host's firewall to load: `reload` when it replaces a loaded one (see `reloadRuleset`). */
 export interface FirewallDelta extends FirewallPlan {
   reload: boolean;
@@ -83,6 +95,8 @@ export interface PlanDelta {
    * "impairments lifted" section goes `from` → `kept`, the "impairments" section `kept` → `to`).
    */
   impair: { from: ImpairPlan | undefined; kept: ImpairPlan; to: ImpairPlan | undefined } | null;
+  /** What goes entirely: only in the difference to an empty plan (`down`). */
+  remove: RemovalDelta;
   /** true when nothing in the kernel, the firewall or the files changes. */
   empty: boolean;
 }
@@ -159,17 +173,9 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
   if (from.lab !== to.lab) {
     throw new Error(`Cannot diff plans of different labs ("${from.lab}" and "${to.lab}")`);
   }
-  const kept = new Set(to.namespaces.map((n) => n.name));
+  if (key(to) === key(emptyPlan(to.lab)) && key(from) !== key(to)) return removalDelta(from);
   const rootEmpty = key(from.root) === key(emptyPlan(from.lab).root);
-  if (
-    from.namespaces.some((n) => !kept.has(n.name)) ||
-    (!rootEmpty && key(from.root) !== key(to.root))
-  ) {
-    throw new Error(
-      `Cannot change lab "${from.lab}" in place: the new plan has other namespaces or root ` +
-        "objects than the running one; this is an nslab bug",
-    );
-  }
+  assertInPlace(from, to, rootEmpty);
   const before = new Map(from.namespaces.map((n) => [n.name, n]));
   for (const n of to.namespaces) if (!before.has(n.name)) before.set(n.name, emptyNamespace(n));
 
@@ -230,8 +236,47 @@ export function diffPlans(from: Plan, to: Plan): PlanDelta {
     firewall,
     files,
     impair,
+    remove: { namespaces: [], rootLinks: [] },
     empty: namespaces.length + rootCount + xfrm.length + firewall.length + files.length === 0 &&
       impair === null,
+  };
+}
+
+/** A running lab changes in place: same namespaces (or more), same root objects (or a new root). */
+function assertInPlace(from: Plan, to: Plan, rootEmpty: boolean): void {
+  const kept = new Set(to.namespaces.map((n) => n.name));
+  if (
+    from.namespaces.some((n) => !kept.has(n.name)) ||
+    (!rootEmpty && key(from.root) !== key(to.root))
+  ) {
+    throw new Error(
+      `Cannot change lab "${from.lab}" in place: the new plan has other namespaces or root ` +
+        "objects than the running one; this is an nslab bug",
+    );
+  }
+}
+
+/**
+ * The difference from `from` to an empty plan: every namespace and root veth deleted, newest
+ * first. Deleting a namespace takes everything in it (links and what is on them, its firewall,
+ * its xfrm states, a veth's peer), so nothing is removed one by one; impairments are the
+ * supervisor's and end with it; a machine NIC's macvlans are moved back by the lab layer.
+ */
+function removalDelta(from: Plan): PlanDelta {
+  const lab = from.lab;
+  return {
+    lab,
+    namespaces: [],
+    root: emptyPlan(lab).root,
+    xfrm: [],
+    firewall: [],
+    files: [],
+    impair: null,
+    remove: {
+      namespaces: from.namespaces.map((n) => n.name).reverse(),
+      rootLinks: from.root.links.filter((l) => l.kind === "veth").map((l) => l.name).reverse(),
+    },
+    empty: false,
   };
 }
 
