@@ -307,6 +307,12 @@ export const INVALID: InvalidCase[] = [
     errors: ["3:21: network traefik declared as external, but could not be found"],
   },
   {
+    // Compose's one error, not a second one for the service that uses it
+    name: "a service on an external network that does not exist",
+    yaml: "networks:\n  edge: {external: true}\nservices:\n  web: {networks: [edge]}\n",
+    errors: ["2:20: network edge declared as external, but could not be found"],
+  },
+  {
     name: "duplicate host addresses",
     yaml: "name: t\nhosts:\n  h1: {address: 10.77.0.11}\n  h2: {address: 10.77.0.11}\n",
     errors: ["4:17: host address 10.77.0.11 is already used by host h1"],

@@ -55,6 +55,8 @@ export type RawNetworks = (string | undefined)[] | Record<string, RawAttachment 
 export interface AttachmentContext {
   /** The networks declared in the file. */
   networks: string[];
+  /** Networks declared but not built, each already reported (an external one not found …). */
+  unbuilt?: string[];
   diags: Diagnostics;
   positions: Positions;
 }
@@ -179,6 +181,7 @@ function checkNetworkRef(
 ): boolean {
   const isKey = typeof ref.path[ref.path.length - 1] === "string";
   const refPos = isKey ? ctx.positions.keyOf(ref.path) : ctx.positions.of(ref.path);
+  if (ctx.unbuilt?.includes(ref.name)) return false; // its own error says why, once
   if (!ctx.networks.includes(ref.name) && ref.name !== PROJECT_NETWORK) {
     const known = ctx.networks.filter((n) => n !== PROJECT_NETWORK);
     ctx.diags.error(

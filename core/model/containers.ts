@@ -87,6 +87,8 @@ export interface ServiceContext {
   section: "containers" | "services";
   hosts: string[];
   networks: string[];
+  /** Networks declared but not built, each already reported (an external one not found …). */
+  unbuilt?: string[];
   /** The project (lab) name, for Compose's container names. */
   project: string;
   diags: Diagnostics;

@@ -220,6 +220,7 @@ function readContainers(
     hosts: hostDrafts.map((h) => h.name),
     // docker0 is not named under networks: (network_mode: bridge joins it), as in Compose.
     networks: nets.filter((n) => !n.isDefault).map((n) => n.name),
+    unbuilt: Object.keys(raw.networks ?? {}).filter((k) => !nets.some((n) => n.name === k)),
     project: lab,
     diags,
     positions,
