@@ -101,7 +101,11 @@ export function neighTables(h: NetlinkHandle): NeighTable[] {
     for (const m of msgs) {
       if (m.header.type !== RTM_NEWNEIGHTBL || m.body.kind !== "raw") continue;
       const t = decodeNeighTable(m.body.bytes);
-      if (t) out.push(t);
+      // A dump that spans several reads (many devices' parameter messages) repeats the table's
+      // own message at the start of each read: keep one per table, the newest.
+      const seen = t && out.findIndex((o) => o.family === t.family && o.name === t.name);
+      if (t && seen !== null && seen >= 0) out[seen] = t;
+      else if (t) out.push(t);
     }
   }
   return out;
