@@ -333,12 +333,9 @@ export const INVALID: InvalidCase[] = [
     errors: ["4:1: both containers: and services: are present; they are synonyms"],
   },
   {
-    name: "IPv6 loopback host_ip",
-    yaml: 'name: t\ncontainers:\n  web:\n    ports: ["[::1]:8080:80"]\n',
-    errors: [
-      '4:13: host_ip "[::1]" (IPv6 loopback) needs Docker\'s userland proxy, which nslab does ' +
-      "not run",
-    ],
+    name: "IPv6 loopback host_ip with udp",
+    yaml: 'name: t\ncontainers:\n  web:\n    ports: ["[::1]:5353:53/udp"]\n',
+    errors: ['4:13: host_ip "[::1]" with udp: nslab\'s IPv6 loopback proxy carries TCP only'],
   },
   {
     name: "subnet with host bits set",

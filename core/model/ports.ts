@@ -76,10 +76,26 @@ function isError<T>(x: T | PortError): x is PortError {
   return typeof x === "object" && x !== null && "error" in x;
 }
 
+/** The IPv6 loopback address, which ip6tables cannot DNAT from (no `route_localnet` for IPv6). */
+export const IPV6_LOOPBACK = "::1";
+
+/**
+ * A port on `::1` is carried by a userland proxy in the host namespace (Docker's docker-proxy
+ * does it; the kernel cannot DNAT IPv6 loopback traffic out to a bridge), and nslab's proxy
+ * carries TCP only: an error for UDP and SCTP there.
+ */
+function loopback6Only(protocol: Protocol, hostIp: string): PortError | null {
+  if (hostIp !== IPV6_LOOPBACK || protocol === "tcp") return null;
+  return {
+    error: `host_ip "[::1]" with ${protocol}: nslab's IPv6 loopback proxy carries TCP only`,
+    hint: "publish it on 127.0.0.1 or [::] instead, or use tcp",
+  };
+}
+
 /**
  * The host address of a port in its canonical text, or why it cannot be one. IPv6 (`[::]`, `::`,
- * an address of a lab bridge) is published by ip6tables; `::1` is refused: Docker reaches it only
- * through its userland proxy, and nslab runs as Docker does without it.
+ * an address of a lab bridge) is published by ip6tables; `::1` by a userland proxy, as Docker's
+ * docker-proxy does (see {@link loopback6Only}).
  */
 function hostIpOf(text: string): string | PortError {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
@@ -87,13 +103,6 @@ function hostIpOf(text: string): string | PortError {
     const v6 = parseIp6(bare);
     if (v6 === null) {
       return { error: `invalid host_ip "${text}": not an IPv6 address`, hint: "e.g. [::]" };
-    }
-    if (v6 === 1n) {
-      return {
-        error: `host_ip "${text}" (IPv6 loopback) needs Docker's userland proxy, which nslab ` +
-          "does not run",
-        hint: "publish on [::] or leave host_ip out (ports are published on both families)",
-      };
     }
     return formatIp6(v6);
   }
@@ -211,6 +220,8 @@ export function parsePort(
   } else if (parts.length === 2) {
     hostText = parts[0];
   }
+  const loopback = loopback6Only(protocol, hostIp);
+  if (loopback) return loopback;
   const containerText = parts[parts.length - 1];
   const container = parseRange(containerText, "container port");
   if (isError(container)) return container;
@@ -242,6 +253,8 @@ function parseLong(spec: {
     ? "0.0.0.0"
     : hostIpOf(spec.host_ip);
   if (isError(hostIp)) return hostIp;
+  const loopback = loopback6Only(protocol, hostIp);
+  if (loopback) return loopback;
   let host: { first: number; last: number } | null = null;
   if (spec.published !== undefined && String(spec.published) !== "") {
     const h = parseRange(String(spec.published), "published port");

@@ -149,9 +149,10 @@ Deno.test("bad port entries say what is wrong", () => {
   equal(err("81-80:80-81"), 'invalid host port "81-80": the range ends before it starts');
   equal(err("80/icmp"), "invalid proto: icmp");
   equal(
-    err("[::1]:80:80"),
-    'host_ip "[::1]" (IPv6 loopback) needs Docker\'s userland proxy, which nslab does not run',
+    err("[::1]:53:53/udp"),
+    'host_ip "[::1]" with udp: nslab\'s IPv6 loopback proxy carries TCP only',
   );
+  equal((parsePort("[::1]:80:80") as { hostIp: string }[])[0].hostIp, "::1");
   equal(err("[zz]:80:80"), 'invalid host_ip "[zz]": not an IPv6 address');
   equal(err("[fd00::1:80:80"), 'invalid port "[fd00::1:80:80": bad IPv6 host_ip');
   equal(err("1.2.3:80:80"), 'invalid host_ip "1.2.3": not an IPv4 address');

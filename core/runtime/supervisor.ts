@@ -15,6 +15,7 @@ import { waitListening } from "./listening.ts";
 import { ensureOpenFiles } from "../kernel/sys/limits.ts";
 import { closeNetns } from "../kernel/netns/netns.ts";
 import { RelaySet } from "./relay.ts";
+import { LoopbackProxy, loopbackTargets } from "./loopback_proxy.ts";
 import { bindAddresses, supervisorDescriptors } from "./descriptors.ts";
 
 export { supervisorDescriptors };
@@ -49,6 +50,8 @@ export class Supervisor {
   #model!: Model;
   /** Other labs' containers on this lab's shared networks ({@link setGuests}). */
   #guests: Container[] = [];
+  /** Proxies of the ports published on `[::1]` (core/runtime/loopback_proxy.ts). */
+  #loopbackProxies: LoopbackProxy[] = [];
   /** Delay relays of the plan's impaired links (core/runtime/relay.ts). */
   readonly relays: RelaySet = new RelaySet();
 
@@ -91,6 +94,10 @@ export class Supervisor {
     }
     await this.#waitForCommands(plan);
     for (const p of plan.processes) closeNetns(p.netns);
+    const served = new Set(plan.processes.map((p) => p.container));
+    for (const target of loopbackTargets(this.#model, served)) {
+      this.#loopbackProxies.push(LoopbackProxy.start(target));
+    }
   }
 
   /**
@@ -214,6 +221,8 @@ export class Supervisor {
   /** Stops everything the supervisor started. */
   async stop(): Promise<void> {
     this.relays.closeAll();
+    for (const p of this.#loopbackProxies) p.close();
+    this.#loopbackProxies = [];
     for (const r of this.#responders.values()) r.close();
     this.#responders.clear();
     for (const r of this.#addedResponders) r.close();

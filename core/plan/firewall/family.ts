@@ -8,6 +8,7 @@
  */
 
 import type { Container, Endpoint, Model, Network, PublishedPort } from "../../model/types.ts";
+import { IPV6_LOOPBACK } from "../../model/ports.ts";
 
 /** `ipv4` for iptables, `ipv6` for ip6tables. */
 export type Family = "ipv4" | "ipv6";
@@ -36,9 +37,17 @@ function ipv6Endpoint(e: Endpoint): Endpoint {
   return { ...e, address: e.ipv6.address, prefix: e.ipv6.prefix, gateway: e.ipv6.gateway };
 }
 
+/**
+ * The ports ip6tables publishes: those on `::` (and unbound ones) and on other IPv6 addresses;
+ * not those on `::1`, which the kernel cannot DNAT (the runtime's loopback proxy carries them).
+ */
 function ipv6Ports(ports: PublishedPort[]): PublishedPort[] {
   return ports.flatMap((p) =>
-    p.hostIp === UNBOUND.ipv4 ? [{ ...p, hostIp: UNBOUND.ipv6 }] : p.hostIp.includes(":") ? [p] : []
+    p.hostIp === UNBOUND.ipv4
+      ? [{ ...p, hostIp: UNBOUND.ipv6 }]
+      : p.hostIp.includes(":") && p.hostIp !== IPV6_LOOPBACK
+      ? [p]
+      : []
   );
 }
 
