@@ -228,3 +228,20 @@ Deno.test("one host: no outside row on IPv6 (the uplink has no IPv6), the host's
     "port:web->host(hairpin)/ipv6:8080/tcp",
   ]);
 });
+
+Deno.test("a port on [::1]: answered on ::1 from its host, closed on the host's IPv6 address", () => {
+  const input = {
+    name: "t6l",
+    hosts: { h1: {}, h2: {} },
+    networks: { front: { enable_ipv6: true } },
+    containers: { web: { host: "h1", networks: ["front"], ports: ["[::1]:8082:80"] } },
+  } as unknown as TopologyInput;
+  const model = loadTopologyObject(input).model;
+  const address6 = hostAddress6(model, model.hosts[0])!;
+  const rows = deriveWithNotes(model).expectations.filter((e) => e.kind === "port");
+  assertEquals(rows.map((e) => [e.id, e.probe.kind === "tcp" && e.probe.address, e.expect]), [
+    ["port:h1->[::1]/ipv6:8082/tcp", "::1", { kind: "answeredBy", container: "web" }],
+    ["port:h1->h1/ipv6:8082/tcp", address6, { kind: "closed" }],
+    ["port:outside(h2)->h1/ipv6:8082/tcp", address6, { kind: "closed" }],
+  ]);
+});

@@ -11,6 +11,7 @@
 
 import type { Container, Host, Model, PublishedPort } from "../model/types.ts";
 import { hostAddress6 } from "../model/underlay6.ts";
+import { IPV6_LOOPBACK } from "../model/ports.ts";
 import { portMappings } from "../plan/firewall/rules.ts";
 import { IPV6_TAG } from "./families.ts";
 import type { Expectation, Expected } from "./types.ts";
@@ -47,6 +48,83 @@ function publishedOnIpv6(model: Model, host: string): Set<string> {
   return keys;
 }
 
+function answeredBy(s: PortSubject): Expected {
+  return s.responder ? { kind: "answeredBy", container: s.c.name } : { kind: "open" };
+}
+
+/** One IPv6 port row of `s`: probe `address` from `netns`, expect `expect`. */
+function portRow(
+  s: PortSubject,
+  r: {
+    id: string;
+    source: string;
+    netns: string;
+    address: string;
+    expect: Expected;
+    description: string;
+  },
+): Expectation {
+  const { c, p } = s;
+  return {
+    id: `port:${r.id}${IPV6_TAG}:${p.hostPort}/${p.protocol}`,
+    kind: "port",
+    source: r.source,
+    target: `[${r.address}]:${p.hostPort}/${p.protocol} → ${c.name}:${p.containerPort}`,
+    protocol: p.protocol as "tcp" | "udp",
+    probe: p.protocol === "tcp"
+      ? {
+        kind: "tcp",
+        netns: r.netns,
+        address: r.address,
+        port: p.hostPort,
+        responder: s.responder,
+      }
+      : { kind: "udp", netns: r.netns, address: r.address, port: p.hostPort },
+    expect: r.expect,
+    description: r.description,
+    containers: [c.name],
+    explicit: false,
+  };
+}
+
+/**
+ * A port on `[::1]` (carried by the loopback proxy): answered on `::1` from the host itself,
+ * closed on the host's IPv6 address, from the host and from outside — the IPv6 twin of a
+ * `127.0.0.1` port.
+ */
+function loopbackRows(s: PortSubject, address6: string | null): Expectation[] {
+  const { c, p, host } = s;
+  const rows = [portRow(s, {
+    id: `${host.name}->[::1]`,
+    source: host.name,
+    netns: host.netns,
+    address: IPV6_LOOPBACK,
+    expect: answeredBy(s),
+    description: `[::1]:${p.hostPort} on ${host.name} itself lands on ${c.name}`,
+  })];
+  if (address6 === null) return rows;
+  const closed = `${c.name}'s port is bound to [::1]: [${address6}]:${p.hostPort} stays closed`;
+  rows.push(portRow(s, {
+    id: `${host.name}->${host.name}`,
+    source: host.name,
+    netns: host.netns,
+    address: address6,
+    expect: { kind: "closed" },
+    description: closed,
+  }));
+  if (s.outside) {
+    rows.push(portRow(s, {
+      id: `${s.outside.label}->${host.name}`,
+      source: s.outside.label,
+      netns: s.outside.netns,
+      address: address6,
+      expect: { kind: "closed" },
+      description: `${closed} from outside`,
+    }));
+  }
+  return rows;
+}
+
 /**
  * The IPv6 rows of one published port, or a note saying why there are none; nothing for a port
  * that ip6tables does not publish (IPv4-only bindings, a container without IPv6).
@@ -54,6 +132,7 @@ function publishedOnIpv6(model: Model, host: string): Set<string> {
 export function portRows6(model: Model, s: PortSubject): { rows: Expectation[]; note?: string } {
   const { c, p, host } = s;
   const address = hostAddress6(model, host);
+  if (p.hostIp === IPV6_LOOPBACK) return { rows: loopbackRows(s, address) };
   if (address === null || !publishedOnIpv6(model, host.name).has(portKey(c.name, p))) {
     return { rows: [] };
   }
@@ -65,23 +144,9 @@ export function portRows6(model: Model, s: PortSubject): { rows: Expectation[]; 
       note: `port ${c.name} [${bound}]:${spec}: bound to an address nslab does not probe`,
     };
   }
-  const answered: Expected = s.responder
-    ? { kind: "answeredBy", container: c.name }
-    : { kind: "open" };
-  const row = (id: string, source: string, netns: string, description: string): Expectation => ({
-    id: `port:${id}${IPV6_TAG}:${spec}`,
-    kind: "port",
-    source,
-    target: `[${address}]:${p.hostPort}/${p.protocol} → ${c.name}:${p.containerPort}`,
-    protocol: p.protocol as "tcp" | "udp",
-    probe: p.protocol === "tcp"
-      ? { kind: "tcp", netns, address, port: p.hostPort, responder: s.responder }
-      : { kind: "udp", netns, address, port: p.hostPort },
-    expect: answered,
-    description,
-    containers: [c.name],
-    explicit: false,
-  });
+  const answered = answeredBy(s);
+  const row = (id: string, source: string, netns: string, description: string) =>
+    portRow(s, { id, source, netns, address, expect: answered, description });
   const rows: Expectation[] = [];
   if (s.outside) {
     rows.push(row(
