@@ -1,8 +1,10 @@
 /**
- * docker0 with the daemon's `ipv6: true` + `fixed-cidr-v6`: `network_mode: bridge` containers get
+ * docker0 with the daemon's `ipv6: true` + `fixed-cidr-v6`, and a port on `[::1]`: `network_mode: bridge` containers get
  * IPv6 addresses from that prefix, reach each other over it (`curl -6`), and a port they publish
  * answers on the host's IPv6 address from another host; `nslab check` proves it in both
- * families, and deleting one container's IPv6 address fails exactly its IPv6 rows.
+ * families, and deleting one container's IPv6 address fails exactly its IPv6 rows. The `[::1]`
+ * port answers on the host's loopback only (through the loopback proxy), and its row fails alone
+ * when the host rejects loopback connections to it.
  */
 
 import assert, { deepStrictEqual, equal } from "node:assert/strict";
@@ -19,7 +21,7 @@ const TOPOLOGY = {
   hosts: { h1: {}, h2: {} },
   containers: {
     a: { host: "h1", network_mode: "bridge", expose: [80] },
-    b: { host: "h1", network_mode: "bridge", ports: ["8081:80"] },
+    b: { host: "h1", network_mode: "bridge", ports: ["8081:80", "[::1]:8082:80"] },
     c: { host: "h2", network_mode: "bridge" },
   },
 } as unknown as TopologyInput;
@@ -36,7 +38,7 @@ Deno.test({
       await using lab = await Lab.up(TOPOLOGY, { name, uplink: false });
       const h1v6 = hostAddress6(lab.model, lab.model.hosts.find((h) => h.name === "h1")!)!;
       const curl = async (ns: string, url: string) =>
-        (await inNs(name, ns, ["curl", "-6", "-s", "-m", "2", url])).out;
+        (await inNs(name, ns, ["curl", "-6", "-s", "-m", "5", url])).out;
 
       await t.step("containers take fixed-cidr-v6 addresses and answer on them", async () => {
         const direct = await inNs(name, "a", [
@@ -44,7 +46,7 @@ Deno.test({
           "-6",
           "-sS",
           "-m",
-          "2",
+          "5",
           "http://[fd00:d0c::3]:80/",
         ]);
         equal(direct.out, "b\n", direct.err);
@@ -64,8 +66,28 @@ Deno.test({
             "reach:a->b@bridge/ipv6:tcp/80",
             "reach:b->a@bridge/ipv6:tcp/80",
             "port:outside(h2)->h1/ipv6:8081/tcp",
+            "port:h1->[::1]/ipv6:8082/tcp",
+            "port:outside(h2)->h1/ipv6:8082/tcp",
           ]
         ) assert(ids.includes(id), `${id} missing from ${ids.join(" ")}`);
+      });
+
+      await t.step("[::1]:8082 answers on the host's loopback only", async () => {
+        equal(await curl("h1", "http://[::1]:8082/"), "b\n");
+        equal(await curl("h1", `http://[${h1v6}]:8082/`), "");
+        equal(await curl("h2", `http://[${h1v6}]:8082/`), "");
+        const v4 = await inNs(name, "h1", ["curl", "-s", "-m", "2", "http://127.0.0.1:8082/"]);
+        equal(v4.out, "", "published on IPv6 loopback only");
+      });
+
+      await t.step("loopback connections to 8082 rejected: only its [::1] row fails", async () => {
+        const rule = ["INPUT", "-i", "lo", "-p", "tcp", "--dport", "8082", "-j", "REJECT"];
+        equal((await inNs(name, "h1", ["ip6tables", "-I", ...rule])).code, 0);
+        try {
+          deepStrictEqual(failing(await lab.check()), ["port:h1->[::1]/ipv6:8082/tcp"]);
+        } finally {
+          equal((await inNs(name, "h1", ["ip6tables", "-D", ...rule])).code, 0);
+        }
       });
 
       await t.step(
@@ -81,12 +103,26 @@ Deno.test({
             const report = await lab.check();
             deepStrictEqual(failing(report), [
               "port:b->h1(hairpin)/ipv6:8081/tcp",
+              "port:h1->[::1]/ipv6:8082/tcp", // the loopback proxy goes to b's IPv6 address
               "port:h1->h1/ipv6:8081/tcp",
+              "port:h1->h1/ipv6:8082/tcp", // closed rows whose control (b answers) is gone
               "port:outside(h2)->h1/ipv6:8081/tcp",
+              "port:outside(h2)->h1/ipv6:8082/tcp",
               "reach:a->b@bridge/ipv6:tcp/80",
               "reach:b->a@bridge/ipv6:tcp/80",
             ]);
-            for (const r of report.results.filter((x) => !x.pass)) {
+            const inconclusive = report.results.filter((r) => r.inconclusive);
+            deepStrictEqual(inconclusive.map((r) => r.expectation.id).sort(), [
+              "port:h1->h1/ipv6:8082/tcp",
+              "port:outside(h2)->h1/ipv6:8082/tcp",
+            ]);
+            // Every failing row with an IPv4 twin names IPv6 as the family that fails.
+            const twinned = (id: string) => !id.includes("[::1]");
+            for (
+              const r of report.results.filter((x) =>
+                !x.pass && !x.inconclusive && twinned(x.expectation.id)
+              )
+            ) {
               assert(r.hint.startsWith("only IPv6 fails"), `${r.expectation.id}: ${r.hint}`);
             }
           } finally {
