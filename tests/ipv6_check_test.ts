@@ -8,8 +8,8 @@
 import assert, { deepStrictEqual, equal } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/load.ts";
-import type { CheckReport } from "../core/checks/types.ts";
 import { assertNoNamespaces, inNs } from "./_ov_support.ts";
+import { failingIds, v6LabName } from "./_v6_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -29,16 +29,13 @@ const DUAL = {
   },
 } as unknown as TopologyInput;
 
-const failing = (r: CheckReport) =>
-  r.results.filter((x) => !x.pass).map((x) => x.expectation.id).sort();
-
 const isV6 = (id: string) => id.includes("/ipv6:") || id.includes(":AAAA:") || /PTR:.*:/.test(id);
 
 Deno.test({
   name: "check on a dual-stack lab: both families pass, IPv6 breaks fail only IPv6 rows",
   ...opts,
   async fn(t) {
-    const name = `v7${crypto.randomUUID().replaceAll("-", "").slice(0, 7)}`;
+    const name = v6LabName();
     try {
       await using lab = await Lab.up(DUAL, { name, uplink: false });
       const back6 = lab.model.networks.find((n) => n.name === "back")!.ipv6!.subnet;
@@ -51,7 +48,7 @@ Deno.test({
 
       await t.step("every row passes, in both families", async () => {
         const report = await lab.check();
-        deepStrictEqual(failing(report), []);
+        deepStrictEqual(failingIds(report), []);
         const ids = report.results.map((r) => r.expectation.id);
         for (
           const id of [
@@ -73,7 +70,7 @@ Deno.test({
         await must("app", ["ip", "-6", "route", "del", back6, "dev", dev]);
         try {
           const report = await lab.check();
-          deepStrictEqual(failing(report), [
+          deepStrictEqual(failingIds(report), [
             "reach:app->db@back/ipv6:tcp/5432",
             "reach:db->app@back/ipv6:tcp/80",
           ]);
@@ -92,7 +89,7 @@ Deno.test({
           await must("db", ["ip6tables", "-I", ...rule]);
           try {
             const report = await lab.check();
-            const bad = failing(report);
+            const bad = failingIds(report);
             deepStrictEqual(bad, [
               "isolation:far->db@back/ipv6:tcp/5432",
               "isolation:web->db@back/ipv6:tcp/5432",
@@ -110,7 +107,7 @@ Deno.test({
       );
 
       await t.step("repaired: everything passes again", async () => {
-        deepStrictEqual(failing(await lab.check()), []);
+        deepStrictEqual(failingIds(await lab.check()), []);
       });
     } finally {
       await assertNoNamespaces(name);

@@ -10,9 +10,9 @@
 import assert, { deepStrictEqual, equal } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/load.ts";
-import type { CheckReport } from "../core/checks/types.ts";
 import { hostAddress6 } from "../core/model/underlay6.ts";
 import { assertNoNamespaces, inNs } from "./_ov_support.ts";
+import { failingIds, v6LabName } from "./_v6_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -26,14 +26,11 @@ const TOPOLOGY = {
   },
 } as unknown as TopologyInput;
 
-const failing = (r: CheckReport) =>
-  r.results.filter((x) => !x.pass).map((x) => x.expectation.id).sort();
-
 Deno.test({
   name: "docker0 with fixed-cidr-v6: dual-stack default bridge, checked in both families",
   ...opts,
   async fn(t) {
-    const name = `v6${crypto.randomUUID().replaceAll("-", "").slice(0, 7)}`;
+    const name = v6LabName();
     try {
       await using lab = await Lab.up(TOPOLOGY, { name, uplink: false });
       const h1v6 = hostAddress6(lab.model, lab.model.hosts.find((h) => h.name === "h1")!)!;
@@ -59,7 +56,7 @@ Deno.test({
 
       await t.step("every row passes, the IPv6 ones included", async () => {
         const report = await lab.check();
-        deepStrictEqual(failing(report), []);
+        deepStrictEqual(failingIds(report), []);
         const ids = report.results.map((r) => r.expectation.id);
         for (
           const id of [
@@ -84,7 +81,7 @@ Deno.test({
         const rule = ["INPUT", "-i", "lo", "-p", "tcp", "--dport", "8082", "-j", "REJECT"];
         equal((await inNs(name, "h1", ["ip6tables", "-I", ...rule])).code, 0);
         try {
-          deepStrictEqual(failing(await lab.check()), ["port:h1->[::1]/ipv6:8082/tcp"]);
+          deepStrictEqual(failingIds(await lab.check()), ["port:h1->[::1]/ipv6:8082/tcp"]);
         } finally {
           equal((await inNs(name, "h1", ["ip6tables", "-D", ...rule])).code, 0);
         }
@@ -101,7 +98,7 @@ Deno.test({
           equal(flush.code, 0, flush.err);
           try {
             const report = await lab.check();
-            deepStrictEqual(failing(report), [
+            deepStrictEqual(failingIds(report), [
               "port:b->h1(hairpin)/ipv6:8081/tcp",
               "port:h1->[::1]/ipv6:8082/tcp", // the loopback proxy goes to b's IPv6 address
               "port:h1->h1/ipv6:8081/tcp",
@@ -142,7 +139,7 @@ Deno.test({
       );
 
       await t.step("repaired: everything passes again", async () => {
-        deepStrictEqual(failing(await lab.check()), []);
+        deepStrictEqual(failingIds(await lab.check()), []);
       });
     } finally {
       await assertNoNamespaces(name);

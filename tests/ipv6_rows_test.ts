@@ -10,10 +10,10 @@
 import assert, { deepStrictEqual, equal } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/load.ts";
-import type { CheckReport } from "../core/checks/types.ts";
 import type { RecordTable } from "../core/dns/records.ts";
 import { hostAddress6 } from "../core/model/underlay6.ts";
 import { assertNoNamespaces, inNs } from "./_ov_support.ts";
+import { failingIds, v6LabName } from "./_v6_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -36,9 +36,6 @@ const TOPOLOGY = {
   },
 } as unknown as TopologyInput;
 
-const failing = (r: CheckReport) =>
-  r.results.filter((x) => !x.pass).map((x) => x.expectation.id).sort();
-
 /** `table` with every AAAA answer `from` replaced by `to` (the records are not changed). */
 function withWrongAaaa(table: RecordTable, from: string, to: string): RecordTable {
   const networks = new Map(
@@ -57,7 +54,7 @@ Deno.test({
   name: "IPv6 rows: ports on the host's IPv6 address, overlay, macvlan, AAAA; each break is exact",
   ...opts,
   async fn(t) {
-    const name = `v6${crypto.randomUUID().replaceAll("-", "").slice(0, 7)}`;
+    const name = v6LabName();
     try {
       await using lab = await Lab.up(TOPOLOGY, { name, uplink: false });
       const model = lab.model;
@@ -78,7 +75,7 @@ Deno.test({
 
       await t.step("every row passes; the IPv6 rows are there; curl -6 agrees", async () => {
         const report = await lab.check();
-        deepStrictEqual(failing(report), []);
+        deepStrictEqual(failingIds(report), []);
         const ids = report.results.map((r) => r.expectation.id);
         for (
           const id of [
@@ -105,7 +102,7 @@ Deno.test({
           await must("h1", ["ip6tables", "-t", "nat", "-D", "DOCKER", ...spec]);
           try {
             const report = await lab.check();
-            deepStrictEqual(failing(report), port6Rows);
+            deepStrictEqual(failingIds(report), port6Rows);
             for (const r of report.results.filter((x) => !x.pass)) {
               assert(r.hint.startsWith("only IPv6 fails"), r.hint);
             }
@@ -137,7 +134,7 @@ Deno.test({
             r.expectation.expect.addresses.includes(web6)
           ).map((r) => r.expectation.id).sort();
           assert(aaaaOfWeb.includes("dns:app:AAAA:web"), aaaaOfWeb.join(" "));
-          deepStrictEqual(failing(report), aaaaOfWeb);
+          deepStrictEqual(failingIds(report), aaaaOfWeb);
           assert(report.results.some((r) => r.expectation.id === "dns:app:A:web" && r.pass));
         } finally {
           lab.supervisor.serveDnsRecords(right);
@@ -168,7 +165,7 @@ Deno.test({
               "isolation:web->ov1@mesh/ipv6:tcp/80",
               "isolation:web->ov2@mesh/ipv6:tcp/80",
             ];
-            deepStrictEqual(failing(report), [
+            deepStrictEqual(failingIds(report), [
               ...isolation,
               "reach:ov1->ov2@mesh/ipv6:tcp/80",
               "reach:ov2->ov1@mesh/ipv6:tcp/80",
@@ -202,7 +199,7 @@ Deno.test({
         const subnet = model.networks.find((n) => n.name === "lan")!.ipv6!.subnet;
         await must("ov1", ["ip", "-6", "route", "del", subnet, "dev", dev]);
         try {
-          deepStrictEqual(failing(await lab.check()), [
+          deepStrictEqual(failingIds(await lab.check()), [
             "reach:ov1->ov2@lan/ipv6:tcp/80",
             "reach:ov2->ov1@lan/ipv6:tcp/80",
           ]);
@@ -212,7 +209,7 @@ Deno.test({
       });
 
       await t.step("repaired: everything passes again", async () => {
-        deepStrictEqual(failing(await lab.check()), []);
+        deepStrictEqual(failingIds(await lab.check()), []);
       });
     } finally {
       await assertNoNamespaces(name);

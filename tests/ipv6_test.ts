@@ -9,6 +9,7 @@ import assert, { equal } from "node:assert/strict";
 import { Lab } from "../mod.ts";
 import type { TopologyInput } from "../core/model/load.ts";
 import { assertNoNamespaces, inNs } from "./_ov_support.ts";
+import { v6LabName } from "./_v6_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -39,15 +40,11 @@ const DUAL = {
   },
 } as unknown as TopologyInput;
 
-function labName(): string {
-  return `v6${crypto.randomUUID().replaceAll("-", "").slice(0, 7)}`;
-}
-
 Deno.test({
   name: "dual-stack: IPv6 works where Docker lets it, is stopped where Docker stops it, and breaks",
   ...opts,
   async fn(t) {
-    const name = labName();
+    const name = v6LabName();
     try {
       await using lab = await Lab.up(DUAL, { name, uplink: false });
       const v6 = (c: string, net: string) =>
