@@ -10,6 +10,7 @@
 
 import { startRelay } from "../core/runtime/relay.ts";
 import { closeNetns } from "../core/kernel/netns/netns.ts";
+import { closeHandle } from "../core/kernel/netlink/client.ts";
 import { median } from "./result.ts";
 import type { Sample, Subject } from "./subjects.ts";
 
@@ -66,8 +67,10 @@ async function build(): Promise<void> {
 
 async function destroy(): Promise<void> {
   for (const ns of [A, B, HOST]) {
-    // The relay entered HOST through this process's cached handle: the next round's HOST is a
-    // new namespace of the same name (the stale handle made round 2 fail: "va" does not exist).
+    // The relay entered HOST through this process's cached namespace fd and netlink handle: the
+    // next round's HOST is a new namespace of the same name (stale handles made round 2 fail:
+    // "va" does not exist).
+    closeHandle(ns);
     closeNetns(ns);
     await sh(["ip", "netns", "del", ns]).catch(() => {});
   }
