@@ -1,6 +1,8 @@
 /**
- * Networks: the `networks:` section read into declarations (driver, options, explicit IPAM), then
- * subnets chosen from Docker's pools, overlaps refused per scope, and the final {@link Network}.
+ * Networks: the predefined ones (docker0, the project's default, docker_gwbridge), the
+ * `networks:` section read into declarations (name, driver, Compose keys, external networks of
+ * other labs; driver options in network_options.ts, IPv4 IPAM in network_ipam.ts), and the final
+ * {@link Network}. Subnets are assigned in subnets.ts once membership is known.
  *
  * @module
  */
@@ -8,18 +10,15 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./positions.ts";
 import type { ExternalNetwork, Network, SharedNetwork } from "./types.ts";
+import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from "./ip.ts";
+import { DEFAULT_SUBNET } from "./ipam.ts";
+import { type IpamConfig, readIpv4Ipam } from "./network_ipam.ts";
 import {
-  type Cidr,
-  contains,
-  containsCidr,
-  formatCidr,
-  formatIp,
-  lastOf,
-  overlaps,
-  parseCidr,
-  parseIp,
-} from "./ip.ts";
-import { DEFAULT_SUBNET, firstFreePool, globalPools, localPools } from "./ipam.ts";
+  type OptionContext,
+  readMacvlanOptions,
+  readMtu,
+  readOverlayOptions,
+} from "./network_options.ts";
 import { ifnameFor, NETWORK_PATTERN, suggestion } from "./names.ts";
 import {
   type IpamEntry,
@@ -42,11 +41,9 @@ export const GWBRIDGE = "docker_gwbridge";
 /** Names a topology cannot declare. */
 export const PREDEFINED = [DOCKER0_NETWORK, "host", "none", GWBRIDGE];
 
-const MTU_KEY = "com.docker.network.driver.mtu";
 const BRIDGE_NAME_KEY = "com.docker.network.bridge.name";
 const HOST_BINDING_KEY = "com.docker.network.bridge.host_binding_ipv4";
 const DRIVERS = ["bridge", "overlay", "macvlan"] as const;
-const MACVLAN_MODES = ["bridge", "private", "vepa", "passthru"] as const;
 
 /** A network as declared, before and after subnet assignment. */
 export interface NetDecl {
@@ -82,13 +79,6 @@ export interface NetDecl {
   auxAddresses: Record<string, number>;
   /** `external: true` found on the machine: another lab's network this lab joins. */
   external?: ExternalNetwork;
-}
-
-interface IpamConfig {
-  subnet?: string;
-  gateway?: string;
-  ip_range?: string;
-  aux_addresses?: Record<string, string | undefined>;
 }
 
 interface RawNetwork {
@@ -155,63 +145,11 @@ export function gwbridgeNetwork(): NetDecl {
   return { ...blank(GWBRIDGE, []), isGwbridge: true };
 }
 
-function cidrField(
-  text: string,
-  path: (string | number)[],
-  what: string,
-  diags: Diagnostics,
-  positions: Positions,
-): Cidr | null {
-  const r = parseCidr(text);
-  if (r.ok) {
-    if (r.cidr.prefix > 30) {
-      diags.error(
-        positions.of(path),
-        `${what} "${text}" is too small: a /${r.cidr.prefix} leaves no address for containers`,
-        "use a prefix of /30 or shorter, e.g. /24",
-      );
-      return null;
-    }
-    return r.cidr;
-  }
-  if (r.reason === "ipv6") {
-    diags.error(
-      positions.of(path),
-      `${what} "${text}" is IPv6, in the ipam config entry of the IPv4 subnet`,
-      "put IPv6 values in their own ipam config entry, with an IPv6 subnet",
-    );
-  } else if (r.reason === "hostbits") {
-    diags.error(
-      positions.of(path),
-      `invalid ${what} "${text}": it has host bits set`,
-      `write it as ${r.normalized}`,
-    );
-  } else {
-    diags.error(
-      positions.of(path),
-      `invalid ${what} "${text}": not an IPv4 prefix`,
-      "write it as address/length, e.g. 172.20.0.0/24",
-    );
-  }
-  return null;
-}
-
-function intOpt(
-  value: string,
-  min: number,
-  max: number,
-  path: (string | number)[],
-  what: string,
-  diags: Diagnostics,
-  positions: Positions,
-): number | null {
-  if (/^\d+$/.test(value) && Number(value) >= min && Number(value) <= max) return Number(value);
-  diags.error(
-    positions.of(path),
-    `${what} "${value}" must be a whole number between ${min} and ${max}`,
-    `set it to a number in ${min}-${max}`,
-  );
-  return null;
+/** Where declaring networks reports problems, and the VXLAN ids taken so far. */
+interface DeclareContext extends OptionContext {
+  project: string;
+  /** Networks of other labs on the machine, for `external: true`. */
+  shared: SharedNetwork[];
 }
 
 /**
@@ -226,211 +164,129 @@ export function declareNetworks(
   shared: SharedNetwork[] = [],
 ): NetDecl[] {
   const out: NetDecl[] = [];
-  const vnis = new Map<number, string>();
+  const ctx: DeclareContext = { project, shared, diags, positions, vnis: new Map() };
   for (const [name, body] of Object.entries(raw ?? {})) {
     const path = ["networks", name];
-    if (PREDEFINED.includes(name)) {
-      diags.error(
-        positions.keyOf(path),
-        `network "${name}" is predefined and cannot be declared` +
-          (name === DOCKER0_NETWORK ? " (it is docker0, 172.17.0.0/16, on every host)" : ""),
-        name === "host" || name === "none"
-          ? `remove it and use network_mode: ${name} on the container`
-          : name === DOCKER0_NETWORK
-          ? "remove it and use network_mode: bridge on the containers that need docker0"
-          : "remove it, or declare a network with another name",
-      );
-      continue;
-    }
-    if (!NETWORK_PATTERN.test(name)) {
-      diags.error(
-        positions.keyOf(path),
-        `network name "${name}" has characters a network name cannot have`,
-        "use letters, digits, '_', '.' and '-', starting with a letter or digit",
-      );
-      continue;
-    }
+    if (!checkNetworkName(name, path, ctx)) continue;
     if (body === undefined) continue;
-    const n = blank(name, path);
-    if (!readComposeKeys(n, body, project, diags, positions, shared)) {
-      if (n.external) out.push(n); // another lab's network, joined as it is
-      continue;
-    }
-    const driver = body.driver ?? "bridge";
-    if (driver === "ipvlan") {
-      diags.error(
-        positions.of([...path, "driver"]),
-        "ipvlan is not available on this kernel (no ipvlan module)",
-        "use driver: macvlan, which gives the same L2 presence on the underlay",
-      );
-      continue;
-    }
-    if (driver === "host" || driver === "none" || driver === "null") {
-      diags.error(
-        positions.of([...path, "driver"]),
-        `driver "${driver}" cannot be used for a declared network`,
-        `remove the network and set network_mode: ${driver === "null" ? "none" : driver} ` +
-          "on the containers",
-      );
-      continue;
-    }
-    if (!(DRIVERS as readonly string[]).includes(driver)) {
-      diags.error(
-        positions.of([...path, "driver"]),
-        `unknown network driver "${driver}"${suggestion(driver, DRIVERS)}`,
-        "use bridge, overlay or macvlan",
-      );
-      continue;
-    }
-    n.driver = driver as NetDecl["driver"];
-    n.internal = body.internal ?? false;
-    n.encrypted = body.encrypted ?? false;
-    n.enableIpv6 = body.enable_ipv6 ?? false;
-    if (body.enable_ipv4 === false) {
-      diags.error(
-        positions.of([...path, "enable_ipv4"]),
-        `network "${name}": IPv6-only networks (enable_ipv4: false) are not built yet`,
-        "remove enable_ipv4: false; with enable_ipv6: true the network is dual-stack",
-      );
-    }
-    for (const [k, v] of Object.entries(body.driver_opts ?? {})) {
-      if (v !== undefined) n.driverOpts[k] = v;
-    }
-    const opts = n.driverOpts;
-    const optPath = (k: string) => [...path, "driver_opts", k];
-    if (n.encrypted && n.driver !== "overlay") {
-      diags.error(
-        positions.of([...path, "encrypted"]),
-        `encrypted is an overlay option, and network "${name}" uses driver ${n.driver}`,
-        "remove encrypted, or use driver: overlay",
-      );
-    }
-    if (n.driver === "overlay") n.mtu = 1450;
-    if (opts[MTU_KEY] !== undefined) {
-      n.mtu = intOpt(opts[MTU_KEY], 68, 65535, optPath(MTU_KEY), "MTU", diags, positions) ?? n.mtu;
-    }
-    if (n.driver === "overlay") {
-      if (opts.vni !== undefined) {
-        const vni = intOpt(opts.vni, 1, 16777215, optPath("vni"), "vni", diags, positions);
-        if (vni !== null && vnis.has(vni)) {
-          diags.error(
-            positions.of(optPath("vni")),
-            `vni ${vni} is already used by overlay network "${vnis.get(vni)}"`,
-            "give each overlay network its own vni, or leave vni out",
-          );
-        } else if (vni !== null) {
-          vnis.set(vni, name);
-          n.vni = vni;
-        }
-      }
-      if (opts.port !== undefined) {
-        n.port = intOpt(opts.port, 1024, 49151, optPath("port"), "VXLAN port", diags, positions) ??
-          n.port;
-      }
-    }
-    if (n.driver === "macvlan") {
-      const parent = opts.parent ?? "eth0";
-      const m = /^eth0(?:\.(\d{1,4}))?$/.exec(parent);
-      const vlan = m && m[1] !== undefined ? Number(m[1]) : null;
-      if (!m || (vlan !== null && (vlan < 1 || vlan > 4094))) {
-        diags.error(
-          positions.of(optPath("parent")),
-          `macvlan parent "${parent}" is not usable: each host has only eth0 (its underlay link)`,
-          "use parent: eth0, or eth0.<vlan> with a VLAN id 1-4094 (nslab creates the 802.1Q link)",
-        );
-      }
-      const mode = opts.macvlan_mode ?? "bridge";
-      if (!(MACVLAN_MODES as readonly string[]).includes(mode)) {
-        diags.error(
-          positions.of(optPath("macvlan_mode")),
-          `unknown macvlan_mode "${mode}"${suggestion(mode, MACVLAN_MODES)}`,
-          "use bridge, private, vepa or passthru",
-        );
-      }
-      const shim = opts.host_shim ?? "false";
-      if (shim !== "true" && shim !== "false") {
-        diags.error(
-          positions.of(optPath("host_shim")),
-          `host_shim must be "true" or "false", not "${shim}"`,
-          'write host_shim: "true" to let the host reach its macvlan containers',
-        );
-      }
-      n.macvlan = {
-        parent,
-        vlan,
-        mode: (MACVLAN_MODES as readonly string[]).includes(mode)
-          ? mode as NonNullable<Network["macvlan"]>["mode"]
-          : "bridge",
-        hostShim: shim === "true",
-      };
-    }
-    const configs = (body.ipam?.config ?? []).map((c, i) => ({ c, i }))
-      .filter((x) => x.c !== undefined) as (IpamEntry & { c: IpamConfig })[];
-    const v4 = configs.filter((e) => !isIpv6Entry(e));
-    n.v6 = readIpv6Config(name, path, n.enableIpv6, configs.filter(isIpv6Entry), diags, positions);
-    if (v4.length > 1) {
-      diags.error(
-        positions.of([...path, "ipam", "config", v4[1].i]),
-        `network "${name}" has ${v4.length} IPv4 ipam configs; nslab supports one subnet per network`,
-        "keep one ipam config entry",
-      );
-    }
-    if (v4.length >= 1) {
-      const { c, i } = v4[0];
-      const cpath = [...path, "ipam", "config", i];
-      if (c.subnet !== undefined) {
-        n.subnet = cidrField(c.subnet, [...cpath, "subnet"], "subnet", diags, positions);
-        n.explicitSubnet = n.subnet !== null;
-      } else if (c.gateway !== undefined || c.ip_range !== undefined) {
-        diags.error(
-          positions.of(cpath),
-          `network "${name}" sets ${
-            c.gateway !== undefined ? "gateway" : "ip_range"
-          } without subnet`,
-          "add subnet: to the same ipam config entry",
-        );
-      }
-      if (n.subnet && c.ip_range !== undefined) {
-        const r = cidrField(c.ip_range, [...cpath, "ip_range"], "ip_range", diags, positions);
-        if (r && !containsCidr(n.subnet, r)) {
-          diags.error(
-            positions.of([...cpath, "ip_range"]),
-            `ip_range ${formatCidr(r)} is not inside subnet ${formatCidr(n.subnet)}`,
-            `choose an ip_range inside ${formatCidr(n.subnet)}`,
-          );
-        } else if (r) n.ipRange = r;
-      }
-      if (n.subnet && c.gateway !== undefined) {
-        const g = parseIp(c.gateway);
-        const gpos = positions.of([...cpath, "gateway"]);
-        if (g === null) {
-          diags.error(
-            gpos,
-            `invalid gateway "${c.gateway}": not an IPv4 address`,
-            "e.g. 172.20.0.1",
-          );
-        } else if (!contains(n.subnet, g)) {
-          diags.error(
-            gpos,
-            `gateway ${c.gateway} is outside subnet ${formatCidr(n.subnet)}`,
-            `use an address inside ${formatCidr(n.subnet)}, e.g. ${formatIp(n.subnet.base + 1)}`,
-          );
-        } else if (g === n.subnet.base || g === lastOf(n.subnet)) {
-          diags.error(
-            gpos,
-            `gateway ${c.gateway} is the ${
-              g === n.subnet.base ? "network" : "broadcast"
-            } address ` +
-              `of ${formatCidr(n.subnet)}`,
-            `use a usable address, e.g. ${formatIp(n.subnet.base + 1)}`,
-          );
-        } else n.gateway = g;
-      }
-      if (n.subnet) readAuxAddresses(n, c.aux_addresses ?? {}, cpath, diags, positions);
-    }
-    out.push(n);
+    const n = declareNetwork(name, body, path, ctx);
+    if (n) out.push(n);
   }
   return out;
+}
+
+/** A name the file may declare: not predefined, and made of the characters Docker allows. */
+function checkNetworkName(
+  name: string,
+  path: (string | number)[],
+  { diags, positions }: DeclareContext,
+): boolean {
+  if (PREDEFINED.includes(name)) {
+    diags.error(
+      positions.keyOf(path),
+      `network "${name}" is predefined and cannot be declared` +
+        (name === DOCKER0_NETWORK ? " (it is docker0, 172.17.0.0/16, on every host)" : ""),
+      name === "host" || name === "none"
+        ? `remove it and use network_mode: ${name} on the container`
+        : name === DOCKER0_NETWORK
+        ? "remove it and use network_mode: bridge on the containers that need docker0"
+        : "remove it, or declare a network with another name",
+    );
+    return false;
+  }
+  if (!NETWORK_PATTERN.test(name)) {
+    diags.error(
+      positions.keyOf(path),
+      `network name "${name}" has characters a network name cannot have`,
+      "use letters, digits, '_', '.' and '-', starting with a letter or digit",
+    );
+    return false;
+  }
+  return true;
+}
+
+/**
+ * One network's declaration: another lab's network when it is external and found, else the
+ * network this lab builds; null when it cannot be built (reported).
+ */
+function declareNetwork(
+  name: string,
+  body: RawNetwork,
+  path: (string | number)[],
+  ctx: DeclareContext,
+): NetDecl | null {
+  const { diags, positions } = ctx;
+  const n = blank(name, path);
+  if (!readComposeKeys(n, body, ctx.project, diags, positions, ctx.shared)) {
+    return n.external ? n : null; // another lab's network, joined as it is
+  }
+  const driver = readDriver(body.driver, path, ctx);
+  if (driver === null) return null;
+  n.driver = driver;
+  n.internal = body.internal ?? false;
+  n.encrypted = body.encrypted ?? false;
+  n.enableIpv6 = body.enable_ipv6 ?? false;
+  if (body.enable_ipv4 === false) {
+    diags.error(
+      positions.of([...path, "enable_ipv4"]),
+      `network "${name}": IPv6-only networks (enable_ipv4: false) are not built yet`,
+      "remove enable_ipv4: false; with enable_ipv6: true the network is dual-stack",
+    );
+  }
+  for (const [k, v] of Object.entries(body.driver_opts ?? {})) {
+    if (v !== undefined) n.driverOpts[k] = v;
+  }
+  if (n.encrypted && n.driver !== "overlay") {
+    diags.error(
+      positions.of([...path, "encrypted"]),
+      `encrypted is an overlay option, and network "${name}" uses driver ${n.driver}`,
+      "remove encrypted, or use driver: overlay",
+    );
+  }
+  n.mtu = readMtu(n.driverOpts, n.driver === "overlay", path, ctx);
+  if (n.driver === "overlay") Object.assign(n, readOverlayOptions(n.driverOpts, name, path, ctx));
+  if (n.driver === "macvlan") n.macvlan = readMacvlanOptions(n.driverOpts, path, ctx);
+  const configs = (body.ipam?.config ?? []).map((c, i) => ({ c, i }))
+    .filter((x) => x.c !== undefined) as (IpamEntry & { c: IpamConfig })[];
+  n.v6 = readIpv6Config(name, path, n.enableIpv6, configs.filter(isIpv6Entry), diags, positions);
+  const v4 = configs.filter((e) => !isIpv6Entry(e));
+  Object.assign(n, readIpv4Ipam(name, path, v4, diags, positions));
+  return n;
+}
+
+/** The network's driver: bridge (the default), overlay or macvlan; null, reported, otherwise. */
+function readDriver(
+  text: string | undefined,
+  path: (string | number)[],
+  { diags, positions }: DeclareContext,
+): NetDecl["driver"] | null {
+  const driver = text ?? "bridge";
+  if (driver === "ipvlan") {
+    diags.error(
+      positions.of([...path, "driver"]),
+      "ipvlan is not available on this kernel (no ipvlan module)",
+      "use driver: macvlan, which gives the same L2 presence on the underlay",
+    );
+    return null;
+  }
+  if (driver === "host" || driver === "none" || driver === "null") {
+    diags.error(
+      positions.of([...path, "driver"]),
+      `driver "${driver}" cannot be used for a declared network`,
+      `remove the network and set network_mode: ${driver === "null" ? "none" : driver} ` +
+        "on the containers",
+    );
+    return null;
+  }
+  if (!(DRIVERS as readonly string[]).includes(driver)) {
+    diags.error(
+      positions.of([...path, "driver"]),
+      `unknown network driver "${driver}"${suggestion(driver, DRIVERS)}`,
+      "use bridge, overlay or macvlan",
+    );
+    return null;
+  }
+  return driver as NetDecl["driver"];
 }
 
 /**
@@ -507,128 +363,12 @@ function joinShared(n: NetDecl, s: SharedNetwork): void {
   });
 }
 
-function readAuxAddresses(
-  n: NetDecl,
-  aux: Record<string, string | undefined>,
-  cpath: (string | number)[],
-  diags: Diagnostics,
-  positions: Positions,
-): void {
-  for (const [host, text] of Object.entries(aux)) {
-    if (text === undefined) continue;
-    const ip = parseIp(text);
-    if (ip === null || !contains(n.subnet!, ip)) {
-      diags.error(
-        positions.of([...cpath, "aux_addresses", host]),
-        ip === null
-          ? `aux address "${text}" is not an IPv4 address`
-          : `aux address ${text} is outside subnet ${formatCidr(n.subnet!)}`,
-        `use an address inside ${formatCidr(n.subnet!)}`,
-      );
-    } else n.auxAddresses[host] = ip;
-  }
-}
-
 /**
  * The scope in which a network's addresses are unique: one per host for bridge networks (separate
  * Docker daemons), one for the whole lab otherwise.
  */
 export function addressScope(net: NetDecl, host: string): string {
   return net.driver === "bridge" ? `${net.name}\0${host}` : net.name;
-}
-
-/** Which hosts each network exists on (members' hosts), by network name. */
-export type Membership = Map<string, string[]>;
-
-function sharedHost(a: string[], b: string[]): string | null {
-  return a.find((h) => b.includes(h)) ?? null;
-}
-
-/**
- * Refuses explicit subnets that overlap in one scope (overlay against everything; local networks
- * against each other and the underlay on a shared host), then gives every other network the first
- * free pool: local from Docker's local pools, overlay from 10.0.0.0/8, macvlan the underlay's
- * subnet. Sets default gateways.
- */
-export function assignSubnets(
-  nets: NetDecl[],
-  members: Membership,
-  underlay: Cidr,
-  reserved: readonly Cidr[],
-  diags: Diagnostics,
-  positions: Positions,
-): void {
-  const hostsOf = (n: NetDecl) => members.get(n.name) ?? [];
-  const explicit = nets.filter((n) => n.explicitSubnet && n.subnet);
-  const where = (n: NetDecl) => positions.of([...n.path, "ipam", "config"]);
-  for (let i = 0; i < explicit.length; i++) {
-    const a = explicit[i];
-    if (a.isDefault) continue;
-    const aHosts = hostsOf(a);
-    if (aHosts.length > 0 || a.driver === "overlay") {
-      const clash = a.driver === "overlay" || a.driver === "bridge";
-      if (clash && overlaps(a.subnet!, underlay)) {
-        diags.error(
-          where(a),
-          `subnet ${formatCidr(a.subnet!)} of network "${a.name}" overlaps the underlay ` +
-            `${formatCidr(underlay)} (the hosts' own segment)`,
-          "give the network another subnet, or set underlay.subnet to a different range",
-        );
-      }
-    }
-    for (let j = 0; j < i; j++) {
-      const b = explicit[j];
-      if (!overlaps(a.subnet!, b.subnet!)) continue;
-      let on: string | null = null;
-      if (a.driver === "overlay" || b.driver === "overlay") on = "";
-      else {
-        if (
-          a.driver === "macvlan" && b.driver === "macvlan" &&
-          a.macvlan?.parent !== b.macvlan?.parent
-        ) continue;
-        on = sharedHost(aHosts, hostsOf(b));
-      }
-      if (on === null) continue;
-      diags.error(
-        where(a),
-        `subnet ${formatCidr(a.subnet!)} of network "${a.name}" overlaps ` +
-          `${formatCidr(b.subnet!)} of network "${b.name}"` +
-          (on ? ` on host "${on}"` : " (overlay networks span every host)"),
-        "give one of them a different subnet, or leave subnet out to let nslab pick a free one",
-      );
-    }
-  }
-  const avoid: Cidr[] = [underlay, ...reserved, ...explicit.map((n) => n.subnet!)];
-  for (const n of nets) {
-    if (n.subnet) continue;
-    if (n.driver === "macvlan") {
-      n.subnet = underlay;
-      n.underlaySubnet = true;
-      continue;
-    }
-    const pool = firstFreePool(n.driver === "overlay" ? globalPools() : localPools(), avoid);
-    if (!pool) {
-      diags.error(
-        positions.keyOf(n.path),
-        `no free subnet for network "${n.name}": all predefined address pools have been fully ` +
-          "subnetted",
-        "give the network an explicit subnet in ipam.config",
-      );
-      continue;
-    }
-    n.subnet = pool;
-    avoid.push(pool);
-  }
-  for (const n of nets) {
-    if (n.subnet && n.gateway === null && n.driver !== "macvlan") n.gateway = n.subnet.base + 1;
-  }
-  let vni = 4096;
-  const used = new Set(nets.map((n) => n.vni).filter((v) => v !== null));
-  for (const n of nets) {
-    if (n.driver !== "overlay" || n.vni !== null) continue;
-    while (used.has(vni)) vni++;
-    n.vni = vni++;
-  }
 }
 
 /** The final model entry of a declared network. */

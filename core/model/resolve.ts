@@ -11,8 +11,8 @@ import type { Positions } from "./positions.ts";
 import type { Container, Model, PublishedPort, SharedNetwork } from "./types.ts";
 import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from "./ip.ts";
 import { uplinkName } from "./names.ts";
+import { assignSubnets } from "./subnets.ts";
 import {
-  assignSubnets,
   declareNetworks,
   DOCKER0_NETWORK,
   docker0Network,
