@@ -29,7 +29,6 @@ const LONG_FUNCTIONS = new Map<string, string>([
   ["core/checks/expectations.ts:implyPorts", "TODO #18 model"],
   ["core/checks/expectations.ts:implyDns", "TODO #18 model"],
   ["core/checks/expectations.ts:explicitExpectation", "TODO #18 model"],
-  ["core/model/publish.ts:publishPorts", "TODO #18 model"],
   ["core/model/network_ops.ts:createNetwork", "TODO #18 model"],
 ]);
 
