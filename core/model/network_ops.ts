@@ -11,23 +11,25 @@
  * @module
  */
 
-import type { Container, Endpoint, Model, Network } from "./types.ts";
+import type { Container, Model, Network } from "./types.ts";
 import { NslabError, UsageError } from "../errors.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { Positions } from "./positions.ts";
-import {
-  declareNetworks,
-  GWBRIDGE,
-  gwbridgeNetwork,
-  type NetDecl,
-  PREDEFINED,
-  toNetwork,
-} from "./networks.ts";
-import { AddressPool, firstFreePool, globalPools, localPools } from "./ipam.ts";
-import { type Cidr, contains, formatIp, overlaps, parseCidr, parseIp } from "./ip.ts";
-import { defaultEndpointOf, macFromIp } from "./endpoints.ts";
+import { declareNetworks, GWBRIDGE, type NetDecl, PREDEFINED, toNetwork } from "./networks.ts";
+import { firstFreePool, globalPools, localPools } from "./ipam.ts";
+import { type Cidr, overlaps, parseCidr } from "./ip.ts";
+import { defaultEndpointOf } from "./endpoints.ts";
 import { hashHex, suggestion } from "./names.ts";
-import { nextFreeIpv6 } from "./ipv6_endpoints.ts";
+import {
+  addEndpoint,
+  cidrOf,
+  clashes,
+  declView,
+  ensureGwbridge,
+  fixedAddress,
+  refreshHosts,
+  refuseMode,
+} from "./network_wiring.ts";
 
 /** Options of {@link createNetwork}, as `docker network create` takes them. */
 export interface NetworkCreateOptions {
@@ -97,57 +99,6 @@ export function endpointId(model: Model, container: string, network: string): st
   return hashHex("endpoint", model.lab, container, network);
 }
 
-/** Hosts (in the model's order) with at least one endpoint on `network`. */
-function memberHosts(model: Model, network: string): string[] {
-  const on = new Set(
-    model.containers.filter((c) => c.endpoints.some((e) => e.network === network)).map((c) =>
-      c.host
-    ),
-  );
-  return model.hosts.map((h) => h.name).filter((h) => on.has(h));
-}
-
-/** Recomputes every network's hosts from its members (as the loader does). */
-function refreshHosts(model: Model): void {
-  for (const n of model.networks) n.hosts = memberHosts(model, n.name);
-}
-
-function cidrOf(text: string): Cidr {
-  const r = parseCidr(text);
-  if (!r.ok) throw new Error(`nslab bug: the model holds an invalid prefix "${text}"`);
-  return r.cidr;
-}
-
-/** Adapts model networks to what `defaultEndpointOf` reads (driver, internal, gwbridge). */
-function declView(model: Model): Map<string, NetDecl> {
-  return new Map(
-    model.networks.map((n) => [n.name, {
-      driver: n.driver,
-      internal: n.internal,
-      isGwbridge: n.name === GWBRIDGE,
-    } as NetDecl]),
-  );
-}
-
-/**
- * Subnets a new network must not overlap: every network's subnet (macvlan networks share the
- * underlay by design, so a macvlan is only compared with macvlans of the same parent) and, for
- * bridge and overlay networks, the underlay itself.
- */
-function clashes(model: Model, decl: NetDecl): { cidr: Cidr; what: string }[] {
-  const out: { cidr: Cidr; what: string }[] = [];
-  if (decl.driver !== "macvlan") {
-    out.push({ cidr: cidrOf(model.underlay.subnet), what: "the underlay (the hosts' segment)" });
-  }
-  for (const n of model.networks) {
-    if (decl.driver === "macvlan") {
-      if (n.driver !== "macvlan" || n.macvlan?.parent !== decl.macvlan?.parent) continue;
-    } else if (n.driver === "macvlan") continue;
-    out.push({ cidr: cidrOf(n.subnet), what: `${n.subnet} of network "${n.name}"` });
-  }
-  return out;
-}
-
 /**
  * `docker network create NAME`: a new network with no members (it gets kernel objects on a host
  * when a container there connects). Subnet from the options or the first free pool (Docker's local
@@ -175,61 +126,9 @@ export function createNetwork(
       1,
     );
   }
-  const diags = new Diagnostics();
   const positions = new Positions(model.file);
-  const raw: Record<string, unknown> = {
-    name, // `docker network create NAME` names it NAME, no project prefix
-    driver: opts.driver ?? "bridge",
-    internal: opts.internal ?? false,
-    driver_opts: opts.options ?? {},
-  };
-  if (opts.subnet !== undefined || opts.gateway !== undefined || opts.ipRange !== undefined) {
-    raw.ipam = {
-      config: [{ subnet: opts.subnet, gateway: opts.gateway, ip_range: opts.ipRange }],
-    };
-  }
-  const [decl] = declareNetworks(
-    { [name]: raw } as Parameters<typeof declareNetworks>[0],
-    model.lab,
-    diags,
-    positions,
-  );
-  if (diags.errors.length > 0 || !decl) {
-    const lines = diags.errors.map((d) => `  - ${d.message}${d.hint ? ` — ${d.hint}` : ""}`);
-    throw new UsageError(`Cannot create network "${name}":\n${lines.join("\n")}`);
-  }
-  const against = clashes(model, decl);
-  if (decl.subnet) {
-    const hit = against.find((c) => overlaps(c.cidr, decl.subnet!));
-    if (hit) {
-      throw new NslabError(
-        `invalid pool request: Pool overlaps with other one on this address space ` +
-          `(${opts.subnet} overlaps ${hit.what}); choose another --subnet, or leave it out to ` +
-          "get a free one",
-        1,
-      );
-    }
-  } else if (decl.driver === "macvlan") {
-    decl.subnet = cidrOf(model.underlay.subnet);
-    decl.underlaySubnet = true;
-  } else {
-    const avoid = [
-      ...against.map((c) => c.cidr),
-      ...reserved.flatMap((r) => {
-        const p = parseCidr(r);
-        return p.ok ? [p.cidr] : [];
-      }),
-    ];
-    // macvlan networks sit on the underlay, which is already avoided.
-    const pool = firstFreePool(decl.driver === "overlay" ? globalPools() : localPools(), avoid);
-    if (!pool) {
-      throw new NslabError(
-        `all predefined address pools have been fully subnetted; give network "${name}" a --subnet`,
-        1,
-      );
-    }
-    decl.subnet = pool;
-  }
+  const decl = declareCreated(model, name, opts, positions);
+  decl.subnet = createdSubnet(model, decl, opts, reserved);
   if (decl.gateway === null && decl.driver !== "macvlan") decl.gateway = decl.subnet.base + 1;
   if (decl.driver === "overlay" && decl.vni === null) {
     const used = new Set(model.networks.flatMap((n) => n.vxlan ? [n.vxlan.vni] : []));
@@ -251,140 +150,86 @@ export function createNetwork(
   return next;
 }
 
-/** The address pool of `network` as `container` sees it: everything already taken is taken. */
-function poolFor(model: Model, network: Network, host: string): AddressPool {
-  const subnet = cidrOf(network.subnet);
-  const pool = new AddressPool(subnet, cidrOf(network.ipRange));
-  if (network.gateway) pool.take(parseIp(network.gateway)!, "the gateway");
-  if (network.driver === "macvlan") {
-    for (const h of model.hosts) {
-      const ip = parseIp(h.address)!;
-      if (contains(subnet, ip)) pool.take(ip, `host ${h.name} (its underlay address)`);
-    }
-    const up = model.underlay.uplink;
-    if (up && contains(subnet, parseIp(up.address)!)) {
-      pool.take(parseIp(up.address)!, "the uplink from the machine");
-    }
-  }
-  for (const c of model.containers) {
-    // Bridge networks are host-scoped: each host has its own address space, as in the loader.
-    if (network.driver === "bridge" && c.host !== host) continue;
-    for (const e of c.endpoints) {
-      if (e.network === network.name) pool.take(parseIp(e.address)!, `"${c.name}"`);
-    }
-  }
-  return pool;
-}
-
-/** `eth<N>` after the highest interface the container has (Docker counts up per sandbox). */
-function nextIfname(c: Container): string {
-  const used = c.endpoints.map((e) => Number(/^eth(\d+)$/.exec(e.ifname)?.[1] ?? -1));
-  return `eth${Math.max(-1, ...used) + 1}`;
-}
-
-/** The host-side veth name, as the loader makes it, unique on the container's host. */
-function hostIfnameFor(model: Model, c: Container, network: string): string {
-  const used = new Set(
-    model.containers.filter((x) => x.host === c.host).flatMap((x) =>
-      x.endpoints.map((e) => e.hostIfname)
-    ),
-  );
-  for (let salt = 0;; salt++) {
-    const parts = salt === 0
-      ? [model.lab, c.name, network]
-      : [model.lab, c.name, network, `${salt}`];
-    const name = `veth${hashHex(...parts).slice(0, 7)}`;
-    if (!used.has(name)) return name;
-  }
-}
-
-function addEndpoint(
+/**
+ * The options read as the loader reads a `networks:` entry, so a created network is checked
+ * exactly as a declared one.
+ *
+ * @throws {UsageError} with every problem found.
+ */
+function declareCreated(
   model: Model,
-  c: Container,
-  network: Network,
-  ip: number | null,
-  aliases: string[],
-): void {
-  const pool = poolFor(model, network, c.host);
-  let address = ip;
-  if (address === null) {
-    address = pool.next(`"${c.name}"`);
-    if (address === null) {
-      throw new NslabError(
-        `no available IPv4 addresses on this network's address pools: ${network.name} ` +
-          `(range ${pool.describe()} holds ${pool.used()} addresses); create a larger network`,
-        1,
-      );
-    }
-  }
-  const routed = !network.internal && network.driver !== "overlay" && network.gateway !== "";
-  const ep: Endpoint = {
-    network: network.name,
-    ifname: nextIfname(c),
-    hostIfname: network.driver === "macvlan" ? "" : hostIfnameFor(model, c, network.name),
-    address: formatIp(address),
-    prefix: network.prefix,
-    mac: macFromIp(address),
-    gateway: routed ? network.gateway : "",
-    aliases,
-    mtu: network.mtu,
+  name: string,
+  opts: NetworkCreateOptions,
+  positions: Positions,
+): NetDecl {
+  const diags = new Diagnostics();
+  const raw: Record<string, unknown> = {
+    name, // `docker network create NAME` names it NAME, no project prefix
+    driver: opts.driver ?? "bridge",
+    internal: opts.internal ?? false,
+    driver_opts: opts.options ?? {},
   };
-  if (network.ipv6) {
-    const v6 = nextFreeIpv6(model, network, c.host);
-    if (v6 === null) {
-      throw new NslabError(
-        `no available IPv6 addresses on network ${network.name} (range ${network.ipv6.ipRange}); ` +
-          "create a larger network",
-        1,
-      );
-    }
-    const gateway = routed ? network.ipv6.gateway : "";
-    ep.ipv6 = { address: v6, prefix: network.ipv6.prefix, gateway };
+  if (opts.subnet !== undefined || opts.gateway !== undefined || opts.ipRange !== undefined) {
+    raw.ipam = {
+      config: [{ subnet: opts.subnet, gateway: opts.gateway, ip_range: opts.ipRange }],
+    };
   }
-  c.endpoints.push(ep);
+  const [decl] = declareNetworks(
+    { [name]: raw } as Parameters<typeof declareNetworks>[0],
+    model.lab,
+    diags,
+    positions,
+  );
+  if (diags.errors.length > 0 || !decl) {
+    const lines = diags.errors.map((d) => `  - ${d.message}${d.hint ? ` — ${d.hint}` : ""}`);
+    throw new UsageError(`Cannot create network "${name}":\n${lines.join("\n")}`);
+  }
+  return decl;
 }
 
-/** Makes sure `docker_gwbridge` exists in the model (first free local pool), as the loader does. */
-function ensureGwbridge(model: Model, reserved: readonly string[]): Network {
-  const have = model.networks.find((n) => n.name === GWBRIDGE);
-  if (have) return have;
-  const decl = gwbridgeNetwork();
+/**
+ * The new network's subnet: `--subnet` unless it overlaps a network or the underlay, the
+ * underlay for macvlan, else the first free pool avoiding `reserved` (the machine's routes).
+ */
+function createdSubnet(
+  model: Model,
+  decl: NetDecl,
+  opts: NetworkCreateOptions,
+  reserved: readonly string[],
+): Cidr {
+  const against = clashes(model, decl);
+  if (decl.subnet) {
+    const hit = against.find((c) => overlaps(c.cidr, decl.subnet!));
+    if (hit) {
+      throw new NslabError(
+        `invalid pool request: Pool overlaps with other one on this address space ` +
+          `(${opts.subnet} overlaps ${hit.what}); choose another --subnet, or leave it out to ` +
+          "get a free one",
+        1,
+      );
+    }
+    return decl.subnet;
+  }
+  if (decl.driver === "macvlan") {
+    decl.underlaySubnet = true;
+    return cidrOf(model.underlay.subnet);
+  }
   const avoid = [
-    ...clashes(model, decl).map((c) => c.cidr),
+    ...against.map((c) => c.cidr),
     ...reserved.flatMap((r) => {
       const p = parseCidr(r);
       return p.ok ? [p.cidr] : [];
     }),
   ];
-  const pool = firstFreePool(localPools(), avoid);
+  // macvlan networks sit on the underlay, which is already avoided.
+  const pool = firstFreePool(decl.driver === "overlay" ? globalPools() : localPools(), avoid);
   if (!pool) {
     throw new NslabError(
-      `all predefined address pools have been fully subnetted (no subnet left for ${GWBRIDGE})`,
+      `all predefined address pools have been fully subnetted; give network "${decl.name}" a --subnet`,
       1,
     );
   }
-  decl.subnet = pool;
-  decl.gateway = pool.base + 1;
-  const n = toNetwork(decl, [], model.file, new Positions(model.file), null);
-  model.networks.push(n);
-  return n;
-}
-
-function refuseMode(c: Container, verb: "connected to" | "disconnected from"): void {
-  if (c.mode.kind === "own") return;
-  const text = c.mode.kind === "host"
-    ? "container cannot be disconnected from host network or connected to host network"
-    : c.mode.kind === "none"
-    ? "container cannot be connected to multiple networks with one of the networks in private " +
-      "(none) mode"
-    : "container sharing network namespace with another container or host cannot be connected " +
-      "to any other network";
-  throw new NslabError(
-    `${text}: "${c.name}" uses network_mode ${
-      c.mode.kind === "container" ? `container:${c.mode.of}` : c.mode.kind
-    } and cannot be ${verb} a network`,
-    1,
-  );
+  return pool;
 }
 
 /**
@@ -428,37 +273,7 @@ export function connectNetwork(
       1,
     );
   }
-  let ip: number | null = null;
-  if (opts.ip !== undefined) {
-    if (net.isDefault) {
-      throw new NslabError(
-        "user-specified IP address is supported on user-defined networks only; leave --ip out " +
-          `on network ${network}`,
-        1,
-      );
-    }
-    ip = parseIp(opts.ip);
-    if (ip === null) {
-      throw new UsageError(`invalid IPv4 address "${opts.ip}" for --ip: e.g. --ip 172.20.0.50`);
-    }
-    const subnet = cidrOf(net.subnet);
-    if (!contains(subnet, ip)) {
-      throw new NslabError(
-        `no configured subnet contains IP address ${opts.ip}; network ${network} is ${net.subnet}`,
-        1,
-      );
-    }
-    const pool = poolFor(next, net, c.host);
-    const owner = pool.owner(ip);
-    if (owner !== undefined || pool.isReserved(ip)) {
-      throw new NslabError(
-        `Address already in use: ${opts.ip} on network ${network} is ${
-          owner ?? (ip === subnet.base ? "the network address" : "the broadcast address")
-        }; choose another --ip or leave it out`,
-        1,
-      );
-    }
-  }
+  const ip = opts.ip === undefined ? null : fixedAddress(next, net, c, opts.ip);
   addEndpoint(next, c, net, ip, aliases);
   if (
     net.driver === "overlay" && !net.internal && !c.endpoints.some((e) => e.network === GWBRIDGE)
