@@ -111,14 +111,7 @@ function publishFixed(
     return null;
   }
   held.hold(d.host, req.protocol, req.host.port, req.hostIp, `"${d.name}"`);
-  return {
-    hostIp: req.hostIp,
-    hostPort: req.host.port,
-    containerPort: req.containerPort,
-    protocol: req.protocol,
-    name: req.name,
-    random: false,
-  };
+  return published(req, req.host.port, false);
 }
 
 /** An entry with a host port range (or none): the first free port of the range (reported if none). */
@@ -147,12 +140,17 @@ function publishFromRange(
     return null;
   }
   held.hold(d.host, req.protocol, chosen, req.hostIp, `"${d.name}"`);
+  return published(req, chosen, req.host.ephemeral);
+}
+
+/** The published port of a request, on `hostPort` (`random`: the file named no host port). */
+function published(req: PortEntry["req"], hostPort: number, random: boolean): PublishedPort {
   return {
     hostIp: req.hostIp,
-    hostPort: chosen,
+    hostPort,
     containerPort: req.containerPort,
     protocol: req.protocol,
     name: req.name,
-    random: req.host.ephemeral,
+    random,
   };
 }
