@@ -10,7 +10,8 @@
 import type { Container, Endpoint, Model, Network } from "./types.ts";
 import { NslabError, UsageError } from "../errors.ts";
 import { Positions } from "./positions.ts";
-import { GWBRIDGE, gwbridgeNetwork, type NetDecl, toNetwork } from "./networks.ts";
+import { GWBRIDGE, gwbridgeNetwork, type NetDecl } from "./networks.ts";
+import { toNetwork } from "./network_entry.ts";
 import { AddressPool, firstFreePool, localPools } from "./ipam.ts";
 import { type Cidr, contains, formatIp, parseCidr, parseIp } from "./ip.ts";
 import { macFromIp } from "./endpoints.ts";

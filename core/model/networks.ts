@@ -1,8 +1,8 @@
 /**
  * Networks: the predefined ones (docker0, the project's default, docker_gwbridge), the
  * `networks:` section read into declarations (name, driver, Compose keys, external networks of
- * other labs; driver options in network_options.ts, IPv4 IPAM in network_ipam.ts), and the final
- * {@link Network}. Subnets are assigned in subnets.ts once membership is known.
+ * other labs; driver options in network_options.ts, IPv4 IPAM in network_ipam.ts). Subnets are
+ * assigned in subnets.ts once membership is known; network_entry.ts makes the model's entry.
  *
  * @module
  */
@@ -10,7 +10,7 @@
 import type { Diagnostics } from "./diagnostics.ts";
 import type { Positions } from "./positions.ts";
 import type { ExternalNetwork, Network, SharedNetwork } from "./types.ts";
-import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from "./ip.ts";
+import { type Cidr, parseCidr, parseIp } from "./ip.ts";
 import { DEFAULT_SUBNET } from "./ipam.ts";
 import { type IpamConfig, readIpv4Ipam } from "./network_ipam.ts";
 import {
@@ -19,15 +19,8 @@ import {
   readMtu,
   readOverlayOptions,
 } from "./network_options.ts";
-import { ifnameFor, NETWORK_PATTERN, suggestion } from "./names.ts";
-import {
-  type IpamEntry,
-  type Ipv6Decl,
-  isIpv6Entry,
-  readIpv6Config,
-  toIpv6Network,
-} from "./ipv6.ts";
-import type { Cidr6 } from "./ip6.ts";
+import { NETWORK_PATTERN, suggestion } from "./names.ts";
+import { type IpamEntry, type Ipv6Decl, isIpv6Entry, readIpv6Config } from "./ipv6.ts";
 
 /** Name of Docker's default bridge network (docker0), as `docker network ls` shows it. */
 export const DOCKER0_NETWORK = "bridge";
@@ -369,55 +362,4 @@ function joinShared(n: NetDecl, s: SharedNetwork): void {
  */
 export function addressScope(net: NetDecl, host: string): string {
   return net.driver === "bridge" ? `${net.name}\0${host}` : net.name;
-}
-
-/** The final model entry of a declared network. */
-export function toNetwork(
-  n: NetDecl,
-  hosts: string[],
-  file: string,
-  positions: Positions,
-  ula: Cidr6 | null,
-): Network {
-  const ipv6 = toIpv6Network(n.v6, ula);
-  const subnet = n.subnet!;
-  const bridge = n.external
-    ? n.external.bridge
-    : n.isDefault
-    ? "docker0"
-    : n.bridgeName !== null
-    ? n.bridgeName
-    : n.isGwbridge
-    ? GWBRIDGE
-    : n.driver === "bridge"
-    ? ifnameFor("br-", n.name)
-    : n.driver === "overlay"
-    ? ifnameFor("ov-", n.name)
-    : "";
-  return {
-    name: n.name,
-    driver: n.driver,
-    scope: n.driver === "overlay" ? "global" : "local",
-    internal: n.internal,
-    hasSubnet: true,
-    subnet: formatCidr(subnet),
-    prefix: subnet.prefix,
-    gateway: n.gateway === null ? "" : formatIp(n.gateway),
-    ipRange: formatCidr(n.ipRange ?? subnet),
-    isDefault: n.isDefault,
-    dockerName: n.dockerName,
-    bridge,
-    mtu: n.mtu,
-    enableIpv6: n.enableIpv6,
-    ...(ipv6 ? { ipv6 } : {}),
-    encrypted: n.encrypted,
-    driverOpts: n.driverOpts,
-    ...(n.external ? { external: n.external } : {}),
-    vxlan: n.driver === "overlay"
-      ? { vni: n.vni!, port: n.port, device: ifnameFor("vx-", n.name) }
-      : null,
-    macvlan: n.macvlan,
-    hosts,
-    pos: n.path.length === 0 ? { file, line: 1, col: 1 } : positions.keyOf(n.path),
-  };
 }

@@ -19,8 +19,8 @@ import {
   type NetDecl,
   PROJECT_NETWORK,
   projectNetwork,
-  toNetwork,
 } from "./networks.ts";
+import { toNetwork } from "./network_entry.ts";
 import { type Draft, expandServices, type RawService, type ServiceContext } from "./containers.ts";
 import { resolveContainerModes } from "./shared_network.ts";
 import { assignEndpoints, type Wiring } from "./endpoints.ts";
