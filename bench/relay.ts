@@ -12,10 +12,11 @@ import { startRelay } from "../core/runtime/relay.ts";
 import { closeNetns } from "../core/kernel/netns/netns.ts";
 import { closeHandle } from "../core/kernel/netlink/client.ts";
 import { median } from "./result.ts";
-import type { Sample, Subject } from "./subjects.ts";
+import type { Sample } from "./result.ts";
 
 const DIRECT = "veth + bridge, no relay";
-const RELAYED = "nslab delay relay, 0 ms";
+/** Row name of the relayed path (its subject is in bench/subjects.ts). */
+export const RELAYED = "nslab delay relay, 0 ms";
 
 const HOST = "bnr-h";
 const A = "bnr-a";
@@ -153,11 +154,6 @@ export async function relayRound(seconds: number): Promise<Sample[]> {
   } finally {
     await destroy();
   }
-}
-
-/** The bench subject (bench/subjects.ts): one {@link relayRound} per round. */
-export function relaySubject(seconds: number): Subject {
-  return { case: "relay", also: ["relaypps"], name: RELAYED, run: () => relayRound(seconds) };
 }
 
 if (import.meta.main) {

@@ -6,6 +6,15 @@
  * @module
  */
 
+/** One sample: which row it belongs to, its value, and words for the row's note. */
+export interface Sample {
+  case: string;
+  subject: string;
+  value: number;
+  /** Parts of the value worth showing (e.g. up and down), keyed by name; medians are noted. */
+  parts?: Record<string, number>;
+}
+
 /** Which way is better for a row's unit. */
 export type Better = "lower" | "higher";
 

@@ -20,7 +20,9 @@ import {
   libraryUpDown,
 } from "./lab.ts";
 import { runChecks } from "../core/checks/run.ts";
-import { relaySubject } from "./relay.ts";
+import { RELAYED, relayRound } from "./relay.ts";
+import type { Sample } from "./result.ts";
+export type { Sample } from "./result.ts";
 
 /** Lab sizes of a run: SPEC's, or small ones for `--quick`. */
 export interface Sizes {
@@ -63,15 +65,6 @@ export function sizes(quick: boolean): Sizes {
       pingall: 20,
       dnsSeconds: 5,
     };
-}
-
-/** One sample: which row it belongs to, its value, and words for the row's note. */
-export interface Sample {
-  case: string;
-  subject: string;
-  value: number;
-  /** Parts of the value worth showing (e.g. up and down), keyed by name; medians are noted. */
-  parts?: Record<string, number>;
 }
 
 /** A thing measured once per round. */
@@ -345,4 +338,9 @@ export function rotated<T>(list: T[], r: number): T[] {
   if (list.length === 0) return list;
   const k = r % list.length;
   return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** The relay's subject: one {@link relayRound} per round, feeding `relay` and `relaypps`. */
+function relaySubject(seconds: number): Subject {
+  return { case: "relay", also: ["relaypps"], name: RELAYED, run: () => relayRound(seconds) };
 }
