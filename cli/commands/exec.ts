@@ -64,8 +64,8 @@ export async function inspectCommand(opts: LabOptions, name: string): Promise<nu
       Hostname: container.hostname,
       Networks: Object.fromEntries(container.endpoints.map((e) => [e.network, {
         Interface: e.ifname,
-        IPAddress: e.address,
-        IPPrefixLen: e.prefix,
+        IPAddress: e.address ?? "",
+        IPPrefixLen: e.prefix ?? 0,
         Gateway: e.gateway,
         MacAddress: e.mac,
         Aliases: e.aliases,

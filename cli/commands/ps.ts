@@ -3,6 +3,7 @@ import type { Model } from "../../core/model/types.ts";
 import { listLabs } from "../../core/kernel/discover.ts";
 import { listStateDirs, processAlive, readState } from "../../core/lab/state.ts";
 import { type LabOptions, runningModel } from "../common.ts";
+import { primaryAddress } from "../../core/model/ipv6_only.ts";
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -14,7 +15,7 @@ export function formatSummary(model: Model): string {
   const rows = [["CONTAINER", "HOST", "NETWORKS", "PORTS"]];
   for (const c of model.containers) {
     const nets = c.mode.kind === "own"
-      ? c.endpoints.map((e) => `${e.network}=${e.address}`).join(" ") || "-"
+      ? c.endpoints.map((e) => `${e.network}=${primaryAddress(e)}`).join(" ") || "-"
       : c.mode.kind === "container"
       ? `container:${c.mode.of}`
       : c.mode.kind;

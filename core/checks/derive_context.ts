@@ -93,7 +93,7 @@ export class DeriveContext {
 
 /** An endpoint's address in one family (`ep.ipv6` for 6), or null when it has none. */
 export function addressIn(ep: Endpoint, family: 4 | 6): string | null {
-  return family === 4 ? ep.address : ep.ipv6?.address ?? null;
+  return family === 4 ? ep.address ?? null : ep.ipv6?.address ?? null;
 }
 
 /** Row ids name the family of IPv6 rows only: IPv4 rows keep their old ids. */

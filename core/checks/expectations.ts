@@ -31,6 +31,7 @@ import { implyPorts } from "./implied_ports.ts";
 import { explicitExpectation } from "./explicit_checks.ts";
 import type { CheckSpec, Model } from "../model/types.ts";
 import type { CheckKind, Expectation, Probe } from "./types.ts";
+import { hasIpv4 } from "../model/ipv6_only.ts";
 
 export { hasResponder } from "./derive_context.ts";
 export { reverseName } from "./implied_dns.ts";
@@ -161,6 +162,11 @@ function implyIfaces(ctx: DeriveContext): void {
 function implyUnderlay(ctx: DeriveContext): void {
   for (const c of ctx.boxes) {
     if (c.mode.kind !== "own" || c.endpoints.length === 0) continue;
+    if (c.defaultEndpoint >= 0 && c.endpoints[c.defaultEndpoint].address === undefined) {
+      ctx.note(`underlay from ${c.name}: not checked (its default route is IPv6 only)`);
+      continue;
+    }
+    if (!hasIpv4(c)) continue; // IPv6-only: no IPv4 way to the underlay
     if (c.endpoints.some((e) => ctx.nets.get(e.network)?.driver === "macvlan")) {
       ctx.note(`underlay from ${c.name}: not checked (macvlan endpoint)`);
       continue;

@@ -10,6 +10,7 @@ import { type DeriveContext, outsideVantage } from "./derive_context.ts";
 import { reverseName } from "./implied_dns.ts";
 import type { CheckSpec, Container } from "../model/types.ts";
 import type { Expectation, Expected, Probe } from "./types.ts";
+import { primaryAddress } from "../model/ipv6_only.ts";
 
 /** A DNS check of the file. */
 type DnsCheck = Extract<CheckSpec, { kind: "dns" }>;
@@ -72,11 +73,13 @@ function targetAddress(
     }
     if (src) {
       const shared = ctx.sharedEndpoints(src, c).find((x) => x.link === "shared");
-      if (shared) return { address: shared.ep.address, container: c, host: c.host };
+      if (shared) return { address: primaryAddress(shared.ep), container: c, host: c.host };
     }
   }
   const first = candidates.find((c) => c.endpoints.length > 0);
-  if (first) return { address: first.endpoints[0].address, container: first, host: first.host };
+  if (first) {
+    return { address: primaryAddress(first.endpoints[0]), container: first, host: first.host };
+  }
   return null;
 }
 

@@ -25,7 +25,8 @@ export function reverseName(address: string): string {
 interface NameEntry {
   c: Container;
   network: string;
-  address: string;
+  /** The IPv4 address on that network; absent on an IPv6-only network. */
+  address?: string;
   /** The IPv6 address on that network, when it has IPv6. */
   address6?: string;
 }
@@ -188,7 +189,7 @@ function implyAnswers(
   who: string[],
 ): void {
   const onFirst = onMyNets.filter((e) => e.network === first);
-  const addresses = [...new Set(onFirst.map((e) => e.address))].sort();
+  const addresses = [...new Set(onFirst.flatMap((e) => e.address ?? []))].sort();
   ctx.out.push(
     dnsExpectation(
       s,
@@ -196,8 +197,11 @@ function implyAnswers(
       "A",
       { kind: "addresses", addresses },
       who,
-      `${s.name} resolves ${name} to its address(es) on ${first}, the first network it ` +
-        "shares that knows the name (Docker's order)",
+      addresses.length > 0
+        ? `${s.name} resolves ${name} to its address(es) on ${first}, the first network it ` +
+          "shares that knows the name (Docker's order)"
+        : `${first}, the first network ${s.name} shares that knows ${name}, is IPv6-only: ` +
+          "an empty answer",
     ),
   );
   if (!onMyNets.some((e) => e.address6)) return;

@@ -16,6 +16,7 @@ import {
 } from "./derive_context.ts";
 import type { Container, Endpoint } from "../model/types.ts";
 import type { Expectation, Expected, Probe } from "./types.ts";
+import { hasIpv4 } from "../model/ipv6_only.ts";
 
 /** Ports the container (its responder or command) listens on, tcp first. */
 function listenPorts(c: Container): { port: number; protocol: "tcp" | "udp" }[] {
@@ -123,9 +124,11 @@ function implyReach(ctx: DeriveContext, s: Container, t: Container, ep: Endpoint
     );
     return;
   }
-  ctx.out.push(
-    pairExpectation(s, t, ep, "reach", `${s.name} reaches ${t.name} on network ${ep.network}`),
-  );
+  if (ep.address !== undefined) {
+    ctx.out.push(
+      pairExpectation(s, t, ep, "reach", `${s.name} reaches ${t.name} on network ${ep.network}`),
+    );
+  }
   if (ep.ipv6 && s.endpoints.some((x) => x.network === ep.network && x.ipv6)) {
     ctx.out.push(
       pairExpectation(
@@ -145,6 +148,8 @@ function implyReach(ctx: DeriveContext, s: Container, t: Container, ep: Endpoint
  * macvlan endpoint on the underlay, which `s` reaches like any machine there.
  */
 function implyIsolation(ctx: DeriveContext, s: Container, t: Container, ep: Endpoint): void {
+  // IPv6-only on either side: the IPv6 rows (implyIsolation6) are its isolation rows.
+  if (ep.address === undefined || !hasIpv4(s)) return;
   if ((ctx.addressUse.get(ep.address) ?? 0) > 1) {
     ctx.note(`isolation ${s.name} → ${t.name} ${ep.address}: not checked (address in use twice)`);
     return;

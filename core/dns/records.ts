@@ -253,13 +253,15 @@ export function buildRecords(model: Model, opts: BuildRecordsOptions = {}): Reco
       const names = new Set(
         [c.name, c.service, c.hostname, ...ep.aliases].filter((x) => x !== "").map(normalizeName),
       );
+      const address = ep.address;
       for (const name of names) {
-        pushUnique(recs.a, name, ep.address, (x) => x === ep.address);
+        if (address !== undefined) pushUnique(recs.a, name, address, (x) => x === address);
         labNames.add(name);
       }
-      const rev = reverseName(ep.address);
       const ptr = ptrName(model, c, ep.network);
-      if (!recs.ptr.has(rev)) recs.ptr.set(rev, ptr);
+      if (address !== undefined && !recs.ptr.has(reverseName(address))) {
+        recs.ptr.set(reverseName(address), ptr);
+      }
       if (ep.ipv6) addIpv6(recs, names, ep.ipv6.address, ptr);
       for (const p of c.ports) {
         if (p.name === null || p.name === "") continue;

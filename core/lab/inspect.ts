@@ -93,10 +93,13 @@ function optionsOf(n: Network): Record<string, string> {
  */
 export function inspectNetwork(model: Model, name: string, created: string): DockerNetwork {
   const n = findNetwork(model, name);
-  const config: DockerIpamConfig = { Subnet: n.subnet };
-  if (n.ipRange && n.ipRange !== n.subnet) config.IPRange = n.ipRange;
-  if (n.gateway) config.Gateway = n.gateway;
-  const configs = [config];
+  const configs: DockerIpamConfig[] = [];
+  if (n.enableIpv4 !== false) {
+    const config: DockerIpamConfig = { Subnet: n.subnet };
+    if (n.ipRange && n.ipRange !== n.subnet) config.IPRange = n.ipRange;
+    if (n.gateway) config.Gateway = n.gateway;
+    configs.push(config);
+  }
   if (n.ipv6) {
     const v6: DockerIpamConfig = { Subnet: n.ipv6.subnet };
     if (n.ipv6.ipRange !== n.ipv6.subnet) v6.IPRange = n.ipv6.ipRange;
@@ -110,7 +113,7 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
       Name: c.name,
       EndpointID: endpointId(model, c.name, name),
       MacAddress: ep.mac,
-      IPv4Address: `${ep.address}/${ep.prefix}`,
+      IPv4Address: ep.address === undefined ? "" : `${ep.address}/${ep.prefix}`,
       IPv6Address: ep.ipv6 ? `${ep.ipv6.address}/${ep.ipv6.prefix}` : "",
     };
   }
@@ -120,7 +123,7 @@ export function inspectNetwork(model: Model, name: string, created: string): Doc
     Created: created,
     Scope: scopeOf(n),
     Driver: n.driver,
-    EnableIPv4: true,
+    EnableIPv4: n.enableIpv4 !== false,
     EnableIPv6: n.enableIpv6,
     IPAM: { Driver: "default", Options: {}, Config: configs },
     Internal: n.internal,

@@ -85,7 +85,7 @@ export function neighbourNeed(model: Model): NeighbourNeed {
     if (net.driver === "overlay") {
       for (const h of net.hosts) need += members.filter((c) => c.host !== h).length;
     }
-    inet += need;
+    if (net.enableIpv4 !== false) inet += need;
     if (net.enableIpv6) inet6 += need;
     interfaces += members.length * (net.driver === "macvlan" ? 1 : 2) + net.hosts.length * 2;
   }

@@ -73,7 +73,7 @@ export function readSharedNetworks(): SharedNetwork[] {
     const guests = readGuests(lab).flatMap((g) => g.containers);
     for (const n of nets) {
       const more = guests.flatMap((c) => c.endpoints.filter((e) => e.network === n.network));
-      out.push({ ...n, taken: [...n.taken, ...more.map((e) => e.address)] });
+      out.push({ ...n, taken: [...n.taken, ...more.flatMap((e) => e.address ?? [])] });
     }
   }
   return out;

@@ -78,10 +78,11 @@ export function shareableNetworks(model: Model): SharedNetwork[] {
   const out: SharedNetwork[] = [];
   for (const n of model.networks) {
     if (n.driver !== "bridge" || n.isDefault || n.external || n.hosts.length !== 1) continue;
+    if (n.enableIpv4 === false) continue; // other labs join networks by their IPv4 subnet
     const host = model.hosts.find((h) => h.name === n.hosts[0]);
     if (!host) continue;
     const taken = model.containers.flatMap((c) =>
-      c.endpoints.filter((e) => e.network === n.name).map((e) => e.address)
+      c.endpoints.filter((e) => e.network === n.name).flatMap((e) => e.address ?? [])
     );
     out.push({
       name: n.dockerName ?? n.name,

@@ -19,6 +19,7 @@ import { formatIp6 } from "./ip6.ts";
 import { AddressPool } from "./ipam.ts";
 import { contains, formatCidr, formatIp } from "./ip.ts";
 import { hashHex } from "./names.ts";
+import { macFromName } from "./ipv6_only.ts";
 
 /** Where the hosts and the uplink sit on the underlay (macvlan must avoid them). */
 export interface UnderlayAddresses {
@@ -89,10 +90,10 @@ export function assignEndpoints(
     for (const a of engineOrder(d.attachments, nets)) {
       const net = nets.get(a.network);
       const ip = ctx.addresses.get(addressKey(d, a));
-      if (!net?.subnet || ip === undefined) continue;
+      const ip6 = ipv6.get(attachmentKey(d.name, a.network));
+      if (!net || (net.enableIpv4 ? !net.subnet || ip === undefined : ip6 === undefined)) continue;
       const mac = links.claimMac(d, a, net, ip, ctx);
       const hostIfname = net.driver === "macvlan" ? "" : links.claimVeth(d, net);
-      const ip6 = ipv6.get(attachmentKey(d.name, a.network));
       endpoints.push(endpointOf(a, net, endpoints.length, { ip, ip6, mac, hostIfname }));
     }
     out.set(d.name, { endpoints, defaultEndpoint: defaultEndpointOf(endpoints, nets) });
@@ -163,9 +164,18 @@ class ScopedPools {
  */
 function takeFixedAddress(d: Draft, a: Attachment, ctx: AssignContext): void {
   const net = ctx.nets.get(a.network);
-  if (a.ipv4 === null || !net?.subnet) return;
+  if (a.ipv4 === null || !net) return;
   const { diags } = ctx;
   const pos = ctx.positions.of([...a.path, "ipv4_address"]);
+  if (!net.enableIpv4 && firstReport(ctx, `v6only ${d.service} ${a.network}`)) {
+    diags.error(
+      pos,
+      `ipv4_address ${formatIp(a.ipv4)} of "${d.name}", but network "${net.name}" is ` +
+        "IPv6-only (enable_ipv4: false)",
+      "remove ipv4_address, or give the container an ipv6_address",
+    );
+  }
+  if (!net.subnet) return;
   const pool = ctx.pools.of(net, d.host);
   const ip = a.ipv4;
   const replicaText = d.replica !== null && d.replicas > 1
@@ -242,9 +252,19 @@ class LinkNames {
     this.#lab = lab;
   }
 
-  /** The attachment's MAC (its own, or Docker's from the address); reports one taken twice. */
-  claimMac(d: Draft, a: Attachment, net: NetDecl, ip: number, ctx: AssignContext): string {
-    const mac = a.mac ?? macFromIp(ip);
+  /**
+   * The attachment's MAC (its own, Docker's from the IPv4 address, or a hash of the names when it
+   * has none); reports one taken twice.
+   */
+  claimMac(
+    d: Draft,
+    a: Attachment,
+    net: NetDecl,
+    ip: number | undefined,
+    ctx: AssignContext,
+  ): string {
+    const mac = a.mac ??
+      (ip === undefined ? macFromName(this.#lab, d.name, net.name) : macFromIp(ip));
     const macScope = addressScope(net, d.host);
     const seen = this.#macs.get(macScope) ?? new Map<string, string>();
     this.#macs.set(macScope, seen);
@@ -281,7 +301,8 @@ class LinkNames {
 
 /** What an endpoint got assigned: its addresses and link names. */
 interface EndpointAddresses {
-  ip: number;
+  /** Absent on an IPv6-only network. */
+  ip: number | undefined;
   ip6: bigint | undefined;
   mac: string;
   hostIfname: string;
@@ -294,8 +315,7 @@ function endpointOf(a: Attachment, net: NetDecl, index: number, got: EndpointAdd
     network: net.name,
     ifname: a.interfaceName ?? `eth${index}`,
     hostIfname: got.hostIfname,
-    address: formatIp(got.ip),
-    prefix: net.subnet!.prefix,
+    ...(got.ip === undefined ? {} : { address: formatIp(got.ip), prefix: net.subnet!.prefix }),
     mac: got.mac,
     gateway: routed && net.gateway !== null ? formatIp(net.gateway) : "",
     aliases: a.aliases,
@@ -340,7 +360,9 @@ export function defaultEndpointOf(endpoints: Endpoint[], nets: Map<string, NetDe
   for (let i = 0; i < endpoints.length; i++) {
     const net = nets.get(endpoints[i].network)!;
     if (net.isGwbridge || net.internal) continue;
-    if (net.driver !== "overlay" && !endpoints[i].gateway) continue;
+    // An IPv6-only network routes through its IPv6 gateway alone.
+    const gateway = endpoints[i].gateway || endpoints[i].ipv6?.gateway;
+    if (net.driver !== "overlay" && !gateway) continue;
     const p = endpoints[i].gwPriority ?? 0;
     if (best < 0 || p > (endpoints[best].gwPriority ?? 0)) best = i;
   }

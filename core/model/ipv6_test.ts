@@ -130,7 +130,7 @@ networks:
       config:
         - {subnet: "fd00:1::5/64"}
   c:
-    enable_ipv6: true
+    driver: bridge
     enable_ipv4: false
   d:
     enable_ipv6: true
@@ -147,7 +147,7 @@ containers:
     [
       '4:30: network "a" has the IPv6 subnet fd00::/64 but IPv6 is not enabled on it',
       '9:20: invalid subnet "fd00:1::5/64": it has host bits set',
-      '12:18: network "c": IPv6-only networks (enable_ipv4: false) are not built yet',
+      '12:18: network "c": IPv4 or IPv6 must be enabled (enable_ipv4: false without enable_ipv6: true)',
       "15:77: ip_range fd00:9::/80 is not inside subnet fd00:2::/64",
       "15:54: gateway fd00:3::1 is outside subnet fd00:2::/64",
       '19:25: ipv6_address fd00::9 of "x", but network "a" has no IPv6',

@@ -13,6 +13,7 @@ import type { Draft } from "./containers.ts";
 import { formatIp } from "./ip.ts";
 import { DEFAULT_SUBNET } from "./ipam.ts";
 import { DOCKER0_NETWORK, type NetDecl } from "./networks.ts";
+import { primaryAddress } from "./ipv6_only.ts";
 
 /** The `extra_hosts` address Docker replaces with its host's address (docker0's gateway). */
 export const HOST_GATEWAY = "host-gateway";
@@ -74,10 +75,10 @@ export function resolveLinks(
         const names = [...new Set([link.alias, link.service])];
         c.extraHosts = [
           ...(c.extraHosts ?? []),
-          ...names.map((name) => ({ name, address: shared.address })),
+          ...names.map((name) => ({ name, address: primaryAddress(shared) })),
         ];
       } else if (link.alias.toLowerCase() !== target.service) {
-        c.links = [...(c.links ?? []), { name: link.alias, address: shared.address }];
+        c.links = [...(c.links ?? []), { name: link.alias, address: primaryAddress(shared) }];
       }
     }
     // The host answers on docker0's address from any of its containers (a local address of

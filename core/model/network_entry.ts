@@ -23,7 +23,7 @@ export function toNetwork(
   ula: Cidr6 | null,
 ): Network {
   const ipv6 = toIpv6Network(n.v6, ula);
-  const subnet = n.subnet!;
+  const subnet = n.subnet;
   const bridge = n.external
     ? n.external.bridge
     : n.isDefault
@@ -43,10 +43,11 @@ export function toNetwork(
     scope: n.driver === "overlay" ? "global" : "local",
     internal: n.internal,
     hasSubnet: true,
-    subnet: formatCidr(subnet),
-    prefix: subnet.prefix,
+    subnet: subnet ? formatCidr(subnet) : "",
+    prefix: subnet ? subnet.prefix : 0,
     gateway: n.gateway === null ? "" : formatIp(n.gateway),
-    ipRange: formatCidr(n.ipRange ?? subnet),
+    ipRange: subnet ? formatCidr(n.ipRange ?? subnet) : "",
+    ...(n.enableIpv4 ? {} : { enableIpv4: false as const }),
     isDefault: n.isDefault,
     dockerName: n.dockerName,
     bridge,

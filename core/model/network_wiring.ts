@@ -50,6 +50,7 @@ export function clashes(model: Model, decl: NetDecl): { cidr: Cidr; what: string
     if (decl.driver === "macvlan") {
       if (n.driver !== "macvlan" || n.macvlan?.parent !== decl.macvlan?.parent) continue;
     } else if (n.driver === "macvlan") continue;
+    if (n.enableIpv4 === false) continue; // no IPv4 subnet to overlap
     out.push({ cidr: cidrOf(n.subnet), what: `${n.subnet} of network "${n.name}"` });
   }
   return out;
@@ -74,7 +75,9 @@ function poolFor(model: Model, network: Network, host: string): AddressPool {
     // Bridge networks are host-scoped: each host has its own address space, as in the loader.
     if (network.driver === "bridge" && c.host !== host) continue;
     for (const e of c.endpoints) {
-      if (e.network === network.name) pool.take(parseIp(e.address)!, `"${c.name}"`);
+      if (e.network === network.name && e.address !== undefined) {
+        pool.take(parseIp(e.address)!, `"${c.name}"`);
+      }
     }
   }
   return pool;

@@ -21,6 +21,7 @@ import {
 } from "./network_options.ts";
 import { NETWORK_PATTERN, suggestion } from "./names.ts";
 import { type IpamEntry, type Ipv6Decl, isIpv6Entry, readIpv6Config } from "./ipv6.ts";
+import { readEnableIpv4 } from "./ipv6_only.ts";
 
 /** Name of Docker's default bridge network (docker0), as `docker network ls` shows it. */
 export const DOCKER0_NETWORK = "bridge";
@@ -45,6 +46,8 @@ export interface NetDecl {
   internal: boolean;
   encrypted: boolean;
   enableIpv6: boolean;
+  /** false for an IPv6-only network (`enable_ipv4: false`): no IPv4 subnet, gateway or address. */
+  enableIpv4: boolean;
   /** The IPv6 side when `enable_ipv6: true` (see `ipv6.ts`). */
   v6: Ipv6Decl | null;
   driverOpts: Record<string, string>;
@@ -93,6 +96,7 @@ function blank(name: string, path: (string | number)[]): NetDecl {
     internal: false,
     encrypted: false,
     enableIpv6: false,
+    enableIpv4: true,
     v6: null,
     driverOpts: {},
     path,
@@ -219,13 +223,6 @@ function declareNetwork(
   n.internal = body.internal ?? false;
   n.encrypted = body.encrypted ?? false;
   n.enableIpv6 = body.enable_ipv6 ?? false;
-  if (body.enable_ipv4 === false) {
-    diags.error(
-      positions.of([...path, "enable_ipv4"]),
-      `network "${name}": IPv6-only networks (enable_ipv4: false) are not built yet`,
-      "remove enable_ipv4: false; with enable_ipv6: true the network is dual-stack",
-    );
-  }
   for (const [k, v] of Object.entries(body.driver_opts ?? {})) {
     if (v !== undefined) n.driverOpts[k] = v;
   }
@@ -243,7 +240,8 @@ function declareNetwork(
     .filter((x) => x.c !== undefined) as (IpamEntry & { c: IpamConfig })[];
   n.v6 = readIpv6Config(name, path, n.enableIpv6, configs.filter(isIpv6Entry), diags, positions);
   const v4 = configs.filter((e) => !isIpv6Entry(e));
-  Object.assign(n, readIpv4Ipam(name, path, v4, diags, positions));
+  n.enableIpv4 = readEnableIpv4(n, body.enable_ipv4, v4, diags, positions);
+  if (n.enableIpv4) Object.assign(n, readIpv4Ipam(name, path, v4, diags, positions));
   return n;
 }
 

@@ -152,7 +152,7 @@ export function resolveModel(
     file: opts.file,
     underlay: underlayOf(lab, placed),
     hosts: placed.hosts,
-    networks: nets.filter((n) => n.subnet !== null).map((n) =>
+    networks: nets.filter((n) => n.enableIpv4 ? n.subnet !== null : n.v6?.subnet).map((n) =>
       toNetwork(n, n.external ? [] : members.get(n.name) ?? [], opts.file, positions, ula)
     ),
     containers,

@@ -333,7 +333,10 @@ const network: Type = {
       type: { t: "bool" },
       doc: "Dual-stack: an IPv6 subnet too (from ipam, else a /64 of the lab's ULA /48).",
     },
-    enable_ipv4: { type: { t: "bool" }, doc: "false (IPv6-only) is refused: not built yet." },
+    enable_ipv4: {
+      type: { t: "bool" },
+      doc: "false: an IPv6-only bridge network (needs enable_ipv6: true; no IPv4 subnet).",
+    },
     attachable: ignored(),
     labels: ignored(),
     external: {

@@ -76,7 +76,7 @@ export function assignSubnets(
   }
   const avoid: Cidr[] = [underlay, ...reserved, ...explicit.map((n) => n.subnet!)];
   for (const n of nets) {
-    if (n.subnet) continue;
+    if (n.subnet || !n.enableIpv4) continue;
     if (n.driver === "macvlan") {
       n.subnet = underlay;
       n.underlaySubnet = true;

@@ -33,7 +33,8 @@ function modeText(c: Container): string {
       return c.endpoints.map((e) => {
         // Compose's container name is listed once, in its own column, not as an alias.
         const aliases = e.aliases.filter((a) => a !== c.composeName);
-        return `${e.ifname} ${e.network} ${e.address}/${e.prefix}` +
+        return `${e.ifname} ${e.network}` +
+          (e.address === undefined ? "" : ` ${e.address}/${e.prefix}`) +
           (e.ipv6 ? ` ${e.ipv6.address}/${e.ipv6.prefix}` : "") +
           (aliases.length > 0 ? ` (aliases ${aliases.join(",")})` : "");
       }).join(", ");

@@ -70,7 +70,12 @@ export interface Network {
   internal: boolean;
   /** false for host/none. */
   hasSubnet: boolean;
-  /** e.g. `172.20.0.0/24`; empty for host/none. */
+  /**
+   * `false` for an IPv6-only network (Docker's `EnableIPv4: false`): `subnet`, `gateway` and
+   * `ipRange` are empty, `prefix` 0, its endpoints have no `address`. Absent: IPv4 is on.
+   */
+  enableIpv4?: false;
+  /** e.g. `172.20.0.0/24`; empty for host/none and IPv6-only networks. */
   subnet: string;
   prefix: number;
   /** Gateway address (bridge: on the host's bridge; overlay: none is used, still reserved). */
@@ -161,8 +166,10 @@ export interface Endpoint {
   ifname: string;
   /** Host-side name of the veth (bridge/overlay) — empty for macvlan. */
   hostIfname: string;
-  address: string;
-  prefix: number;
+  /** The IPv4 address; absent on an IPv6-only network (then `ipv6` is set). */
+  address?: string;
+  /** Prefix length of `address`; absent with it. */
+  prefix?: number;
   mac: string;
   /** Gateway this endpoint may route through ("" when the network has none, or is internal). */
   gateway: string;

@@ -16,6 +16,7 @@ import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 import { planImpairments } from "./impair.ts";
 import { hasIpv6 } from "./firewall/family.ts";
 import { hostAddress6, UNDERLAY6_PREFIX } from "../model/underlay6.ts";
+import { primaryAddress } from "../model/ipv6_only.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 
@@ -76,7 +77,7 @@ export function hostsFile(c: Container): string {
   const lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
   const fqdn = c.domainname ? [`${c.hostname}.${c.domainname}`] : [];
   const names = [...new Set([...fqdn, c.hostname, c.name])].join(" ");
-  for (const ep of c.endpoints) lines.push(`${ep.address}\t${names}`);
+  for (const ep of c.endpoints) lines.push(`${primaryAddress(ep)}\t${names}`);
   for (const h of c.extraHosts ?? []) lines.push(`${h.address}\t${h.name}`);
   return lines.join("\n") + "\n";
 }

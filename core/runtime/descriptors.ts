@@ -48,7 +48,7 @@ export function bindAddresses(p: ProcessPlan, c: Container): string[] {
   }
   return [
     "127.0.0.1",
-    ...c.endpoints.flatMap((e) => e.ipv6 ? [e.address, e.ipv6.address] : [e.address]),
+    ...c.endpoints.flatMap((e) => [e.address ?? [], e.ipv6?.address ?? []].flat()),
   ];
 }
 

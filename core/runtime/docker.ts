@@ -22,6 +22,7 @@
 
 import type { Container, Model } from "../model/types.ts";
 import { formatDiagnostic, NslabError, UnsupportedError } from "../errors.ts";
+import { primaryAddress } from "../model/ipv6_only.ts";
 
 /** The label every Docker container of a lab carries: `nslab.lab=<lab>`. */
 export const LAB_LABEL = "nslab.lab";
@@ -200,7 +201,7 @@ export function dockerCreateSpec(lab: string, c: Container): ContainerSpec {
     host.Dns = ["127.0.0.11"];
     host.DnsOptions = ["ndots:0"];
     const names = [...new Set([c.hostname, c.name])];
-    host.ExtraHosts = c.endpoints.flatMap((ep) => names.map((n) => `${n}:${ep.address}`));
+    host.ExtraHosts = c.endpoints.flatMap((ep) => names.map((n) => `${n}:${primaryAddress(ep)}`));
   }
   const spec: ContainerSpec = {
     name: dockerName(c),

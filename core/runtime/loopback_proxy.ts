@@ -117,7 +117,7 @@ export function loopbackTargets(model: Model, containers: ReadonlySet<string>): 
   return model.containers.flatMap((c) => {
     if (!containers.has(c.name) || c.mode.kind !== "own" || c.defaultEndpoint < 0) return [];
     const ep = c.endpoints[c.defaultEndpoint];
-    const address = ep.ipv6?.address ?? ep.address;
+    const address = ep.ipv6?.address ?? ep.address!;
     return c.ports.filter((p) => p.hostIp === IPV6_LOOPBACK && p.protocol === "tcp").map((p) => ({
       netns: netnsOf.get(c.host)!,
       port: p.hostPort,

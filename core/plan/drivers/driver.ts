@@ -43,7 +43,9 @@ export interface NetworkDriver {
 export function addEndpointAddress(ctx: EndpointContext): void {
   const { endpoint: ep, containerNs } = ctx;
   containerNs.up.push(ep.ifname);
-  containerNs.addrs.push({ dev: ep.ifname, address: ep.address, prefix: ep.prefix });
+  if (ep.address !== undefined) {
+    containerNs.addrs.push({ dev: ep.ifname, address: ep.address, prefix: ep.prefix! });
+  }
   if (ep.ipv6) {
     containerNs.addrs.push({
       dev: ep.ifname,

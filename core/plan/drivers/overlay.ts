@@ -72,7 +72,9 @@ export const overlayDriver: NetworkDriver = {
       for (const ep of c.endpoints) {
         if (ep.network !== network.name) continue;
         hostNs.fdb.push({ dev: vx.device, mac: ep.mac, dst: remote.address });
-        hostNs.neighs.push({ dev: vx.device, address: ep.address, mac: ep.mac });
+        if (ep.address !== undefined) {
+          hostNs.neighs.push({ dev: vx.device, address: ep.address, mac: ep.mac });
+        }
         if (ep.ipv6) hostNs.neighs.push({ dev: vx.device, address: ep.ipv6.address, mac: ep.mac });
       }
     }

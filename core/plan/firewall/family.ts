@@ -60,7 +60,11 @@ function ipv6Ports(ports: PublishedPort[]): PublishedPort[] {
  * ```
  */
 export function familyView(model: Model, family: Family): Model {
-  if (family === "ipv4") return model;
+  if (family === "ipv4") {
+    // IPv6-only networks have no IPv4 side: iptables leaves them alone.
+    if (model.networks.every((n) => n.enableIpv4 !== false)) return model;
+    return { ...model, networks: model.networks.filter((n) => n.enableIpv4 !== false) };
+  }
   const containers: Container[] = model.containers.map((c) => ({
     ...c,
     endpoints: c.endpoints.map(ipv6Endpoint),

@@ -110,7 +110,7 @@ export function portMappings(model: Model, host: string, family: Family = "ipv4"
         hostIp: p.hostIp,
         hostPort: p.hostPort,
         protocol: p.protocol,
-        address: target.endpoint.address,
+        address: target.endpoint.address!,
         containerPort: p.containerPort,
         bridge: target.network.bridge,
         network: target.network.name,
