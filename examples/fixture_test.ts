@@ -31,7 +31,7 @@ Deno.test("web finds api by name, and db stays out of its sight", async () => {
   const found = await lab.exec("web", ["getent", "hosts", "api"]);
   assert.equal(found.code, 0, found.stderr);
   const api = lab.inspect("api").endpoints.find((e) => e.network === "front")!;
-  assert.match(found.stdout, new RegExp(`^${api.address.replaceAll(".", "\\.")}\\s`));
+  assert.match(found.stdout, new RegExp(`^${api.address!.replaceAll(".", "\\.")}\\s`));
   const hidden = await lab.exec("web", ["getent", "hosts", "db"]);
   assert.notEqual(hidden.code, 0, "db shares no network with web");
 });

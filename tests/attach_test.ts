@@ -57,7 +57,7 @@ Deno.test({
       const lab = await Lab.up(TOPOLOGY, { name: "usat", uplink: false });
       try {
         const cache = await lab.attach(box, { networks: ["back"], aliases: ["kv"], name: "cache" });
-        const address = cache.endpoints[0].address;
+        const address = cache.endpoints[0].address!;
 
         await t.step("lab containers resolve and reach it by name and alias", async () => {
           await lab.expect("api").resolves("kv", [address]);

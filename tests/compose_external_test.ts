@@ -43,7 +43,7 @@ networks:
 /** A container's address on a network, from the lab's recorded model. */
 function addr(lab: string, container: string, network: string): string {
   const c = readState(lab)!.model.containers.find((x) => x.name === container)!;
-  return c.endpoints.find((e) => e.network === network)!.address;
+  return c.endpoints.find((e) => e.network === network)!.address!;
 }
 
 async function ping(ns: string, ip: string): Promise<boolean> {

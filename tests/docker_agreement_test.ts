@@ -187,7 +187,7 @@ function nslabEngine(lab: Lab): Engine {
   const hostNs = lab.model.hosts[0].netns;
   return {
     netName: (net) => net,
-    address: (c, net) => lab.container(c).endpoints.find((e) => e.network === net)!.address,
+    address: (c, net) => lab.container(c).endpoints.find((e) => e.network === net)!.address!,
     ping: async (from, address) =>
       (await run(["ip", "netns", "exec", ns(from), "ping", "-c1", "-W1", "-q", address])).code ===
         0,

@@ -88,7 +88,7 @@ Deno.test({
       await using l = await Lab.up(mixed(image), { name: lab, uplink: false });
       const box = `${lab}-box`;
       const far = `${lab}-far`;
-      const addr = (c: string) => l.container(c).endpoints[0].address;
+      const addr = (c: string) => l.container(c).endpoints[0].address!;
 
       await t.step(
         "the Docker containers exist, labelled, with Docker's networking off",

@@ -33,7 +33,7 @@ async function failure(run: () => Promise<unknown>): Promise<ChecksFailedError> 
 
 Deno.test("expect, assertChecks and report.ok hold on a healthy lab and fail on a broken one", async (t) => {
   await using lab = await Lab.up(TOPOLOGY, { name: "usfx", uplink: false });
-  const apiFront = lab.inspect("api").endpoints.find((e) => e.network === "front")!.address;
+  const apiFront = lab.inspect("api").endpoints.find((e) => e.network === "front")!.address!;
 
   await t.step("healthy: every assertion holds", async () => {
     const report = await lab.assertChecks();

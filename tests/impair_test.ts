@@ -185,8 +185,8 @@ Deno.test("partition h1 | h2: overlay pairs across hosts fail, pairs within a ho
   assertEquals(failing(await lab.check({ expectIntact: true })), []);
   // A delayed host link (its cable to the underlay) delays the overlay between the hosts only.
   await using _wan = await lab.impair("h2", { delay: "30ms" });
-  const b = lab.model.containers.find((c) => c.name === "b")!.endpoints[0].address;
-  const c = lab.model.containers.find((c) => c.name === "c")!.endpoints[0].address;
+  const b = lab.model.containers.find((c) => c.name === "b")!.endpoints[0].address!;
+  const c = lab.model.containers.find((c) => c.name === "c")!.endpoints[0].address!;
   const across = value(await measureRtt(`${lab.name}-a`, b));
   assert(across >= 54 && across <= 66, `a → b over the overlay: ${across} ms, expected 60 ± 10%`);
   assert(value(await measureRtt(`${lab.name}-a`, c)) < 10, "a → c (same host) must not be delayed");
@@ -194,7 +194,7 @@ Deno.test("partition h1 | h2: overlay pairs across hosts fail, pairs within a ho
 
 Deno.test("a test that throws inside await using still heals its partition", async () => {
   await using lab = await Lab.up(OVERLAY(`imf${suffix()}`), { uplink: false });
-  const b = lab.model.containers.find((c) => c.name === "b")!.endpoints[0].address;
+  const b = lab.model.containers.find((c) => c.name === "b")!.endpoints[0].address!;
   const pingB = () => run(["ip", "netns", "exec", `${lab.name}-a`, "ping", "-c1", "-W1", b]);
   await assert.rejects(async () => {
     await using _cut = await lab.partition(["a"], ["b"]);

@@ -35,7 +35,7 @@ async function withLan(
   try {
     await using lab = await Lab.up(lanTopology(driverOpts), { name, uplink: false });
     const reach = async (from: string, to: string) => {
-      const ip = lab.model.containers.find((c) => c.name === to)!.endpoints[0].address;
+      const ip = lab.model.containers.find((c) => c.name === to)!.endpoints[0].address!;
       const r = await inNs(name, from, ["curl", "-s", "-m", "2", `http://${ip}/`]);
       return r.out === `${to}\n`;
     };
@@ -64,7 +64,7 @@ Deno.test({
             "-c1",
             "-W2",
             "-q",
-            lab.inspect("m1").endpoints[0].address,
+            lab.inspect("m1").endpoints[0].address!,
           ])).code,
           0,
         );
@@ -74,7 +74,7 @@ Deno.test({
             "-j",
             "neigh",
             "show",
-            lab.inspect("m1").endpoints[0].address,
+            lab.inspect("m1").endpoints[0].address!,
           ])).out,
         );
         assertEquals(neigh[0].lladdr, link[0].address);
@@ -103,7 +103,7 @@ Deno.test({
   ...opts,
   async fn(t) {
     await withLan({ host_shim: "true" }, async (lab, reach) => {
-      const m1 = lab.inspect("m1").endpoints[0].address;
+      const m1 = lab.inspect("m1").endpoints[0].address!;
       await t.step("h1 reaches both local containers through mvs-lan", async () => {
         assert(await reach("h1", "m1"));
         assert(await reach("h1", "m3"));

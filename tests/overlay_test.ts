@@ -39,7 +39,7 @@ Deno.test({
     try {
       await using lab = await Lab.up(meshTopology(2), { name, uplink: false });
       const m = lab.model;
-      const addr = (c: string) => lab.inspect(c).endpoints[0].address;
+      const addr = (c: string) => lab.inspect(c).endpoints[0].address!;
 
       await t.step("ping and curl by name in both directions", async () => {
         assertEquals((await inNs(name, "peer1", ["ping", "-c1", "-W2", "-q", "peer2"])).code, 0);
@@ -181,7 +181,7 @@ Deno.test({
           assertEquals((await run(del)).code, 0);
           assert(!(await reach("peer1", "peer2")), "peer1 → peer2 must fail without its FDB entry");
           assert(
-            (await inNs(name, "peer1", ["ping", "-c1", "-W1", "-q", p2.address])).code !== 0,
+            (await inNs(name, "peer1", ["ping", "-c1", "-W1", "-q", p2.address!])).code !== 0,
             "ping peer1 → peer2 must fail too",
           );
           assert(await reach("peer1", "peer3"), "peer1 → peer3 is another path");

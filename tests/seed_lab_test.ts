@@ -37,7 +37,7 @@ Deno.test({
     await using lab = await Lab.up(SEED, { name: LAB });
     const m = lab.model;
     const addr = (c: string, net: string) =>
-      m.containers.find((x) => x.name === c)!.endpoints.find((e) => e.network === net)!.address;
+      m.containers.find((x) => x.name === c)!.endpoints.find((e) => e.network === net)!.address!;
     const h1 = m.hosts.find((h) => h.name === "h1")!.address;
     const web = addr("web", "front");
     const api1 = addr("api-1", "back");

@@ -17,7 +17,7 @@ containers:
 }, { reserved: [] }).model;
 const c = (name: string, m = model) => m.containers.find((x) => x.name === name)!;
 const addr = (name: string, net: string) =>
-  c(name).endpoints.find((e) => e.network === net)!.address;
+  c(name).endpoints.find((e) => e.network === net)!.address!;
 
 Deno.test("nothing impaired: expectations untouched, default deadline", () => {
   const exps = deriveWithNotes(model).expectations;

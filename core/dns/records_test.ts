@@ -177,7 +177,7 @@ Deno.test("PTR in a Compose file answers what Docker does: <compose name>.<Docke
   const t = buildRecords(m);
   const ptr = (from: string, to: string, net: string) => {
     const ep = m.containers.find((c) => c.name === to)!.endpoints.find((e) => e.network === net)!;
-    return lookup(t, from, reverseName(ep.address), "PTR").answers.map((a) =>
+    return lookup(t, from, reverseName(ep.address!), "PTR").answers.map((a) =>
       a.type === "PTR" && a.target
     );
   };
@@ -350,7 +350,7 @@ Deno.test("every container address has exactly one PTR", () => {
         x.name !== c.name && x.endpoints.some((e) => e.network === ep.network)
       );
       if (peer === undefined) continue;
-      const r = lookup(table, peer.name, reverseName(ep.address), "PTR");
+      const r = lookup(table, peer.name, reverseName(ep.address!), "PTR");
       assertEquals(
         r.answers.map((x) => x.type === "PTR" && x.target),
         [`${c.name}.${ep.network}`],
