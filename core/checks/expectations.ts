@@ -31,7 +31,7 @@ import { implyPorts } from "./implied_ports.ts";
 import { explicitExpectation } from "./explicit_checks.ts";
 import type { CheckSpec, Model } from "../model/types.ts";
 import type { CheckKind, Expectation, Probe } from "./types.ts";
-import { hasIpv4 } from "../model/ipv6_only.ts";
+import { isIpv6Only } from "../model/ipv6_only.ts";
 
 export { hasResponder } from "./derive_context.ts";
 export { reverseName } from "./implied_dns.ts";
@@ -166,7 +166,7 @@ function implyUnderlay(ctx: DeriveContext): void {
       ctx.note(`underlay from ${c.name}: not checked (its default route is IPv6 only)`);
       continue;
     }
-    if (!hasIpv4(c)) continue; // IPv6-only: no IPv4 way to the underlay
+    if (isIpv6Only(c)) continue; // IPv6-only: no IPv4 way to the underlay
     if (c.endpoints.some((e) => ctx.nets.get(e.network)?.driver === "macvlan")) {
       ctx.note(`underlay from ${c.name}: not checked (macvlan endpoint)`);
       continue;

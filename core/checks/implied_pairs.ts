@@ -16,7 +16,7 @@ import {
 } from "./derive_context.ts";
 import type { Container, Endpoint } from "../model/types.ts";
 import type { Expectation, Expected, Probe } from "./types.ts";
-import { hasIpv4 } from "../model/ipv6_only.ts";
+import { isIpv6Only } from "../model/ipv6_only.ts";
 
 /** Ports the container (its responder or command) listens on, tcp first. */
 function listenPorts(c: Container): { port: number; protocol: "tcp" | "udp" }[] {
@@ -149,7 +149,7 @@ function implyReach(ctx: DeriveContext, s: Container, t: Container, ep: Endpoint
  */
 function implyIsolation(ctx: DeriveContext, s: Container, t: Container, ep: Endpoint): void {
   // IPv6-only on either side: the IPv6 rows (implyIsolation6) are its isolation rows.
-  if (ep.address === undefined || !hasIpv4(s)) return;
+  if (ep.address === undefined || isIpv6Only(s)) return;
   if ((ctx.addressUse.get(ep.address) ?? 0) > 1) {
     ctx.note(`isolation ${s.name} → ${t.name} ${ep.address}: not checked (address in use twice)`);
     return;

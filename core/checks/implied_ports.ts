@@ -11,7 +11,7 @@ import { type DeriveContext, hasResponder, outsideVantage } from "./derive_conte
 import { portRows6 } from "./ports6.ts";
 import type { Container, Host, PublishedPort } from "../model/types.ts";
 import type { Expectation, Expected } from "./types.ts";
-import { hasIpv4 } from "../model/ipv6_only.ts";
+import { isIpv6Only } from "../model/ipv6_only.ts";
 
 /** One published port of a container, and what decides its rows. */
 interface PortSubject {
@@ -54,7 +54,7 @@ export function implyPorts(ctx: DeriveContext): void {
       ctx.out.push(...v6.rows);
       if (v6.note) ctx.note(v6.note);
       if (p.hostIp.includes(":")) continue; // published on IPv6 only: its rows are above
-      if (!hasIpv4(c)) continue; // only on IPv6-only networks: nothing is published on IPv4
+      if (isIpv6Only(c)) continue; // only on IPv6-only networks: nothing is published on IPv4
       if (boundWhereProbed(ctx, port)) implyPortRows(ctx, port, outside);
     }
   }

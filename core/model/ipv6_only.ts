@@ -75,7 +75,10 @@ export function primaryAddress(ep: Endpoint): string {
   return ep.address ?? ep.ipv6!.address;
 }
 
-/** Whether the container has an IPv4 address (false when it is only on IPv6-only networks). */
-export function hasIpv4(c: Container): boolean {
-  return c.endpoints.some((e) => e.address !== undefined);
+/**
+ * Whether the container is only on IPv6-only networks: it has endpoints, none with an IPv4
+ * address (a `none` container, with no endpoint at all, is not).
+ */
+export function isIpv6Only(c: Container): boolean {
+  return c.endpoints.length > 0 && c.endpoints.every((e) => e.address === undefined);
 }
