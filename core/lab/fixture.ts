@@ -264,7 +264,7 @@ export class Lab implements AsyncDisposable {
    * await lab.expect("web").reaches("api", 8000);
    * await lab.expect("web").cannotReach("db");
    * const front = lab.inspect("api").endpoints.find((e) => e.network === "front")!;
-   * await lab.expect("web").resolves("api", [front.address]);
+   * await lab.expect("web").resolves("api", [front.address!]);
    * await lab.expect("web").cannotResolve("db");
    * ```
    */
