@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TopologyError } from "../errors.ts";
 import { loadTopology } from "./load.ts";
 import { ulaPrefix } from "./ipv6.ts";
@@ -326,5 +326,21 @@ containers:
       '8:21: network "sub4" has an IPv4 ipam config, but enable_ipv4 is false',
       '13:27: ipv4_address 172.30.0.5 of "x", but network "six" is IPv6-only (enable_ipv4: false)',
     ].sort(),
+  );
+});
+
+Deno.test("network connect to an IPv6-only network: only the next IPv6 address; --ip refused", () => {
+  const m = load(SIX);
+  const next = connectNetwork(m, "six", "f");
+  const c = next.containers.find((x) => x.name === "f")!;
+  const ep = c.endpoints.find((e) => e.network === "six")!;
+  deepStrictEqual([ep.address, ep.prefix, ep.gateway], [undefined, undefined, ""]);
+  const six = next.networks.find((n) => n.name === "six")!.ipv6!;
+  equal(ep.ipv6?.address, six.gateway.replace(/1$/, "4")); // after a (::2) and b (::3)
+  equal(ep.ipv6?.gateway, six.gateway);
+  equal(ep.mac, macFromName("vomodel", "f", "six"));
+  throws(
+    () => connectNetwork(m, "six", "f", { ip: "172.30.0.9" }),
+    /network six is IPv6-only \(enable_ipv4: false\)/,
   );
 });

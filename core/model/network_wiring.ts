@@ -17,6 +17,7 @@ import { type Cidr, contains, formatIp, parseCidr, parseIp } from "./ip.ts";
 import { macFromIp } from "./endpoints.ts";
 import { hashHex } from "./names.ts";
 import { nextFreeIpv6 } from "./ipv6_endpoints.ts";
+import { macFromName } from "./ipv6_only.ts";
 
 /** A prefix the model holds (always valid: the loader wrote it). */
 export function cidrOf(text: string): Cidr {
@@ -116,26 +117,17 @@ export function addEndpoint(
   ip: number | null,
   aliases: string[],
 ): void {
-  const pool = poolFor(model, network, c.host);
-  let address = ip;
-  if (address === null) {
-    address = pool.next(`"${c.name}"`);
-    if (address === null) {
-      throw new NslabError(
-        `no available IPv4 addresses on this network's address pools: ${network.name} ` +
-          `(range ${pool.describe()} holds ${pool.used()} addresses); create a larger network`,
-        1,
-      );
-    }
-  }
-  const routed = !network.internal && network.driver !== "overlay" && network.gateway !== "";
+  const v6only = network.enableIpv4 === false;
+  const address = v6only ? null : ip ?? freeIpv4(model, network, c);
+  // An IPv6-only network has no IPv4 gateway: it routes when it has an IPv6 one.
+  const wayOut = v6only ? network.ipv6!.gateway : network.gateway;
+  const routed = !network.internal && network.driver !== "overlay" && wayOut !== "";
   const ep: Endpoint = {
     network: network.name,
     ifname: nextIfname(c),
     hostIfname: network.driver === "macvlan" ? "" : hostIfnameFor(model, c, network.name),
-    address: formatIp(address),
-    prefix: network.prefix,
-    mac: macFromIp(address),
+    ...(address === null ? {} : { address: formatIp(address), prefix: network.prefix }),
+    mac: address === null ? macFromName(model.lab, c.name, network.name) : macFromIp(address),
     gateway: routed ? network.gateway : "",
     aliases,
     mtu: network.mtu,
@@ -153,6 +145,18 @@ export function addEndpoint(
     ep.ipv6 = { address: v6, prefix: network.ipv6.prefix, gateway };
   }
   c.endpoints.push(ep);
+}
+
+/** The first free IPv4 address of `network` for `c`; throws Docker's error when none is left. */
+function freeIpv4(model: Model, network: Network, c: Container): number {
+  const pool = poolFor(model, network, c.host);
+  const address = pool.next(`"${c.name}"`);
+  if (address !== null) return address;
+  throw new NslabError(
+    `no available IPv4 addresses on this network's address pools: ${network.name} ` +
+      `(range ${pool.describe()} holds ${pool.used()} addresses); create a larger network`,
+    1,
+  );
 }
 
 /** Makes sure `docker_gwbridge` exists in the model (first free local pool), as the loader does. */
@@ -226,6 +230,12 @@ export function fixedAddress(model: Model, net: Network, c: Container, text: str
       "user-specified IP address is supported on user-defined networks only; leave --ip out " +
         `on network ${net.name}`,
       1,
+    );
+  }
+  if (net.enableIpv4 === false) {
+    throw new UsageError(
+      `network ${net.name} is IPv6-only (enable_ipv4: false): it has no IPv4 address to give; ` +
+        "leave --ip out",
     );
   }
   const ip = parseIp(text);
