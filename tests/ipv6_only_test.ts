@@ -1,8 +1,10 @@
 /**
- * An IPv6-only network (`enable_ipv4: false`) beside a dual-stack one: the container only on it
+ * An IPv6-only network (`enable_ipv4: false`) beside a dual-stack one (`wide`): the container only on it
  * has no IPv4 address or default route, is reached with `ping -6`/`curl -6`, its name answers AAAA
  * and an empty NOERROR for A, `nslab check` passes with only IPv6 rows for it, and deleting its
- * IPv6 address and routes turns exactly its reach, isolation and port rows red.
+ * IPv6 address and routes turns exactly its reach, isolation and port rows red. `b`, on both with
+ * the IPv6-only one first, routes IPv4 out through `wide` and IPv6 through `six` (Docker 28 picks
+ * each family's gateway on its own).
  */
 
 import assert, { deepStrictEqual, equal } from "node:assert/strict";
@@ -16,12 +18,12 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 const TOPOLOGY = {
   networks: {
     six: { enable_ipv6: true, enable_ipv4: false },
-    dual: { enable_ipv6: true },
+    wide: { enable_ipv6: true },
   },
   containers: {
     a: { networks: ["six"], expose: [80], ports: ["8080:80"] },
-    b: { networks: ["six", "dual"] },
-    c: { networks: ["dual"] },
+    b: { networks: ["six", "wide"] },
+    c: { networks: ["wide"] },
   },
 } as unknown as TopologyInput;
 
@@ -53,6 +55,14 @@ Deno.test({
         equal(await must("b", ["curl", "-6", "-sS", "-m", "5", `http://[${a6}]:80/`]), "a\n");
       });
 
+      await t.step("b takes its IPv4 default route from wide, its IPv6 one from six", async () => {
+        const gw = (n: string) => lab.model.networks.find((x) => x.name === n)!;
+        const r4 = await must("b", ["ip", "-4", "route", "show", "default"]);
+        assert(r4.startsWith(`default via ${gw("wide").gateway} dev eth1`), r4);
+        const r6 = await must("b", ["ip", "-6", "route", "show", "default"]);
+        assert(r6.startsWith(`default via ${gw("six").ipv6!.gateway} dev eth0`), r6);
+      });
+
       await t.step("the embedded DNS: AAAA for a, an empty NOERROR for A", async () => {
         equal((await must("b", ["dig", "+short", "-t", "AAAA", "-q", "a"])).trim(), a6);
         const noA = await must("b", ["dig", "-t", "A", "-q", "a"]);
@@ -74,7 +84,8 @@ Deno.test({
           if (id.startsWith("dns:") || id.startsWith("iface:")) continue;
           assert(id.includes("/ipv6"), `an IPv4 row for the IPv6-only container: ${id}`);
         }
-        assert(ids.has("reach:c->b@dual:icmp"), "the dual-stack network keeps its IPv4 rows");
+        assert(ids.has("reach:c->b@wide:icmp"), "the dual-stack network keeps its IPv4 rows");
+        assert(ids.has("reach:b->underlay:host:icmp"), "b reaches the underlay over wide");
       });
 
       await t.step("a loses its IPv6 address and routes: exactly its rows fail", async () => {
@@ -84,7 +95,7 @@ Deno.test({
         const bad = failingIds(report);
         // The isolation rows lose their positive control (a reaches nothing, nothing reaches a).
         deepStrictEqual(bad, [
-          "isolation:a->c@dual/ipv6:icmp",
+          "isolation:a->c@wide/ipv6:icmp",
           "isolation:c->a@six/ipv6:tcp/80",
           "port:a->host(hairpin)/ipv6:8080/tcp",
           "port:host->host/ipv6:8080/tcp",

@@ -14,6 +14,7 @@ import { hostAddress6 } from "../model/underlay6.ts";
 import { IPV6_LOOPBACK } from "../model/ports.ts";
 import { portMappings } from "../plan/firewall/rules.ts";
 import { IPV6_TAG } from "./families.ts";
+import { ipv6DefaultEndpoint } from "../model/ipv6_only.ts";
 import type { Expectation, Expected } from "./types.ts";
 
 /** What the IPv4 side of the port checks already decided about one port. */
@@ -162,7 +163,7 @@ export function portRows6(model: Model, s: PortSubject): { rows: Expectation[]; 
     host.netns,
     `[${address}]:${p.hostPort} from ${host.name} itself lands on ${c.name}`,
   ));
-  const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
+  const def = ipv6DefaultEndpoint(c);
   const viaMacvlan = model.networks.find((n) => n.name === def?.network)?.driver === "macvlan";
   if (def?.ipv6?.gateway && !viaMacvlan) {
     rows.push(row(

@@ -75,6 +75,12 @@ export function primaryAddress(ep: Endpoint): string {
   return ep.address ?? ep.ipv6!.address;
 }
 
+/** The endpoint carrying the container's IPv6 default route (`defaultEndpoint6`, else the default). */
+export function ipv6DefaultEndpoint(c: Container): Endpoint | undefined {
+  const i = c.defaultEndpoint6 ?? c.defaultEndpoint;
+  return i >= 0 ? c.endpoints[i] : undefined;
+}
+
 /**
  * Whether the container is only on IPv6-only networks: it has endpoints, none with an IPv4
  * address (a `none` container, with no endpoint at all, is not).

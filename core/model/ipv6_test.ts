@@ -3,7 +3,7 @@ import { TopologyError } from "../errors.ts";
 import { loadTopology } from "./load.ts";
 import { ulaPrefix } from "./ipv6.ts";
 import { formatCidr6 } from "./ip6.ts";
-import { connectNetwork } from "./network_ops.ts";
+import { connectNetwork, disconnectNetwork } from "./network_ops.ts";
 import type { Model } from "./types.ts";
 import { macFromName } from "./ipv6_only.ts";
 
@@ -343,4 +343,34 @@ Deno.test("network connect to an IPv6-only network: only the next IPv6 address; 
     () => connectNetwork(m, "six", "f", { ip: "172.30.0.9" }),
     /network six is IPv6-only \(enable_ipv4: false\)/,
   );
+});
+
+Deno.test("IPv6-only network first: IPv4 default through the dual-stack one, IPv6 through it", () => {
+  const m = load(`name: vomix
+networks:
+  alpha: {enable_ipv6: true, enable_ipv4: false}
+  zulu: {enable_ipv6: true}
+containers:
+  b: {networks: [alpha, zulu]}
+  c: {networks: [zulu]}
+`);
+  const b = m.containers.find((c) => c.name === "b")!;
+  deepStrictEqual(b.endpoints.map((e) => e.network), ["alpha", "zulu"]);
+  deepStrictEqual([b.defaultEndpoint, b.defaultEndpoint6], [1, 0]);
+  // Dual-stack only: one endpoint carries both routes, as before.
+  const c = m.containers.find((x) => x.name === "c")!;
+  deepStrictEqual([c.defaultEndpoint, c.defaultEndpoint6], [0, undefined]);
+  // Connected later, alpha comes after zulu in connect order: zulu keeps both routes.
+  const next = connectNetwork(m, "alpha", "c").containers.find((x) => x.name === "c")!;
+  deepStrictEqual([next.endpoints[next.defaultEndpoint].network, next.defaultEndpoint6], [
+    "zulu",
+    undefined,
+  ]);
+  // Disconnecting zulu leaves alpha carrying IPv6 alone.
+  const left = disconnectNetwork(connectNetwork(m, "alpha", "c"), "zulu", "c").containers
+    .find((x) => x.name === "c")!;
+  deepStrictEqual([left.endpoints[left.defaultEndpoint].network, left.defaultEndpoint6], [
+    "alpha",
+    undefined,
+  ]);
 });

@@ -19,7 +19,7 @@ import { declareNetworks, GWBRIDGE, type NetDecl, PREDEFINED } from "./networks.
 import { toNetwork } from "./network_entry.ts";
 import { firstFreePool, globalPools, localPools } from "./ipam.ts";
 import { type Cidr, overlaps, parseCidr } from "./ip.ts";
-import { defaultEndpointOf } from "./endpoints.ts";
+import { defaultEndpointOf, ipv6DefaultEndpointOf } from "./endpoints.ts";
 import { hashHex, suggestion } from "./names.ts";
 import {
   addEndpoint,
@@ -281,7 +281,7 @@ export function connectNetwork(
   ) {
     addEndpoint(next, c, ensureGwbridge(next, reserved), null, []);
   }
-  c.defaultEndpoint = defaultEndpointOf(c.endpoints, declView(next));
+  setDefaultEndpoints(c, declView(next));
   refreshHosts(next);
   return next;
 }
@@ -315,7 +315,7 @@ export function disconnectNetwork(model: Model, network: string, container: stri
   if (overlays.length === 0 && network !== GWBRIDGE) {
     c.endpoints = c.endpoints.filter((e) => e.network !== GWBRIDGE);
   }
-  c.defaultEndpoint = defaultEndpointOf(c.endpoints, declView(next));
+  setDefaultEndpoints(c, declView(next));
   refreshHosts(next);
   return next;
 }
@@ -368,4 +368,12 @@ export function pruneNetworks(model: Model): { model: Model; removed: string[] }
   const next = clone(model);
   next.networks = next.networks.filter((n) => !removed.includes(n.name));
   return { model: next, removed };
+}
+
+/** Re-chooses the container's default endpoint(s) after its endpoints changed, as the loader does. */
+function setDefaultEndpoints(c: Container, nets: Map<string, NetDecl>): void {
+  c.defaultEndpoint = defaultEndpointOf(c.endpoints, nets);
+  const v6 = ipv6DefaultEndpointOf(c.endpoints, nets, c.defaultEndpoint);
+  if (v6 === undefined) delete c.defaultEndpoint6;
+  else c.defaultEndpoint6 = v6;
 }

@@ -273,6 +273,7 @@ function toContainers(
       image: d.image,
       restart: d.restart,
       defaultEndpoint: w.defaultEndpoint,
+      ...(w.defaultEndpoint6 === undefined ? {} : { defaultEndpoint6: w.defaultEndpoint6 }),
       pos: positions.keyOf(d.path),
       composeName: d.composeName,
       domainname: d.keys.domainname,

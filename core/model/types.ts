@@ -228,6 +228,12 @@ export interface Container {
   restart: "no" | "always" | "on-failure" | "unless-stopped";
   /** Index of the endpoint carrying the default route, or -1. */
   defaultEndpoint: number;
+  /**
+   * Index of the endpoint carrying the IPv6 default route when it is not `defaultEndpoint`: an
+   * IPv6-only network chosen for IPv6 while IPv4 goes out elsewhere (Docker 28 chooses each
+   * family's gateway on its own). Absent: `defaultEndpoint` carries both.
+   */
+  defaultEndpoint6?: number;
   pos: SourcePos;
   /**
    * The name Docker Compose gives this container: `<project>-<service>-<n>`, or its

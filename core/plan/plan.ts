@@ -16,7 +16,7 @@ import { hostRuleset, hostSysctls } from "./firewall/rules.ts";
 import { planImpairments } from "./impair.ts";
 import { hasIpv6 } from "./firewall/family.ts";
 import { hostAddress6, UNDERLAY6_PREFIX } from "../model/underlay6.ts";
-import { primaryAddress } from "../model/ipv6_only.ts";
+import { ipv6DefaultEndpoint, primaryAddress } from "../model/ipv6_only.ts";
 
 const noop: NetworkDriver = { host() {}, endpoint() {} };
 
@@ -182,9 +182,10 @@ export function buildPlan(model: Model): Plan {
     }
     const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
     if (def && def.gateway) ns.routes.push({ dst: "default", via: def.gateway, dev: def.ifname });
-    if (def?.ipv6?.gateway) {
+    const def6 = ipv6DefaultEndpoint(c);
+    if (def6?.ipv6?.gateway) {
       // "::/0", not "default": routes are keyed by destination, one default route per family.
-      ns.routes.push({ dst: "::/0", via: def.ipv6.gateway, dev: def.ifname });
+      ns.routes.push({ dst: "::/0", via: def6.ipv6.gateway, dev: def6.ifname });
     }
     containers.push(ns);
   }

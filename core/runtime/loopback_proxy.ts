@@ -10,6 +10,7 @@
 
 import type { Model } from "../model/types.ts";
 import { IPV6_LOOPBACK } from "../model/ports.ts";
+import { ipv6DefaultEndpoint } from "../model/ipv6_only.ts";
 import { withNetns } from "../kernel/netns/netns.ts";
 
 /** Where one proxied port goes. */
@@ -115,8 +116,8 @@ export class LoopbackProxy {
 export function loopbackTargets(model: Model, containers: ReadonlySet<string>): LoopbackTarget[] {
   const netnsOf = new Map(model.hosts.map((h) => [h.name, h.netns]));
   return model.containers.flatMap((c) => {
-    if (!containers.has(c.name) || c.mode.kind !== "own" || c.defaultEndpoint < 0) return [];
-    const ep = c.endpoints[c.defaultEndpoint];
+    const ep = ipv6DefaultEndpoint(c);
+    if (!containers.has(c.name) || c.mode.kind !== "own" || ep === undefined) return [];
     const address = ep.ipv6?.address ?? ep.address!;
     return c.ports.filter((p) => p.hostIp === IPV6_LOOPBACK && p.protocol === "tcp").map((p) => ({
       netns: netnsOf.get(c.host)!,

@@ -67,6 +67,8 @@ export function familyView(model: Model, family: Family): Model {
   }
   const containers: Container[] = model.containers.map((c) => ({
     ...c,
+    // IPv6 goes out (and its published ports come in) through the IPv6 default endpoint.
+    defaultEndpoint: c.defaultEndpoint6 ?? c.defaultEndpoint,
     endpoints: c.endpoints.map(ipv6Endpoint),
     ports: ipv6Ports(c.ports),
   }));
