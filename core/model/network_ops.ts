@@ -19,7 +19,7 @@ import { declareNetworks, GWBRIDGE, type NetDecl, PREDEFINED } from "./networks.
 import { toNetwork } from "./network_entry.ts";
 import { firstFreePool, globalPools, localPools } from "./ipam.ts";
 import { type Cidr, overlaps, parseCidr } from "./ip.ts";
-import { defaultEndpointOf, ipv6DefaultEndpointOf } from "./endpoints.ts";
+import { defaultEndpointOf, ipv6DefaultEndpointOf } from "./default_route.ts";
 import { hashHex, suggestion } from "./names.ts";
 import {
   addEndpoint,
