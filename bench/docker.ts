@@ -98,6 +98,33 @@ export class DockerEngine {
   }
 }
 
+/** The label key on everything the benchmark makes in Docker (value: the run's id). */
+export const BENCH_LABEL = "nslab.bench";
+
+/** What {@link removeLeftovers} removed. */
+export interface Leftovers {
+  containers: number;
+  networks: number;
+}
+
+/**
+ * Removes every Docker container, then every network, carrying the label key `key` (any value):
+ * what an earlier run killed before its cleanup left behind. A leftover user network keeps its
+ * subnet, so every later Docker network and every lab that asks Docker for a free subnet would
+ * get a different one. Containers go first: a network with endpoints cannot be removed.
+ */
+export async function removeLeftovers(key = BENCH_LABEL): Promise<Leftovers> {
+  const list = async (kind: "ps" | "network ls") => {
+    const args = kind === "ps" ? ["ps", "-aq"] : ["network", "ls", "-q"];
+    return (await must([...args, "--filter", `label=${key}`])).split("\n").filter(Boolean);
+  };
+  const containers = await list("ps");
+  if (containers.length) await must(["rm", "-f", ...containers], 300_000);
+  const networks = await list("network ls");
+  for (const n of networks) await must(["network", "rm", n], 90_000);
+  return { containers: containers.length, networks: networks.length };
+}
+
 /** Things one benchmark run made in Docker, removed by {@link DockerRun.cleanup}. */
 export class DockerRun implements AsyncDisposable {
   readonly id = `bn${crypto.randomUUID().slice(0, 6)}`;
@@ -130,7 +157,7 @@ export class DockerRun implements AsyncDisposable {
   async network(name: string): Promise<string> {
     const net = `${this.id}-${name}`;
     this.#networks.push(net);
-    await must(["network", "create", "--internal", "--label", `nslab.bench=${this.id}`, net]);
+    await must(["network", "create", "--internal", "--label", `${BENCH_LABEL}=${this.id}`, net]);
     return net;
   }
 
@@ -145,7 +172,7 @@ export class DockerRun implements AsyncDisposable {
       "--name",
       full,
       "--label",
-      `nslab.bench=${this.id}`,
+      `${BENCH_LABEL}=${this.id}`,
     ];
     for (const a of aliases) args.push("--network-alias", a);
     await must([...args, image]);
@@ -165,7 +192,7 @@ export class DockerRun implements AsyncDisposable {
   async removeAll(): Promise<void> {
     const deadline = performance.now() + 60_000;
     for (;;) {
-      const ids = await docker(["ps", "-aq", "--filter", `label=nslab.bench=${this.id}`])
+      const ids = await docker(["ps", "-aq", "--filter", `label=${BENCH_LABEL}=${this.id}`])
         .then((r) => r.stdout.split("\n").filter(Boolean), () => [] as string[]);
       if (ids.length === 0 || performance.now() > deadline) return;
       await docker(["rm", "-f", ...ids], 120_000).catch(() => {});

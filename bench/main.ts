@@ -21,7 +21,7 @@
  */
 
 import { mininetSkipReason } from "./mininet.ts";
-import { DockerEngine, DockerRun } from "./docker.ts";
+import { BENCH_LABEL, DockerEngine, DockerRun, removeLeftovers } from "./docker.ts";
 import { type ChartCase, renderChart } from "./chart.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { judge } from "./judge.ts";
@@ -227,6 +227,12 @@ async function measure(a: BenchArgs, log: (s: string) => void, out: BenchResults
       log("Docker engine …");
       engine = await DockerEngine.open();
       log(`  Docker: ${engine.skipReason ?? (engine.started ? "started dockerd" : "running")}`);
+      if (!engine.skipReason) {
+        const left = await removeLeftovers();
+        log(
+          `  removed leftovers labelled ${BENCH_LABEL} (a killed earlier run): ${left.containers} containers, ${left.networks} networks`,
+        );
+      }
     }
     const env: Environment = {
       dockerRun,
