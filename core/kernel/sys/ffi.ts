@@ -33,6 +33,8 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
+  /** `if_nametoindex(name)`: the interface's index in the calling thread's namespace, 0 if none. */
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
   unshare: { parameters: ["i32"], result: "i32" },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
