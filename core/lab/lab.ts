@@ -154,7 +154,7 @@ async function answeringWarm(model: Model, timeoutMs: number): Promise<string[]>
   try {
     return await waitUntilAnswering(model, timeoutMs);
   } finally {
-    restore();
+    await restore();
   }
 }
 

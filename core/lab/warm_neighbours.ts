@@ -63,19 +63,21 @@ function swapAccept(a: Announcer, value: string): string {
 /**
  * Sets `arp_accept` to 1 on every announcer, then sends each one's gratuitous ARP; returns the
  * function that puts every `arp_accept` back (call it once the lab has answered, so the
- * announcements have been received). On a failure midway, what was changed is put back and the
- * error thrown.
+ * announcements have been received; it also waits for the announcing sockets to close). On a
+ * failure midway, what was changed is put back and the error thrown.
  */
-export function announceOnBridges(list: Announcer[]): () => void {
+export function announceOnBridges(list: Announcer[]): () => Promise<void> {
   const changed: [Announcer, string][] = [];
-  const restore = () => {
+  const closing: Promise<void>[] = [];
+  const restore = async () => {
     for (const [a, old] of changed.splice(0)) swapAccept(a, old);
+    await Promise.all(closing.splice(0));
   };
   try {
     for (const a of list) changed.push([a, swapAccept(a, "1")]);
-    for (const a of list) sendGarp(a.netns, a.ifname, a.mac, a.address);
+    for (const a of list) closing.push(sendGarp(a.netns, a.ifname, a.mac, a.address));
   } catch (e) {
-    restore();
+    void restore();
     throw e;
   }
   return restore;

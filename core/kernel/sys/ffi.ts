@@ -48,6 +48,11 @@ const symbols = {
    * `epoll_wait` on a worker thread (returns a Promise), so the main thread keeps running while it
    * waits; errno is not readable afterwards (it belongs to the worker).
    */
+  /**
+   * `close` on a worker thread (returns a Promise): closing an AF_PACKET socket waits for an RCU
+   * grace period (~10 ms), so many closed at once should wait for it together.
+   */
+  close_async: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   epoll_wait_async: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],
