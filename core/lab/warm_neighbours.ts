@@ -42,8 +42,11 @@ export function announcers(model: Model, host: string | null): Announcer[] {
     .filter((c) => c.mode.kind === "own" && c.runtime === "netns")
     .filter((c) => host === null || c.host === host)
     .flatMap((c) =>
-      c.endpoints.filter((e) => bridges.has(e.network) && e.address && e.hostIfname)
-        .map((e) => ({ netns: c.netns, ifname: e.ifname, mac: e.mac, address: e.address }))
+      c.endpoints.flatMap((e) =>
+        bridges.has(e.network) && e.address && e.hostIfname
+          ? [{ netns: c.netns, ifname: e.ifname, mac: e.mac, address: e.address }]
+          : []
+      )
     );
 }
 
