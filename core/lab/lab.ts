@@ -24,7 +24,6 @@ import { reserveNeighbours, type ThresholdChange } from "./neighbours.ts";
 import { releaseInto } from "./down.ts";
 import { ensureLabDescriptors } from "./capacity.ts";
 import { waitUntilAnswering } from "./ready.ts";
-import { announceOnBridges, announcers } from "./warm_neighbours.ts";
 import { JOIN_PORT } from "./announce.ts";
 
 export type { SupervisorMode } from "./supervise.ts";
@@ -144,20 +143,6 @@ interface Made {
   detached: DetachedSupervisor | null;
 }
 
-/**
- * Waits until the lab answers (core/lab/ready.ts) while its bridge members announce themselves
- * (core/lab/warm_neighbours.ts), so the first check does not pay for ARP; `arp_accept` is back
- * to its value before this returns.
- */
-async function answeringWarm(model: Model, timeoutMs: number): Promise<string[]> {
-  const restore = announceOnBridges(announcers(model, null));
-  try {
-    return await waitUntilAnswering(model, timeoutMs);
-  } finally {
-    await restore();
-  }
-}
-
 /** Applies what `claim` allows, starts its supervisor; on failure undoes what it made. */
 async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
   const { model, plan, host } = claim;
@@ -175,7 +160,9 @@ async function build(claim: Claim, opts: UpOptions): Promise<UpResult> {
     await superviseAndJoin(claim, opts, made, go, timeoutMs);
     if (host === null) await joinSharedNetworks(model); // external networks' owners learn it
     // A whole lab answers before up returns; a host's part may wait for parts still to come.
-    const silent = host === null ? await answeringWarm(model, opts.readyTimeoutMs ?? 15_000) : [];
+    const silent = host === null
+      ? await waitUntilAnswering(model, opts.readyTimeoutMs ?? 15_000)
+      : [];
     for (const path of silent) {
       warnings.push(`no answer yet on ${path}: "nslab check" will show what is broken`);
     }

@@ -33,8 +33,6 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
-  /** `if_nametoindex(name)`: the interface's index in the calling thread's namespace, 0 if none. */
-  if_nametoindex: { parameters: ["buffer"], result: "u32" },
   unshare: { parameters: ["i32"], result: "i32" },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
@@ -48,11 +46,6 @@ const symbols = {
    * `epoll_wait` on a worker thread (returns a Promise), so the main thread keeps running while it
    * waits; errno is not readable afterwards (it belongs to the worker).
    */
-  /**
-   * `close` on a worker thread (returns a Promise): closing an AF_PACKET socket waits for an RCU
-   * grace period (~10 ms), so many closed at once should wait for it together.
-   */
-  close_async: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   epoll_wait_async: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],
