@@ -9,8 +9,8 @@
 
 import { type DeriveContext, hasResponder, outsideVantage } from "./derive_context.ts";
 import { portRows6 } from "./ports6.ts";
+import { answeredPort, portExpectation, type PortRow } from "./port_row.ts";
 import type { Container, Host, PublishedPort } from "../model/types.ts";
-import type { Expectation, Expected } from "./types.ts";
 import { isIpv6Only } from "../model/ipv6_only.ts";
 
 /** One published port of a container, and what decides its rows. */
@@ -22,16 +22,6 @@ interface PortSubject {
   responder: boolean;
   /** `<hostPort>/<protocol>`, as row ids and notes show it. */
   spec: string;
-}
-
-/** One row of a port: who probes which address, and what it must see. */
-interface PortRow {
-  id: string;
-  source: string;
-  netns: string;
-  address: string;
-  expect: Expected;
-  description: string;
 }
 
 /** Rows for every port published by a container with a network of its own. */
@@ -99,12 +89,10 @@ function implyPortRows(
   outside: { netns: string; label: string } | null,
 ): void {
   const { c, p, host, responder, spec } = port;
-  const answered: Expected = responder
-    ? { kind: "answeredBy", container: c.name }
-    : { kind: "open" };
+  const answered = answeredPort(c, responder);
   const any = p.hostIp === "0.0.0.0";
   const loopOnly = p.hostIp === "127.0.0.1";
-  const add = (row: PortRow) => ctx.out.push(portExpectation(port, row));
+  const add = (row: PortRow) => ctx.out.push(portExpectation(c, p, responder, row));
   if (!outside) {
     ctx.note(`port ${c.name} ${spec}: no vantage point outside ${host.name} (one host, no uplink)`);
   } else {
@@ -157,22 +145,4 @@ function hasWayOut(ctx: DeriveContext, c: Container): boolean {
   const def = c.defaultEndpoint >= 0 ? c.endpoints[c.defaultEndpoint] : undefined;
   const viaMacvlan = def && ctx.nets.get(def.network)?.driver === "macvlan";
   return !!def && !!def.gateway && !viaMacvlan;
-}
-
-/** The expectation of one port row. */
-function portExpectation({ c, p, responder, spec }: PortSubject, row: PortRow): Expectation {
-  return {
-    id: `port:${row.id}:${spec}`,
-    kind: "port",
-    source: row.source,
-    target: `${row.address}:${p.hostPort}/${p.protocol} → ${c.name}:${p.containerPort}`,
-    protocol: p.protocol as "tcp" | "udp",
-    probe: p.protocol === "tcp"
-      ? { kind: "tcp", netns: row.netns, address: row.address, port: p.hostPort, responder }
-      : { kind: "udp", netns: row.netns, address: row.address, port: p.hostPort },
-    expect: row.expect,
-    description: row.description,
-    containers: [c.name],
-    explicit: false,
-  };
 }

@@ -13,9 +13,9 @@ import type { Container, Host, Model, PublishedPort } from "../model/types.ts";
 import { hostAddress6 } from "../model/underlay6.ts";
 import { IPV6_LOOPBACK } from "../model/ports.ts";
 import { portMappings } from "../plan/firewall/rules.ts";
-import { IPV6_TAG } from "./families.ts";
 import { ipv6DefaultEndpoint } from "../model/ipv6_only.ts";
-import type { Expectation, Expected } from "./types.ts";
+import type { Expectation } from "./types.ts";
+import { answeredPort, portExpectation, type PortRow } from "./port_row.ts";
 
 /** What the IPv4 side of the port checks already decided about one port. */
 export interface PortSubject {
@@ -49,43 +49,9 @@ function publishedOnIpv6(model: Model, host: string): Set<string> {
   return keys;
 }
 
-function answeredBy(s: PortSubject): Expected {
-  return s.responder ? { kind: "answeredBy", container: s.c.name } : { kind: "open" };
-}
-
-/** One IPv6 port row of `s`: probe `address` from `netns`, expect `expect`. */
-function portRow(
-  s: PortSubject,
-  r: {
-    id: string;
-    source: string;
-    netns: string;
-    address: string;
-    expect: Expected;
-    description: string;
-  },
-): Expectation {
-  const { c, p } = s;
-  return {
-    id: `port:${r.id}${IPV6_TAG}:${p.hostPort}/${p.protocol}`,
-    kind: "port",
-    source: r.source,
-    target: `[${r.address}]:${p.hostPort}/${p.protocol} → ${c.name}:${p.containerPort}`,
-    protocol: p.protocol as "tcp" | "udp",
-    probe: p.protocol === "tcp"
-      ? {
-        kind: "tcp",
-        netns: r.netns,
-        address: r.address,
-        port: p.hostPort,
-        responder: s.responder,
-      }
-      : { kind: "udp", netns: r.netns, address: r.address, port: p.hostPort },
-    expect: r.expect,
-    description: r.description,
-    containers: [c.name],
-    explicit: false,
-  };
+/** One IPv6 port row of `s`: probe `row.address` from `row.netns`, expect `row.expect`. */
+function portRow(s: PortSubject, row: PortRow): Expectation {
+  return portExpectation(s.c, s.p, s.responder, row, "ipv6");
 }
 
 /**
@@ -100,7 +66,7 @@ function loopbackRows(s: PortSubject, address6: string | null): Expectation[] {
     source: host.name,
     netns: host.netns,
     address: IPV6_LOOPBACK,
-    expect: answeredBy(s),
+    expect: answeredPort(s.c, s.responder),
     description: `[::1]:${p.hostPort} on ${host.name} itself lands on ${c.name}`,
   })];
   if (address6 === null) return rows;
@@ -145,7 +111,7 @@ export function portRows6(model: Model, s: PortSubject): { rows: Expectation[]; 
       note: `port ${c.name} [${bound}]:${spec}: bound to an address nslab does not probe`,
     };
   }
-  const answered = answeredBy(s);
+  const answered = answeredPort(s.c, s.responder);
   const row = (id: string, source: string, netns: string, description: string) =>
     portRow(s, { id, source, netns, address, expect: answered, description });
   const rows: Expectation[] = [];
